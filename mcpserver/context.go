@@ -1,0 +1,112 @@
+package mcpserver
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Identity is who is calling: a verified user and the client acting for it.
+type Identity struct {
+	// Subject is the stable user id (the token's sub, or X-User-Id).
+	Subject string
+	// Name is the user's login or display name (X-User-Name).
+	Name string
+	// Email is the user's e-mail address when known (X-User-Email).
+	Email string
+	// ClientID is the OAuth client acting for the user (X-Auth-Client-Id).
+	ClientID string
+	// Scopes are the granted scopes.
+	Scopes []string
+	// Claims holds the verified token's claims when the identity came from a
+	// token; nil otherwise.
+	Claims map[string]any
+	// Source says where the identity came from: "token" for an
+	// authentication hook, "gateway" for trusted gateway headers.
+	Source string
+}
+
+// HasScope reports whether the identity was granted scope.
+func (id *Identity) HasScope(scope string) bool {
+	return id != nil && slices.Contains(id.Scopes, scope)
+}
+
+// AuthFunc decides who is calling. It returns the caller's identity and true
+// to let the request through (a nil identity means an anonymous caller), or
+// false after it has written the whole refusal itself, such as a 401 with a
+// WWW-Authenticate challenge.
+type AuthFunc func(w http.ResponseWriter, r *http.Request) (*Identity, bool)
+
+// Request describes the HTTP request that carried the current MCP message.
+// Tools read it with RequestFromContext. Its fields must not be modified.
+type Request struct {
+	// Method, Host, Path and RemoteAddr are those of the HTTP request.
+	Method     string
+	Host       string
+	Path       string
+	RemoteAddr string
+	// TLS reports whether the request came over TLS.
+	TLS bool
+	// Header holds the HTTP request headers.
+	Header http.Header
+	// Received is when the server started reading the request.
+	Received time.Time
+	// ProtocolVersion is the MCP protocol version of the message: the
+	// MCP-Protocol-Version header, the 2026-07-28 _meta version, or the
+	// version negotiated by the session.
+	ProtocolVersion string
+}
+
+type requestKey struct{}
+type identityKey struct{}
+type sessionKey struct{}
+
+// RequestFromContext returns the HTTP request that carried the current MCP
+// message, or nil when ctx did not come from the HTTP transport.
+func RequestFromContext(ctx context.Context) *Request {
+	r, _ := ctx.Value(requestKey{}).(*Request)
+	return r
+}
+
+// IdentityFromContext returns the caller's identity, or nil for an anonymous
+// caller.
+func IdentityFromContext(ctx context.Context) *Identity {
+	id, _ := ctx.Value(identityKey{}).(*Identity)
+	return id
+}
+
+// ContextWithIdentity returns a copy of ctx that carries id. Authentication
+// middleware in front of a Server uses it: an identity already in the
+// request's context is taken as the caller's, and Options.Authenticate and
+// gateway headers are then not consulted.
+func ContextWithIdentity(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// SessionFromContext returns the current protocol session, or nil when the
+// request is served statelessly (Stateless mode, or a 2026-07-28 client).
+func SessionFromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s
+}
+
+// GatewayIdentity reads the identity a trusted gateway put in the request
+// headers (X-User-Id, X-User-Name, X-User-Email, X-Auth-Client-Id); nil when
+// it set none. Only call it for requests known to come through such a gateway.
+func GatewayIdentity(h http.Header) *Identity {
+	id := &Identity{
+		Subject:  h.Get("X-User-Id"),
+		Name:     h.Get("X-User-Name"),
+		Email:    h.Get("X-User-Email"),
+		ClientID: h.Get("X-Auth-Client-Id"),
+		Source:   "gateway",
+	}
+	if id.Subject == "" && id.Name == "" {
+		return nil
+	}
+	if id.Subject == "" {
+		id.Subject = id.Name
+	}
+	return id
+}

