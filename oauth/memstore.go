@@ -1,0 +1,831 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// MemoryStoreOptions configure a MemoryStore. A nil *MemoryStoreOptions
+// means all defaults.
+type MemoryStoreOptions struct {
+	// Now is the store's clock, which decides expiry, grace and polling
+	// intervals. Zero: time.Now.
+	Now func() time.Time
+	// SweepInterval is how often expired records are removed. Zero: one
+	// minute. Negative: never (expired records are still invisible).
+	SweepInterval time.Duration
+}
+
+// MemoryStore is a Store that keeps everything in the process's memory:
+// for tests, development and single-process deployments that accept losing
+// registrations and refresh tokens on restart. It is safe for concurrent use.
+// Close stops its sweeper and ends its revocation feeds.
+type MemoryStore struct {
+	now  func() time.Time
+	feed *RevocationFeed
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+
+	mu          sync.RWMutex
+	clients     map[string]*Client
+	quotas      map[string]quotaWindow
+	pending     map[string]*PendingAuthorization
+	codes       map[string]*memCode
+	refresh     map[refreshKey]*RefreshToken
+	families    map[familyKey]map[string]bool // hashes of a family
+	byClient    map[string]map[string]bool    // families of a client
+	revocations map[revocationKey]Revocation
+	keys        map[string]*SigningKey
+	devices     map[string]*DeviceAuthorization // by device-code hash
+	userCodes   map[string]string               // user code -> device-code hash
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+type quotaWindow struct {
+	count int
+	end   time.Time
+}
+
+type memCode struct {
+	grant *Grant
+	used  bool
+}
+
+type refreshKey struct{ client, hash string }
+
+type familyKey struct{ client, family string }
+
+type revocationKey struct {
+	kind   RevocationKind
+	client string
+	id     string
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
+	if opts == nil {
+		opts = &MemoryStoreOptions{}
+	}
+	s := &MemoryStore{
+		now:         opts.Now,
+		feed:        NewRevocationFeed(),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		clients:     make(map[string]*Client),
+		quotas:      make(map[string]quotaWindow),
+		pending:     make(map[string]*PendingAuthorization),
+		codes:       make(map[string]*memCode),
+		refresh:     make(map[refreshKey]*RefreshToken),
+		families:    make(map[familyKey]map[string]bool),
+		byClient:    make(map[string]map[string]bool),
+		revocations: make(map[revocationKey]Revocation),
+		keys:        make(map[string]*SigningKey),
+		devices:     make(map[string]*DeviceAuthorization),
+		userCodes:   make(map[string]string),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	interval := opts.SweepInterval
+	if interval == 0 {
+		interval = time.Minute
+	}
+	if interval < 0 {
+		close(s.done)
+		return s
+	}
+	go s.sweepLoop(interval)
+	return s
+}
+
+// Close stops the sweeper and closes every revocation feed. The store's
+// data stays readable; Close is idempotent.
+func (s *MemoryStore) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		s.feed.Close()
+	})
+	<-s.done
+	return nil
+}
+
+func (s *MemoryStore) sweepLoop(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
+// expired reports whether a record with this expiry is gone at now. A zero
+// expiry never passes.
+func expired(exp, now time.Time) bool {
+	return !exp.IsZero() && !now.Before(exp)
+}
+
+// Sweep removes every expired record now. The store also sweeps by itself
+// every SweepInterval.
+func (s *MemoryStore) Sweep() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, c := range s.clients {
+		if expired(c.ExpiresAt, now) {
+			delete(s.clients, id)
+		}
+	}
+	for k, q := range s.quotas {
+		if !now.Before(q.end) {
+			delete(s.quotas, k)
+		}
+	}
+	for k, p := range s.pending {
+		if expired(p.ExpiresAt, now) {
+			delete(s.pending, k)
+		}
+	}
+	for h, c := range s.codes {
+		if expired(c.grant.ExpiresAt.Add(UsedCodeRetention), now) {
+			delete(s.codes, h)
+		}
+	}
+	for k, t := range s.refresh {
+		if expired(t.ExpiresAt, now) {
+			s.dropRefresh(k, t.FamilyID)
+		}
+	}
+	for k, r := range s.revocations {
+		if expired(r.ExpiresAt, now) {
+			delete(s.revocations, k)
+		}
+	}
+	for h, d := range s.devices {
+		if expired(d.ExpiresAt.Add(UsedCodeRetention), now) {
+			s.dropDevice(h)
+		}
+	}
+}
+
+func errEmpty(op string) error {
+	return fmt.Errorf("oauth: memory store: %s: empty key", op)
+}
+
+func errNoExpiry(op, key string) error {
+	return fmt.Errorf("oauth: memory store: %s %q: ExpiresAt is required", op, key)
+}
+
+func notFound(op, key string) error {
+	return fmt.Errorf("oauth: memory store: %s %q: %w", op, key, ErrNotFound)
+}
+
+// ---- ClientStore ----
+
+func (s *MemoryStore) CreateClient(_ context.Context, c *Client) error {
+	if c == nil || c.ID == "" {
+		return errEmpty("create client")
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.clients[c.ID]; ok && !expired(old.ExpiresAt, now) {
+		return fmt.Errorf("oauth: memory store: create client %q: %w", c.ID, ErrExists)
+	}
+	s.clients[c.ID] = c.Clone()
+	return nil
+}
+
+func (s *MemoryStore) GetClient(_ context.Context, id string) (*Client, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.clients[id]
+	if !ok || expired(c.ExpiresAt, now) {
+		return nil, notFound("get client", id)
+	}
+	return c.Clone(), nil
+}
+
+func (s *MemoryStore) UpdateClient(_ context.Context, c *Client) error {
+	if c == nil || c.ID == "" {
+		return errEmpty("update client")
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.clients[c.ID]
+	if !ok || expired(old.ExpiresAt, now) {
+		return notFound("update client", c.ID)
+	}
+	s.clients[c.ID] = c.Clone()
+	return nil
+}
+
+func (s *MemoryStore) DeleteClient(_ context.Context, id string) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.clients[id]
+	if !ok || expired(old.ExpiresAt, now) {
+		return notFound("delete client", id)
+	}
+	delete(s.clients, id)
+	return nil
+}
+
+// ---- QuotaStore ----
+
+func (s *MemoryStore) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, error) {
+	if window <= 0 {
+		return false, fmt.Errorf("oauth: memory store: allow %q: window must be positive", key)
+	}
+	if limit < 1 {
+		return false, nil
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, ok := s.quotas[key]
+	if !ok || !now.Before(q.end) {
+		q = quotaWindow{end: now.Add(window)}
+	}
+	q.count++
+	s.quotas[key] = q
+	return q.count <= limit, nil
+}
+
+// ---- PendingStore ----
+
+func (s *MemoryStore) PutPending(_ context.Context, key string, p *PendingAuthorization) error {
+	if key == "" || p == nil {
+		return errEmpty("put pending")
+	}
+	if p.ExpiresAt.IsZero() {
+		return errNoExpiry("put pending", key)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending[key] = p.Clone()
+	return nil
+}
+
+func (s *MemoryStore) GetPending(_ context.Context, key string) (*PendingAuthorization, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pending[key]
+	if !ok || expired(p.ExpiresAt, now) {
+		return nil, notFound("get pending", key)
+	}
+	return p.Clone(), nil
+}
+
+func (s *MemoryStore) TakePending(_ context.Context, key string) (*PendingAuthorization, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pending[key]
+	if !ok {
+		return nil, notFound("take pending", key)
+	}
+	delete(s.pending, key)
+	if expired(p.ExpiresAt, now) {
+		return nil, notFound("take pending", key)
+	}
+	return p, nil
+}
+
+// ---- CodeStore ----
+
+func (s *MemoryStore) PutCode(_ context.Context, hash string, g *Grant) error {
+	if hash == "" || g == nil {
+		return errEmpty("put code")
+	}
+	if g.ExpiresAt.IsZero() {
+		return errNoExpiry("put code", hash)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.codes[hash]; ok && !expired(c.grant.ExpiresAt.Add(UsedCodeRetention), now) {
+		return fmt.Errorf("oauth: memory store: put code %q: %w", hash, ErrExists)
+	}
+	s.codes[hash] = &memCode{grant: g.Clone()}
+	return nil
+}
+
+func (s *MemoryStore) RedeemCode(_ context.Context, hash string) (*Grant, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[hash]
+	switch {
+	case !ok:
+		return nil, notFound("redeem code", hash)
+	case c.used && !expired(c.grant.ExpiresAt.Add(UsedCodeRetention), now):
+		return c.grant.Clone(), fmt.Errorf("oauth: memory store: redeem code %q: %w", hash, ErrCodeUsed)
+	case c.used || expired(c.grant.ExpiresAt, now):
+		return nil, notFound("redeem code", hash)
+	}
+	c.used = true
+	return c.grant.Clone(), nil
+}
+
+// ---- RefreshStore ----
+
+func (s *MemoryStore) IssueRefresh(_ context.Context, hash string, t *RefreshToken) error {
+	if hash == "" || t == nil || t.ClientID == "" || t.FamilyID == "" {
+		return errEmpty("issue refresh")
+	}
+	if t.ExpiresAt.IsZero() {
+		return errNoExpiry("issue refresh", hash)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := refreshKey{t.ClientID, hash}
+	if old, ok := s.refresh[k]; ok && !expired(old.ExpiresAt, now) {
+		return fmt.Errorf("oauth: memory store: issue refresh %q: %w", hash, ErrExists)
+	}
+	if r, ok := s.revocations[revocationKey{RevokedFamily, t.ClientID, t.FamilyID}]; ok && !expired(r.ExpiresAt, now) {
+		return fmt.Errorf("oauth: memory store: issue refresh %q: family %q revoked: %w", hash, t.FamilyID, ErrConflict)
+	}
+	s.putRefresh(k, t.Clone())
+	return nil
+}
+
+// putRefresh stores t and indexes it by family and client. s.mu is held.
+func (s *MemoryStore) putRefresh(k refreshKey, t *RefreshToken) {
+	s.refresh[k] = t
+	fk := familyKey{k.client, t.FamilyID}
+	if s.families[fk] == nil {
+		s.families[fk] = make(map[string]bool)
+	}
+	s.families[fk][k.hash] = true
+	if s.byClient[k.client] == nil {
+		s.byClient[k.client] = make(map[string]bool)
+	}
+	s.byClient[k.client][t.FamilyID] = true
+}
+
+// dropRefresh removes one token and its index entries. s.mu is held.
+func (s *MemoryStore) dropRefresh(k refreshKey, family string) {
+	delete(s.refresh, k)
+	fk := familyKey{k.client, family}
+	delete(s.families[fk], k.hash)
+	if len(s.families[fk]) == 0 {
+		delete(s.families, fk)
+		delete(s.byClient[k.client], family)
+		if len(s.byClient[k.client]) == 0 {
+			delete(s.byClient, k.client)
+		}
+	}
+}
+
+func (s *MemoryStore) GetRefresh(_ context.Context, clientID, hash string) (*RefreshToken, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.refresh[refreshKey{clientID, hash}]
+	if !ok || expired(t.ExpiresAt, now) {
+		return nil, notFound("get refresh", hash)
+	}
+	return t.Clone(), nil
+}
+
+func (s *MemoryStore) RotateRefresh(_ context.Context, r *Rotation) (*RotationResult, error) {
+	if r == nil || r.New == nil || r.ClientID == "" || r.OldHash == "" || r.NewHash == "" {
+		return nil, errEmpty("rotate refresh")
+	}
+	if r.New.ExpiresAt.IsZero() {
+		return nil, errNoExpiry("rotate refresh", r.NewHash)
+	}
+	now := s.now()
+	var published *Revocation
+	defer func() {
+		if published != nil {
+			s.feed.Publish(*published)
+		}
+	}()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldKey := refreshKey{r.ClientID, r.OldHash}
+	old, ok := s.refresh[oldKey]
+	if !ok || expired(old.ExpiresAt, now) {
+		return nil, notFound("rotate refresh", r.OldHash)
+	}
+	res := &RotationResult{Old: old.Clone()}
+	if old.Successor == "" {
+		if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
+			return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor of another family or client: %w", r.OldHash, ErrConflict)
+		}
+		newKey := refreshKey{r.ClientID, r.NewHash}
+		if t, ok := s.refresh[newKey]; ok && !expired(t.ExpiresAt, now) {
+			return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor %q: %w", r.OldHash, r.NewHash, ErrExists)
+		}
+		old.RotatedAt = now
+		old.Successor = r.NewHash
+		old.GraceUntil = r.GraceUntil
+		old.GraceBlob = append([]byte(nil), r.GraceBlob...)
+		s.putRefresh(newKey, r.New.Clone())
+		res.Outcome = Rotated
+		return res, nil
+	}
+	succ, ok := s.refresh[refreshKey{r.ClientID, old.Successor}]
+	if now.Before(old.GraceUntil) && ok && !expired(succ.ExpiresAt, now) && succ.Successor == "" {
+		res.Outcome = Retry
+		res.GraceBlob = append([]byte(nil), old.GraceBlob...)
+		return res, nil
+	}
+	rev := s.revokeFamily(r.ClientID, old.FamilyID, now, r.RevokeUntil)
+	published = &rev
+	res.Outcome = Reuse
+	return res, nil
+}
+
+// revokeFamily deletes a family's tokens and records its revocation.
+// s.mu is held. The caller publishes the returned revocation.
+func (s *MemoryStore) revokeFamily(clientID, familyID string, now, until time.Time) Revocation {
+	for h := range s.families[familyKey{clientID, familyID}] {
+		s.dropRefresh(refreshKey{clientID, h}, familyID)
+	}
+	rev := Revocation{Kind: RevokedFamily, ClientID: clientID, ID: familyID, At: now, ExpiresAt: until}
+	s.recordRevocation(rev)
+	return rev
+}
+
+// recordRevocation keeps rev, or extends the record it repeats. s.mu is held.
+func (s *MemoryStore) recordRevocation(rev Revocation) {
+	k := revocationKey{rev.Kind, rev.ClientID, rev.ID}
+	if old, ok := s.revocations[k]; ok {
+		if old.ExpiresAt.IsZero() || (!rev.ExpiresAt.IsZero() && old.ExpiresAt.After(rev.ExpiresAt)) {
+			rev.ExpiresAt = old.ExpiresAt
+		}
+	}
+	s.revocations[k] = rev
+}
+
+func (s *MemoryStore) RevokeFamily(_ context.Context, clientID, familyID string, until time.Time) error {
+	if clientID == "" || familyID == "" {
+		return errEmpty("revoke family")
+	}
+	now := s.now()
+	s.mu.Lock()
+	rev := s.revokeFamily(clientID, familyID, now, until)
+	s.mu.Unlock()
+	s.feed.Publish(rev)
+	return nil
+}
+
+func (s *MemoryStore) RevokeClient(_ context.Context, clientID string, until time.Time) error {
+	if clientID == "" {
+		return errEmpty("revoke client")
+	}
+	now := s.now()
+	s.mu.Lock()
+	for fam := range s.byClient[clientID] {
+		for h := range s.families[familyKey{clientID, fam}] {
+			s.dropRefresh(refreshKey{clientID, h}, fam)
+		}
+	}
+	rev := Revocation{Kind: RevokedClient, ClientID: clientID, At: now, ExpiresAt: until}
+	s.recordRevocation(rev)
+	s.mu.Unlock()
+	s.feed.Publish(rev)
+	return nil
+}
+
+// ---- RevocationStore ----
+
+func (s *MemoryStore) RevokeToken(_ context.Context, clientID, jti string, exp time.Time) error {
+	if clientID == "" || jti == "" {
+		return errEmpty("revoke token")
+	}
+	rev := Revocation{Kind: RevokedToken, ClientID: clientID, ID: jti, At: s.now(), ExpiresAt: exp}
+	s.mu.Lock()
+	s.recordRevocation(rev)
+	s.mu.Unlock()
+	s.feed.Publish(rev)
+	return nil
+}
+
+func (s *MemoryStore) IsRevoked(_ context.Context, t AccessTokenRef) (bool, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range [...]revocationKey{
+		{RevokedToken, t.ClientID, t.JTI},
+		{RevokedFamily, t.ClientID, t.FamilyID},
+		{RevokedClient, t.ClientID, ""},
+	} {
+		if k.id == "" && k.kind != RevokedClient {
+			continue
+		}
+		if r, ok := s.revocations[k]; ok && !expired(r.ExpiresAt, now) && r.Covers(t) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s *MemoryStore) SubscribeRevocations(ctx context.Context) (<-chan Revocation, error) {
+	return s.feed.Subscribe(ctx)
+}
+
+// ---- KeyStore ----
+
+func (s *MemoryStore) ListKeys(_ context.Context) ([]*SigningKey, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sortedKeys(), nil
+}
+
+// sortedKeys returns copies of the keys, newest first. s.mu is held.
+func (s *MemoryStore) sortedKeys() []*SigningKey {
+	keys := make([]*SigningKey, 0, len(s.keys))
+	for _, k := range s.keys {
+		keys = append(keys, k.Clone())
+	}
+	SortKeys(keys)
+	return keys
+}
+
+func (s *MemoryStore) AddKey(_ context.Context, k *SigningKey, ifNewest string) error {
+	if k == nil || k.ID == "" {
+		return errEmpty("add key")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[k.ID]; ok {
+		return fmt.Errorf("oauth: memory store: add key %q: %w", k.ID, ErrExists)
+	}
+	newest := ""
+	if keys := s.sortedKeys(); len(keys) > 0 {
+		newest = keys[0].ID
+	}
+	if newest != ifNewest {
+		return fmt.Errorf("oauth: memory store: add key %q: newest key is %q, not %q: %w", k.ID, newest, ifNewest, ErrConflict)
+	}
+	s.keys[k.ID] = k.Clone()
+	return nil
+}
+
+func (s *MemoryStore) DeleteKey(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[id]; !ok {
+		return notFound("delete key", id)
+	}
+	delete(s.keys, id)
+	return nil
+}
+
+// ---- DeviceStore ----
+
+func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, d *DeviceAuthorization) error {
+	if deviceHash == "" || userCode == "" || d == nil {
+		return errEmpty("put device")
+	}
+	if d.ExpiresAt.IsZero() {
+		return errNoExpiry("put device", deviceHash)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.devices[deviceHash]; ok && !expired(old.ExpiresAt.Add(UsedCodeRetention), now) {
+		return fmt.Errorf("oauth: memory store: put device %q: %w", deviceHash, ErrExists)
+	}
+	if h, ok := s.userCodes[userCode]; ok {
+		if old, ok := s.devices[h]; ok && !expired(old.ExpiresAt, now) {
+			return fmt.Errorf("oauth: memory store: put device: user code: %w", ErrExists)
+		}
+	}
+	c := d.Clone()
+	c.Status = DevicePending
+	c.LastPoll = time.Time{}
+	c.User = nil
+	c.AuthTime = time.Time{}
+	s.devices[deviceHash] = c
+	s.userCodes[userCode] = deviceHash
+	return nil
+}
+
+// liveDevice returns the unexpired device authorization of a user code.
+// s.mu is held.
+func (s *MemoryStore) liveDevice(userCode string, now time.Time) (*DeviceAuthorization, bool) {
+	h, ok := s.userCodes[userCode]
+	if !ok {
+		return nil, false
+	}
+	d, ok := s.devices[h]
+	if !ok || expired(d.ExpiresAt, now) {
+		return nil, false
+	}
+	return d, true
+}
+
+func (s *MemoryStore) GetDevice(_ context.Context, userCode string) (*DeviceAuthorization, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, ok := s.liveDevice(userCode, now)
+	if !ok {
+		return nil, notFound("get device", "user code")
+	}
+	return d.Clone(), nil
+}
+
+func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time) error {
+	return s.decideDevice(userCode, DeviceApproved, &u, authTime)
+}
+
+func (s *MemoryStore) DenyDevice(_ context.Context, userCode string) error {
+	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{})
+}
+
+func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.liveDevice(userCode, now)
+	if !ok {
+		return notFound("decide device", "user code")
+	}
+	if d.Status != DevicePending {
+		return fmt.Errorf("oauth: memory store: decide device: already %s: %w", d.Status, ErrConflict)
+	}
+	d.Status = status
+	d.User = cloneUser(u)
+	d.AuthTime = authTime
+	return nil
+}
+
+func (s *MemoryStore) PollDevice(_ context.Context, deviceHash string) (*DevicePoll, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[deviceHash]
+	if !ok || expired(d.ExpiresAt.Add(UsedCodeRetention), now) {
+		return nil, notFound("poll device", deviceHash)
+	}
+	status := PollDeviceStep(d, now)
+	out := &DevicePoll{Status: status, Interval: d.Interval, Device: d.Clone()}
+	if status == DeviceApproved || status == DeviceDenied {
+		s.dropDevice(deviceHash)
+	}
+	return out, nil
+}
+
+// dropDevice removes a device authorization and its user code. s.mu is held.
+func (s *MemoryStore) dropDevice(deviceHash string) {
+	delete(s.devices, deviceHash)
+	for uc, h := range s.userCodes {
+		if h == deviceHash {
+			delete(s.userCodes, uc)
+			break
+		}
+	}
+}
+
+// PollDeviceStep applies one poll at now to d, as DeviceStore.PollDevice
+// specifies, and returns the answer: it updates d.LastPoll and d.Interval.
+// A store consumes d when the answer is DeviceApproved or DeviceDenied. It is
+// exported for Store implementations.
+func PollDeviceStep(d *DeviceAuthorization, now time.Time) DeviceStatus {
+	if expired(d.ExpiresAt, now) {
+		return DeviceExpired
+	}
+	switch d.Status {
+	case DeviceApproved, DeviceDenied:
+		d.LastPoll = now
+		return d.Status
+	}
+	defer func() { d.LastPoll = now }()
+	if !d.LastPoll.IsZero() && now.Sub(d.LastPoll) < d.Interval {
+		d.Interval += SlowDownStep
+		return DeviceSlowDown
+	}
+	return DevicePending
+}
+
+// ---- The revocation feed ----
+
+// RevocationFeed fans revocations out to in-process subscribers. Store
+// implementations without a shared message bus use it to implement
+// RevocationStore.SubscribeRevocations. Publish never blocks: each
+// subscriber has its own queue; one that falls more than 1024 events
+// behind gets a single RevocationReset instead of the events it missed.
+type RevocationFeed struct {
+	mu     sync.Mutex
+	subs   map[*feedSub]bool
+	closed chan struct{}
+	wg     sync.WaitGroup
+}
+
+// maxFeedQueue is how many events a subscriber may lag behind.
+const maxFeedQueue = 1024
+
+type feedSub struct {
+	mu    sync.Mutex
+	queue []Revocation
+	wake  chan struct{}
+}
+
+// NewRevocationFeed returns a feed with no subscribers.
+func NewRevocationFeed() *RevocationFeed {
+	return &RevocationFeed{subs: make(map[*feedSub]bool), closed: make(chan struct{})}
+}
+
+// errFeedClosed is returned by Subscribe after Close.
+var errFeedClosed = errors.New("oauth: revocation feed closed")
+
+// Subscribe returns a channel that receives every revocation published
+// from now on, until ctx ends or the feed is closed; then it is closed.
+func (f *RevocationFeed) Subscribe(ctx context.Context) (<-chan Revocation, error) {
+	sub := &feedSub{wake: make(chan struct{}, 1)}
+	f.mu.Lock()
+	select {
+	case <-f.closed:
+		f.mu.Unlock()
+		return nil, errFeedClosed
+	default:
+	}
+	f.subs[sub] = true
+	f.wg.Add(1)
+	f.mu.Unlock()
+
+	out := make(chan Revocation)
+	go func() {
+		defer f.wg.Done()
+		defer close(out)
+		defer func() {
+			f.mu.Lock()
+			delete(f.subs, sub)
+			f.mu.Unlock()
+		}()
+		for {
+			sub.mu.Lock()
+			batch := sub.queue
+			sub.queue = nil
+			sub.mu.Unlock()
+			for _, ev := range batch {
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				case <-f.closed:
+					return
+				}
+			}
+			select {
+			case <-sub.wake:
+			case <-ctx.Done():
+				return
+			case <-f.closed:
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Publish sends rev to every subscriber.
+func (f *RevocationFeed) Publish(rev Revocation) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for sub := range f.subs {
+		sub.mu.Lock()
+		if len(sub.queue) >= maxFeedQueue {
+			sub.queue = append(sub.queue[:0], Revocation{Kind: RevocationReset, At: rev.At})
+		} else {
+			sub.queue = append(sub.queue, rev)
+		}
+		sub.mu.Unlock()
+		select {
+		case sub.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close closes every subscriber's channel and waits for them to stop.
+func (f *RevocationFeed) Close() {
+	f.mu.Lock()
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
