@@ -1,0 +1,185 @@
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a running redis-server owned by one test.
+type Server struct {
+	// Addr is the server's "127.0.0.1:port".
+	Addr string
+	// URL is "redis://127.0.0.1:port/0", for code that takes a URL.
+	URL string
+	// Client is connected to the server and closed when the test ends.
+	Client *redis.Client
+
+	cmd    *exec.Cmd
+	exited chan error // receives the exit status once
+	log    *lockedBuffer
+	once   sync.Once
+}
+
+// startTimeout bounds how long the server may take to answer PING.
+const startTimeout = 10 * time.Second
+
+// Start starts a redis-server for tb and stops it at tb's cleanup. It fails
+// tb (never skips it) when the server cannot be found or started.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	bin := os.Getenv("REDIS_SERVER")
+	if bin == "" {
+		bin = "redis-server"
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		tb.Fatalf("redistest: %s not found (%v): the Redis store tests need a real redis-server; "+
+			"install it (apt-get install redis-server, or scripts/setup.sh) or set REDIS_SERVER to its path", bin, err)
+	}
+	dir := tb.TempDir()
+	var lastErr error
+	// The free port is found by listening and closing; another process may
+	// take it in between, so a failed start is retried on a fresh port.
+	for range 3 {
+		s, err := start(path, dir)
+		if err == nil {
+			tb.Cleanup(func() { s.stop(tb) })
+			s.Client = s.NewClient(tb)
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("redistest: %v", lastErr)
+	return nil
+}
+
+func start(path, dir string) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(path,
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--protected-mode", "yes",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", dir,
+		"--daemonize", "no",
+		"--logfile", "",
+		"--loglevel", "warning",
+	)
+	logs := &lockedBuffer{}
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	s := &Server{Addr: addr, URL: "redis://" + addr + "/0", cmd: cmd, exited: exited, log: logs}
+	probe := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer probe.Close()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := probe.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return s, nil
+		}
+		select {
+		case werr := <-exited:
+			return nil, fmt.Errorf("redis-server on %s exited (%v): %s", addr, werr, strings.TrimSpace(logs.String()))
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return nil, fmt.Errorf("redis-server on %s did not answer within %v: %v: %s", addr, startTimeout, err, strings.TrimSpace(logs.String()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// NewClient returns another client of the server, closed when tb ends: two
+// clients stand for two replicas sharing one Redis.
+func (s *Server) NewClient(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Logs returns what the server printed so far.
+func (s *Server) Logs() string { return s.log.String() }
+
+// Stop stops the server now (SIGTERM, then SIGKILL after 5 s), e.g. to test
+// what a store does when Redis goes away. It is also done at cleanup.
+func (s *Server) Stop() error {
+	var err error
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err = <-s.exited:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			err = <-s.exited
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && !exit.Exited() {
+			err = nil // ended by our signal
+		}
+	})
+	return err
+}
+
+func (s *Server) stop(tb testing.TB) {
+	if err := s.Stop(); err != nil {
+		tb.Logf("redistest: redis-server on %s: %v: %s", s.Addr, err, s.Logs())
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// lockedBuffer collects the server's output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
