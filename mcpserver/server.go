@@ -72,7 +72,6 @@ func New(name, version string, opts *Options) (*Server, error) {
 		cancel:  cancel,
 	}
 	s.sessions = newSessionTable(s)
-	s.mcp.EnableSampling()
 	mux := http.NewServeMux()
 	mux.Handle(cfg.Path, guard.Wrap(http.HandlerFunc(s.serveMCP)))
 	if cfg.HealthPath != "-" {
@@ -96,19 +95,48 @@ func (s *Server) Mode() SessionMode { return s.cfg.Sessions }
 // ActiveSessions is the number of live stateful sessions.
 func (s *Server) ActiveSessions() int { return s.sessions.len() }
 
-// AddTool registers a tool; a tool of the same name is replaced.
-func (s *Server) AddTool(tool mcp.Tool, h ToolHandler) { s.mcp.AddTool(tool, h) }
+// AddTool registers a tool; a tool of the same name is replaced. Clients
+// with an open stream are told the tool list changed.
+func (s *Server) AddTool(tool mcp.Tool, h ToolHandler) {
+	s.mcp.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := h(ctx, req)
+		noteRPCError(ctx, err)
+		return res, err
+	})
+}
+
+// RemoveTools unregisters tools by name.
+func (s *Server) RemoveTools(names ...string) { s.mcp.DeleteTools(names...) }
 
 // AddResource registers a resource at its URI.
-func (s *Server) AddResource(r mcp.Resource, h ResourceHandler) { s.mcp.AddResource(r, h) }
+func (s *Server) AddResource(r mcp.Resource, h ResourceHandler) {
+	s.mcp.AddResource(r, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		res, err := h(ctx, req)
+		noteRPCError(ctx, err)
+		return res, err
+	})
+}
 
 // AddResourceTemplate registers a resource template.
 func (s *Server) AddResourceTemplate(t mcp.ResourceTemplate, h ResourceTemplateHandler) {
-	s.mcp.AddResourceTemplate(t, h)
+	s.mcp.AddResourceTemplate(t, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		res, err := h(ctx, req)
+		noteRPCError(ctx, err)
+		return res, err
+	})
 }
 
 // AddPrompt registers a prompt.
-func (s *Server) AddPrompt(p mcp.Prompt, h PromptHandler) { s.mcp.AddPrompt(p, h) }
+func (s *Server) AddPrompt(p mcp.Prompt, h PromptHandler) {
+	s.mcp.AddPrompt(p, func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		res, err := h(ctx, req)
+		noteRPCError(ctx, err)
+		return res, err
+	})
+}
+
+// RemovePrompts unregisters prompts by name.
+func (s *Server) RemovePrompts(names ...string) { s.mcp.DeletePrompts(names...) }
 
 // Handler serves the MCP endpoint at Options.Path and the health report at
 // Options.HealthPath.

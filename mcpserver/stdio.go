@@ -1,0 +1,131 @@
+package mcpserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// ServeStdio serves the server to one client over newline-delimited JSON-RPC
+// on r and w (usually os.Stdin and os.Stdout) until r ends or ctx is done.
+// Messages may be of any size. What a tool sends during a call is written
+// before the call's response, in order; calls run concurrently.
+func (s *Server) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sess := newSession(s, "stdio", nil)
+	defer sess.end()
+
+	out := &lineWriter{w: w}
+	var calls sync.WaitGroup
+	defer calls.Wait()
+
+	// Messages not tied to a call (list changes, resource updates) go to the
+	// session's standing stream.
+	if st := sess.standaloneStream(); st != nil {
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			out.drain(ctx, st)
+		}()
+	}
+
+	in := bufio.NewReader(r)
+	for {
+		line, err := in.ReadBytes('\n')
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			s.stdioMessage(ctx, sess, out, &calls, line)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWriter, calls *sync.WaitGroup, msg []byte) {
+	var env envelope
+	if err := json.Unmarshal(msg, &env); err != nil || env.JSONRPC != mcp.JSONRPC_VERSION {
+		out.write(mustMarshal(mcp.NewJSONRPCError(rawRequestID(env.ID), mcp.PARSE_ERROR, "not a JSON-RPC 2.0 message", nil)))
+		return
+	}
+	switch {
+	case env.isResponse():
+		s.pending.deliver(sess.id, env.ID, msg)
+	case env.isNotification():
+		c := &conn{Session: sess}
+		s.mcp.HandleMessage(s.callContext(ctx, sess, c, &Request{}, nil), msg)
+	default:
+		st := newStream("", 0)
+		c := &conn{Session: sess, call: st}
+		cctx := s.callContext(ctx, sess, c, &Request{}, nil)
+		calls.Add(2)
+		go func() {
+			defer calls.Done()
+			resp := addResourceURI(env.Method, msg, applyRPCError(st, s.mcp.HandleMessage(cctx, msg)))
+			if env.Method == string(mcp.MethodInitialize) {
+				if r, ok := resp.(mcp.JSONRPCResponse); ok {
+					if init, ok := r.Result.(mcp.InitializeResult); ok {
+						sess.mu.Lock()
+						sess.protocolVersion = init.ProtocolVersion
+						sess.mu.Unlock()
+					}
+				}
+			}
+			st.send(mustMarshal(resp), true)
+		}()
+		go func() {
+			defer calls.Done()
+			out.drain(ctx, st)
+		}()
+	}
+}
+
+// lineWriter writes whole messages, one per line, from several goroutines.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (lw *lineWriter) write(msg []byte) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	_, _ = lw.w.Write(msg)
+	_, _ = lw.w.Write([]byte{'\n'})
+}
+
+// drain writes st's messages until its last one, or ctx ends.
+func (lw *lineWriter) drain(ctx context.Context, st *stream) {
+	var after uint64
+	for {
+		ev, final, ok := st.next(after)
+		if ok {
+			lw.write(ev.data)
+			st.markDelivered(ev.seq)
+			after = ev.seq
+			if final {
+				return
+			}
+			continue
+		}
+		if st.isEnded() {
+			return
+		}
+		select {
+		case <-st.wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
