@@ -6,21 +6,13 @@ import (
 	"net/http"
 )
 
-// User is a person as an identity provider reports them. It is what the
-// access token's sub, login and name claims carry.
-type User struct {
-	// Subject is the provider's stable, never reused identifier of the user
-	// (GitHub: the numeric account id). It becomes the token's sub.
-	Subject string `json:"sub"`
-	// Login is the user's handle (GitHub login); the allow policy matches it.
-	Login string `json:"login"`
-	// Name is the display name, when the provider knows one.
-	Name string `json:"name,omitempty"`
-	// Email is the primary verified address, when the provider knows one.
-	Email string `json:"email,omitempty"`
-	// Orgs are the organizations the user belongs to, filled in only when
-	// the policy needs them (Policy.Orgs).
-	Orgs []string `json:"orgs,omitempty"`
+// Identity is who logged in at an identity provider: the user and, when
+// the allow policy needs them, the organizations they belong to.
+type Identity struct {
+	User User
+	// Orgs are the user's organizations (GitHub), filled in only when the
+	// provider was asked to fetch them (GitHubOptions.FetchOrgs).
+	Orgs []string
 }
 
 // IdentityProvider authenticates users for the authorization server: the
@@ -35,10 +27,10 @@ type IdentityProvider interface {
 	// a fresh PKCE code verifier for providers that support PKCE.
 	AuthURL(callbackURL, state, verifier string) string
 	// Identify completes a login from the request that arrived at the
-	// callback (its state already checked) and returns the user. An error
+	// callback (its state already checked) and returns who logged in. An error
 	// ends the authorization with access_denied at the client; it is
 	// logged, never shown.
-	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*User, error)
+	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error)
 }
 
 // ErrUpstreamDenied is returned by Identify when the user declined at the

@@ -15,7 +15,7 @@ type Policy struct {
 	Logins []string
 	// Orgs are organizations (GitHub) whose members are allowed, compared
 	// case-insensitively. The identity provider must report memberships
-	// (User.Orgs); the GitHub provider does when Orgs is not empty.
+	// (Identity.Orgs); the GitHub provider does when Orgs is not empty.
 	Orgs []string
 }
 
@@ -60,15 +60,15 @@ func (p Policy) Empty() bool {
 	return true
 }
 
-// Allows reports whether u may obtain tokens.
-func (p Policy) Allows(u *User) bool {
-	if u == nil {
+// Allows reports whether the user who logged in may obtain tokens.
+func (p Policy) Allows(id *Identity) bool {
+	if id == nil {
 		return false
 	}
 	if p.Everyone {
 		return true
 	}
-	login := strings.TrimSpace(u.Login)
+	login := strings.TrimSpace(id.User.Login)
 	if login != "" {
 		for _, l := range p.Logins {
 			if strings.EqualFold(strings.TrimSpace(l), login) {
@@ -81,7 +81,7 @@ func (p Policy) Allows(u *User) bool {
 		if o == "" {
 			continue
 		}
-		for _, m := range u.Orgs {
+		for _, m := range id.Orgs {
 			if strings.EqualFold(m, o) {
 				return true
 			}

@@ -1,0 +1,313 @@
+// Package fakegithub is an in-process fake of GitHub for tests: the OAuth
+// web flow (/login/oauth/authorize, /login/oauth/access_token, with PKCE)
+// and the REST endpoints a login needs (/user, /user/emails, /user/orgs,
+// /user/memberships/orgs), served by httptest on loopback. GitHub itself is
+// never contacted.
+//
+//	gh := fakegithub.New("client-id", "client-secret")
+//	defer gh.Close()
+//	gh.AddUser(fakegithub.User{ID: 1, Login: "octocat", Email: "octo@example.com"})
+//	gh.SetLogin("octocat") // who "logs in" at the authorize endpoint
+//	// point the GitHub identity provider at gh.URL (web and API base)
+package fakegithub
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// User is an account of the fake.
+type User struct {
+	ID    int64
+	Login string
+	Name  string
+	// Email is the primary verified address. PublicEmail says whether /user
+	// shows it (GitHub hides private addresses there; /user/emails always
+	// lists them).
+	Email       string
+	PublicEmail bool
+	// Orgs are organizations the user is an active member of.
+	Orgs []string
+}
+
+// AuthorizeRequest is what the fake saw at its authorize endpoint.
+type AuthorizeRequest struct {
+	ClientID, RedirectURI, State, Scope, CodeChallenge, CodeChallengeMethod string
+}
+
+// Server is a running fake GitHub.
+type Server struct {
+	// URL is the base of both the web flow and the API, e.g.
+	// http://127.0.0.1:PORT.
+	URL string
+
+	clientID, clientSecret string
+	srv                    *httptest.Server
+
+	mu         sync.Mutex
+	users      map[string]*User // by login
+	login      string           // who logs in at authorize; "" = user denies
+	codes      map[string]grant // code -> grant
+	tokens     map[string]string
+	authorizes []AuthorizeRequest
+	exchanges  int
+}
+
+type grant struct {
+	login, redirectURI, challenge, scope string
+}
+
+// New starts a fake GitHub that knows one OAuth app.
+func New(clientID, clientSecret string) *Server {
+	s := &Server{
+		clientID: clientID, clientSecret: clientSecret,
+		users:  map[string]*User{},
+		codes:  map[string]grant{},
+		tokens: map[string]string{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login/oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /login/oauth/access_token", s.accessToken)
+	mux.HandleFunc("GET /user", s.user)
+	mux.HandleFunc("GET /user/emails", s.emails)
+	mux.HandleFunc("GET /user/orgs", s.orgs)
+	mux.HandleFunc("GET /user/memberships/orgs", s.memberships)
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
+
+// AddUser adds or replaces an account.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := u
+	s.users[u.Login] = &c
+}
+
+// SetLogin chooses the account that logs in (and authorizes the app) at the
+// authorize endpoint; "" makes the user decline (error=access_denied).
+func (s *Server) SetLogin(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.login = login
+}
+
+// Authorizes returns the authorize requests seen so far.
+func (s *Server) Authorizes() []AuthorizeRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]AuthorizeRequest(nil), s.authorizes...)
+}
+
+// Exchanges is the number of successful code exchanges.
+func (s *Server) Exchanges() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exchanges
+}
+
+func random() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := AuthorizeRequest{
+		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
+		Scope: q.Get("scope"), CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method"),
+	}
+	s.mu.Lock()
+	s.authorizes = append(s.authorizes, req)
+	login := s.login
+	_, known := s.users[login]
+	s.mu.Unlock()
+	if req.ClientID != s.clientID {
+		http.Error(w, "unknown client_id", http.StatusNotFound)
+		return
+	}
+	target, err := url.Parse(req.RedirectURI)
+	if err != nil || req.RedirectURI == "" {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	v := target.Query()
+	if login == "" || !known {
+		v.Set("error", "access_denied")
+		v.Set("error_description", "The user has denied your application access.")
+	} else {
+		code := random()
+		s.mu.Lock()
+		s.codes[code] = grant{login: login, redirectURI: req.RedirectURI, challenge: req.CodeChallenge, scope: req.Scope}
+		s.mu.Unlock()
+		v.Set("code", code)
+	}
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	target.RawQuery = v.Encode()
+	http.Redirect(w, r, target.String(), http.StatusFound)
+}
+
+func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	reply := func(v url.Values) {
+		// GitHub answers JSON when asked, form encoding otherwise; both are
+		// sent with status 200, errors included.
+		if strings.Contains(r.Header.Get("Accept"), "application/json") {
+			m := map[string]string{}
+			for k := range v {
+				m[k] = v.Get(k)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(m)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		_, _ = w.Write([]byte(v.Encode()))
+	}
+	fail := func(code, desc string) { reply(url.Values{"error": {code}, "error_description": {desc}}) }
+	if id != s.clientID || secret != s.clientSecret {
+		fail("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.")
+		return
+	}
+	code := r.PostForm.Get("code")
+	s.mu.Lock()
+	g, ok := s.codes[code]
+	delete(s.codes, code)
+	s.mu.Unlock()
+	if !ok {
+		fail("bad_verification_code", "The code passed is incorrect or expired.")
+		return
+	}
+	if ru := r.PostForm.Get("redirect_uri"); ru != "" && ru != g.redirectURI {
+		fail("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.")
+		return
+	}
+	if g.challenge != "" {
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge {
+			fail("bad_verification_code", "The code_verifier does not match the code_challenge.")
+			return
+		}
+	}
+	token := "gho_" + random()
+	s.mu.Lock()
+	s.tokens[token] = g.login
+	s.exchanges++
+	s.mu.Unlock()
+	reply(url.Values{"access_token": {token}, "token_type": {"bearer"}, "scope": {g.scope}})
+}
+
+// authUser finds the account of the request's token, or answers 401.
+func (s *Server) authUser(w http.ResponseWriter, r *http.Request) (*User, bool) {
+	h := r.Header.Get("Authorization")
+	var token string
+	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+		token = t
+	} else if t, ok := strings.CutPrefix(h, "token "); ok {
+		token = t
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	login, ok := s.tokens[token]
+	u := s.users[login]
+	if !ok || u == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
+		return nil, false
+	}
+	c := *u
+	c.Orgs = append([]string(nil), u.Orgs...)
+	return &c, true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.authUser(w, r)
+	if !ok {
+		return
+	}
+	var email any
+	if u.PublicEmail && u.Email != "" {
+		email = u.Email
+	}
+	var name any
+	if u.Name != "" {
+		name = u.Name
+	}
+	writeJSON(w, map[string]any{
+		"id": u.ID, "login": u.Login, "name": name, "email": email,
+		"node_id": fmt.Sprintf("U_%d", u.ID), "type": "User", "site_admin": false,
+	})
+}
+
+func (s *Server) emails(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.authUser(w, r)
+	if !ok {
+		return
+	}
+	list := []map[string]any{
+		{"email": u.Login + "@users.noreply.github.com", "primary": false, "verified": true, "visibility": nil},
+	}
+	if u.Email != "" {
+		list = append(list, map[string]any{"email": u.Email, "primary": true, "verified": true, "visibility": "private"})
+	}
+	writeJSON(w, list)
+}
+
+func (s *Server) orgs(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.authUser(w, r)
+	if !ok {
+		return
+	}
+	list := []map[string]any{}
+	for i, o := range u.Orgs {
+		list = append(list, map[string]any{"login": o, "id": 1000 + i})
+	}
+	writeJSON(w, list)
+}
+
+func (s *Server) memberships(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.authUser(w, r)
+	if !ok {
+		return
+	}
+	if st := r.URL.Query().Get("state"); st != "" && st != "active" {
+		writeJSON(w, []any{})
+		return
+	}
+	list := []map[string]any{}
+	for i, o := range u.Orgs {
+		list = append(list, map[string]any{
+			"state": "active", "role": "member",
+			"organization": map[string]any{"login": o, "id": 1000 + i},
+		})
+	}
+	writeJSON(w, list)
+}

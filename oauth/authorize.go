@@ -1,0 +1,432 @@
+package oauth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// The authorization endpoint, the consent page and the callback from the
+// identity provider.
+//
+// GET /authorize validates the request; errors that cannot be sent to a
+// validated redirect URI (unknown client, bad redirect URI) get an HTML
+// page, the others go to the client with state and iss (RFC 9207). A valid
+// request becomes a pending authorization (keyed by a random id that is
+// also the state sent upstream) and the consent page. Approving sends the
+// browser to the identity provider; its callback takes the pending
+// authorization (single use), checks that the same browser consented (a
+// cookie holding the consent token), asks the policy, and sends the client
+// a code bound to it, its redirect URI, the PKCE challenge, the resources
+// and the user.
+
+// maxStateLen bounds the client's state parameter.
+const maxStateLen = 2048
+
+// flowCookiePrefix names the cookie that binds an authorization to the
+// browser that consented.
+const flowCookiePrefix = "mcp_oauth_flow_"
+
+// authRequest is a validated authorization request.
+type authRequest struct {
+	client      *Client
+	redirectURI string // where to send the answer
+	explicit    bool   // redirect_uri was in the request
+	state       string
+	challenge   string
+	scope       string
+	resources   []string
+}
+
+// serveAuthorize handles GET /authorize.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	req, redirectErr, pageErr := s.parseAuthRequest(ctx, q)
+	if pageErr != nil {
+		s.errorPage(w, r, pageErr)
+		return
+	}
+	if redirectErr != nil {
+		s.redirectError(w, r, req.redirectURI, req.state, redirectErr)
+		return
+	}
+	now := s.now()
+	if s.auto != nil {
+		// Automatic approval (loopback issuer only): no consent, no login.
+		s.issueCode(w, r, &PendingAuthorization{
+			ClientID: req.client.ID, RedirectURI: redirectForGrant(req), CodeChallenge: req.challenge,
+			Scope: req.scope, Resources: req.resources, State: req.state,
+		}, req.redirectURI, &Identity{User: *s.auto}, now)
+		return
+	}
+	id := randomString("", 32)
+	p := &PendingAuthorization{
+		ClientID:         req.client.ID,
+		RedirectURI:      redirectForGrant(req),
+		CodeChallenge:    req.challenge,
+		Scope:            req.scope,
+		Resources:        req.resources,
+		State:            req.state,
+		CSRFToken:        randomString("", 24),
+		UpstreamState:    id,
+		UpstreamVerifier: randomString("", 32),
+		CreatedAt:        now,
+		ExpiresAt:        now.Add(s.loginTTL),
+	}
+	if !req.explicit {
+		p.RedirectURI = ""
+	}
+	if err := s.store.PutPending(ctx, id, p); err != nil {
+		s.errorPage(w, r, fmt.Errorf("store pending authorization: %w", err))
+		return
+	}
+	s.setFlowCookie(w, id, p.CSRFToken)
+	s.renderConsent(w, r, id, p, req.client, req.redirectURI)
+}
+
+// redirectForGrant is the redirect URI recorded with the code: the one
+// the request named, or "" when it named none (then /token must not
+// require one).
+func redirectForGrant(req *authRequest) string {
+	if req.explicit {
+		return req.redirectURI
+	}
+	return ""
+}
+
+// parseAuthRequest validates an authorization request. pageErr: the
+// client or redirect URI is not trustworthy, show a page. redirectErr: send
+// it to req.redirectURI.
+func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authRequest, redirectErr, pageErr error) {
+	if err := noRepeats(q, "resource"); err != nil {
+		return nil, nil, err
+	}
+	clientID := q.Get("client_id")
+	if clientID == "" {
+		return nil, nil, newError(ErrorInvalidRequest, "The request has no client_id.")
+	}
+	client, err := s.store.GetClient(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, newError(ErrorInvalidClient, "The application is not registered here (unknown client_id). It may have expired; the application should register again.")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	req = &authRequest{client: client, state: q.Get("state")}
+	ru, explicit := q.Get("redirect_uri"), q.Has("redirect_uri")
+	switch {
+	case explicit:
+		match := false
+		for _, reg := range client.Metadata.RedirectURIs {
+			if matchRedirectURI(reg, ru) {
+				match = true
+				break
+			}
+		}
+		if !match {
+			return nil, nil, newError(ErrorInvalidRequest, "The redirect URI is not registered for this application.")
+		}
+	case len(client.Metadata.RedirectURIs) == 1:
+		ru = client.Metadata.RedirectURIs[0]
+	default:
+		return nil, nil, newError(ErrorInvalidRequest, "The request has no redirect_uri and the application registered several.")
+	}
+	req.redirectURI, req.explicit = ru, explicit
+
+	// From here on errors go to the client.
+	if len(req.state) > maxStateLen {
+		req.state = ""
+		return req, newError(ErrorInvalidRequest, "state is longer than %d characters", maxStateLen), nil
+	}
+	if q.Has("request") || q.Has("request_uri") {
+		return req, newError("request_not_supported", "request objects are not supported"), nil
+	}
+	switch rt := q.Get("response_type"); {
+	case rt == "":
+		return req, newError(ErrorInvalidRequest, "response_type is missing"), nil
+	case rt != "code":
+		return req, newError(ErrorUnsupportedResponseType, "only response_type=code is supported"), nil
+	}
+	if !allowsGrant(client, "authorization_code") {
+		return req, newError(ErrorUnauthorizedClient, "the client did not register the authorization_code grant"), nil
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return req, newError(ErrorInvalidRequest, "only response_mode=query is supported"), nil
+	}
+	req.challenge = q.Get("code_challenge")
+	method := q.Get("code_challenge_method")
+	switch {
+	case req.challenge == "":
+		return req, newError(ErrorInvalidRequest, "PKCE is required: code_challenge is missing"), nil
+	case method == "":
+		return req, newError(ErrorInvalidRequest, "code_challenge_method is missing; only S256 is supported"), nil
+	case method != pkceMethodS256:
+		return req, newError(ErrorInvalidRequest, "code_challenge_method %q is not supported; only S256", truncate(method, 20)), nil
+	case !validChallenge(req.challenge):
+		return req, newError(ErrorInvalidRequest, "code_challenge is not an S256 challenge (43 base64url characters)"), nil
+	}
+	if req.scope, err = s.grantScope(q.Get("scope"), client); err != nil {
+		return req, err, nil
+	}
+	if req.resources, err = s.checkResources(q["resource"]); err != nil {
+		return req, err, nil
+	}
+	return req, nil, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// redirectError sends an OAuth error to a validated redirect URI, with
+// state and iss.
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, err error) {
+	oe := asOAuthError(err)
+	if oe.Code == ErrorServerError {
+		s.log.ErrorContext(r.Context(), "oauth: authorization failed", "error", err)
+	} else {
+		s.log.DebugContext(r.Context(), "oauth: authorization refused", "code", oe.Code, "error", err)
+	}
+	v := url.Values{"error": {oe.Code}}
+	if oe.Description != "" {
+		v.Set("error_description", oe.Description)
+	}
+	s.redirect(w, r, redirectURI, state, v)
+}
+
+// redirect sends the browser to the client's redirect URI with params,
+// state and iss added to its query.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, redirectURI, state string, params url.Values) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	if state != "" {
+		q.Set("state", state)
+	}
+	q.Set("iss", s.issuer)
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// setFlowCookie binds a pending authorization to this browser.
+func (s *Server) setFlowCookie(w http.ResponseWriter, id, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     flowCookiePrefix + id[:12],
+		Value:    token,
+		Path:     s.prefix + "/",
+		MaxAge:   int(s.loginTTL.Seconds()),
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// checkFlowCookie reports whether the browser holds the consent token of
+// the pending authorization id.
+func checkFlowCookie(r *http.Request, id, token string) bool {
+	if len(id) < 12 || token == "" {
+		return false
+	}
+	c, err := r.Cookie(flowCookiePrefix + id[:12])
+	return err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(token)) == 1
+}
+
+func (s *Server) clearFlowCookie(w http.ResponseWriter, id string) {
+	if len(id) < 12 {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: flowCookiePrefix + id[:12], Value: "", Path: s.prefix + "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// consentData is what the consent page shows.
+type consentData struct {
+	ClientName, ClientID, RedirectHost string
+	Scopes, Resources                  []string
+	SelfRegistered                     bool
+	Device                             string
+	Provider                           string
+	Action, ID, CSRF                   string
+}
+
+func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string, p *PendingAuthorization, c *Client, redirectURI string) {
+	name := c.Metadata.ClientName
+	if name == "" {
+		name = "An unnamed application"
+	}
+	scopes, _ := parseScope(p.Scope)
+	d := consentData{
+		ClientName: name, ClientID: c.ID, Scopes: scopes, Resources: p.Resources,
+		SelfRegistered: true, Device: p.UserCode, Provider: s.idp.Name(),
+		Action: s.url("/consent"), ID: id, CSRF: p.CSRFToken,
+	}
+	if redirectURI != "" {
+		d.RedirectHost = redirectHost(redirectURI)
+	} else {
+		d.RedirectHost = "a device (no redirect)"
+	}
+	s.renderPage(w, r, http.StatusOK, "consent", "Authorize access", d)
+}
+
+// serveConsent handles the consent form: approve continues at the identity
+// provider, deny ends at the client with access_denied.
+func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, err := parseForm(r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	id, csrf := form.Get("id"), form.Get("csrf")
+	p, err := s.store.GetPending(ctx, id)
+	if err != nil {
+		s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used. Start again from the application."))
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(csrf), []byte(p.CSRFToken)) != 1 || !checkFlowCookie(r, id, p.CSRFToken) {
+		s.errorPage(w, r, &Error{Code: ErrorAccessDenied, Description: "The consent form did not come from this browser's sign-in (cookies must be enabled). Start again from the application.", Status: http.StatusForbidden})
+		return
+	}
+	switch form.Get("decision") {
+	case "approve":
+	case "deny":
+		if _, err := s.store.TakePending(ctx, id); err != nil {
+			s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used."))
+			return
+		}
+		s.clearFlowCookie(w, id)
+		s.finishDenied(w, r, p, "the user denied access")
+		return
+	default:
+		s.errorPage(w, r, newError(ErrorInvalidRequest, "The consent form was incomplete."))
+		return
+	}
+	p.Provider = s.idp.Name() // marks the consent
+	if err := s.store.PutPending(ctx, id, p); err != nil {
+		s.errorPage(w, r, fmt.Errorf("store pending authorization: %w", err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, s.idp.AuthURL(s.url("/callback"), id, p.UpstreamVerifier), http.StatusSeeOther)
+}
+
+// finishDenied ends a refused authorization: access_denied at the client,
+// or a page for a device flow.
+func (s *Server) finishDenied(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, why string) {
+	if p.UserCode != "" {
+		if err := s.store.DenyDevice(r.Context(), p.UserCode); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			s.log.ErrorContext(r.Context(), "oauth: deny device", "error", err)
+		}
+		s.renderPage(w, r, http.StatusForbidden, "message", "Access denied", struct{ Message string }{"The device was not connected. You can close this window."})
+		return
+	}
+	ru, err := s.pendingRedirect(r.Context(), p)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.redirectError(w, r, ru, p.State, newError(ErrorAccessDenied, "%s", why))
+}
+
+// pendingRedirect is where the answer to a pending authorization goes.
+func (s *Server) pendingRedirect(ctx context.Context, p *PendingAuthorization) (string, error) {
+	if p.RedirectURI != "" {
+		return p.RedirectURI, nil
+	}
+	c, err := s.store.GetClient(ctx, p.ClientID)
+	if err != nil {
+		return "", newError(ErrorInvalidClient, "The application is no longer registered.")
+	}
+	if len(c.Metadata.RedirectURIs) != 1 {
+		return "", newError(ErrorInvalidRequest, "The application changed its redirect URIs during sign-in.")
+	}
+	return c.Metadata.RedirectURIs[0], nil
+}
+
+// serveCallback handles the identity provider's return.
+func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.URL.Query().Get("state")
+	if id == "" {
+		s.errorPage(w, r, newError(ErrorInvalidRequest, "The sign-in answer has no state."))
+		return
+	}
+	p, err := s.store.TakePending(ctx, id)
+	if err != nil {
+		s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used. Start again from the application."))
+		return
+	}
+	if p.Provider == "" || !checkFlowCookie(r, id, p.CSRFToken) {
+		s.errorPage(w, r, &Error{Code: ErrorAccessDenied, Description: "This sign-in was not started in this browser. Start again from the application.", Status: http.StatusForbidden})
+		return
+	}
+	s.clearFlowCookie(w, id)
+	ident, err := s.idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
+	if err != nil {
+		s.log.WarnContext(ctx, "oauth: login at the identity provider failed", "client_id", p.ClientID, "error", err)
+		s.finishDenied(w, r, p, "the login at the identity provider failed")
+		return
+	}
+	if !s.policy.Allows(ident) {
+		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.User.Login, "sub", ident.User.Subject, "client_id", p.ClientID)
+		s.finishDenied(w, r, p, "this user is not allowed to use this service")
+		return
+	}
+	now := s.now()
+	if p.UserCode != "" {
+		s.approveDevice(w, r, p, ident, now)
+		return
+	}
+	ru, err := s.pendingRedirect(ctx, p)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.issueCode(w, r, p, ru, ident, now)
+}
+
+// issueCode mints an authorization code for a consented, logged-in
+// request and sends it to the client.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, now time.Time) {
+	ctx := r.Context()
+	if !s.policy.Allows(ident) {
+		s.redirectError(w, r, redirectURI, p.State, newError(ErrorAccessDenied, "this user is not allowed to use this service"))
+		return
+	}
+	code := randomString(prefixCode, 32)
+	g := &Grant{
+		ClientID:      p.ClientID,
+		RedirectURI:   p.RedirectURI,
+		CodeChallenge: p.CodeChallenge,
+		Scope:         p.Scope,
+		Resources:     p.Resources,
+		User:          ident.User,
+		AuthTime:      now,
+		FamilyID:      randomString("", 16),
+		IssuedAt:      now,
+		ExpiresAt:     now.Add(s.codeTTL),
+	}
+	if err := s.store.PutCode(ctx, hashSecret(code), g); err != nil {
+		s.redirectError(w, r, redirectURI, p.State, fmt.Errorf("store code: %w", err))
+		return
+	}
+	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.User.Login,
+		"sub", ident.User.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
+	s.redirect(w, r, redirectURI, p.State, url.Values{"code": {code}})
+}

@@ -1,0 +1,330 @@
+package oauth
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// The token endpoint: authorization_code, refresh_token and RFC 8628
+// device_code grants.
+
+// tokenResponse is the RFC 6749 §5.1 success response.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// serveToken handles POST /token.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r, "resource")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	client, err := s.authenticateClient(r, form)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	grant := form.Get("grant_type")
+	var resp *tokenResponse
+	switch grant {
+	case "authorization_code":
+		resp, err = s.codeGrant(r.Context(), client, form)
+	case "refresh_token":
+		resp, err = s.refreshGrant(r.Context(), client, form)
+	case GrantTypeDeviceCode:
+		resp, err = s.deviceGrant(r.Context(), client, form)
+	case "":
+		err = newError(ErrorInvalidRequest, "grant_type is missing")
+	default:
+		err = newError(ErrorUnsupportedGrantType, "grant_type %q is not supported", truncate(grant, 60))
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkGrantAllowed refuses a grant type the client did not register.
+func checkGrantAllowed(c *Client, grant string) error {
+	if !allowsGrant(c, grant) {
+		return newError(ErrorUnauthorizedClient, "the client did not register the %s grant", grant)
+	}
+	return nil
+}
+
+// codeGrant redeems an authorization code.
+func (s *Server) codeGrant(ctx context.Context, client *Client, form url.Values) (*tokenResponse, error) {
+	if err := checkGrantAllowed(client, "authorization_code"); err != nil {
+		return nil, err
+	}
+	code := form.Get("code")
+	if code == "" {
+		return nil, newError(ErrorInvalidRequest, "code is missing")
+	}
+	g, err := s.store.RedeemCode(ctx, hashSecret(code))
+	switch {
+	case errors.Is(err, ErrCodeUsed) && g != nil:
+		// A replay: whoever redeemed it first may be an attacker; revoke
+		// what the first redemption produced (RFC 9700 §4.5.3).
+		if rerr := s.store.RevokeFamily(ctx, g.ClientID, g.FamilyID, s.now().Add(s.accessTTL+clockSkew)); rerr != nil {
+			return nil, fmt.Errorf("revoke family of replayed code: %w", rerr)
+		}
+		s.log.WarnContext(ctx, "oauth: authorization code replayed; its tokens are revoked", "client_id", client.ID, "code", fingerprint(code))
+		return nil, newError(ErrorInvalidGrant, "the authorization code was already used")
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCodeUsed):
+		return nil, newError(ErrorInvalidGrant, "the authorization code is invalid or expired")
+	case err != nil:
+		return nil, fmt.Errorf("redeem code: %w", err)
+	}
+	if g.ClientID != client.ID {
+		return nil, newError(ErrorInvalidGrant, "the authorization code was issued to another client")
+	}
+	ru, hasRU := form.Get("redirect_uri"), form.Has("redirect_uri")
+	switch {
+	case g.RedirectURI != "" && ru != g.RedirectURI:
+		return nil, newError(ErrorInvalidGrant, "redirect_uri does not match the authorization request")
+	case g.RedirectURI == "" && hasRU && (len(client.Metadata.RedirectURIs) != 1 || client.Metadata.RedirectURIs[0] != ru):
+		return nil, newError(ErrorInvalidGrant, "redirect_uri does not match the registered one")
+	}
+	verifier := form.Get("code_verifier")
+	if verifier == "" {
+		return nil, newError(ErrorInvalidGrant, "code_verifier is missing (PKCE is required)")
+	}
+	if !verifyPKCE(verifier, g.CodeChallenge) {
+		return nil, newError(ErrorInvalidGrant, "code_verifier does not match the code challenge")
+	}
+	requested, err := s.checkResources(form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	audience, err := narrowResources(requested, g.Resources)
+	if err != nil {
+		return nil, err
+	}
+	return s.issueTokens(ctx, client, g.FamilyID, g.User, g.Scope, g.Resources, audience, g.AuthTime)
+}
+
+// issueTokens mints the access token and, when the client may refresh, the
+// first refresh token of a new family.
+func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user User, scope string, resources, audience []string, authTime time.Time) (*tokenResponse, error) {
+	at, err := s.mintAccessToken(ctx, client.ID, familyID, user, scope, audience, authTime)
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenResponse{AccessToken: at.raw, TokenType: "Bearer", ExpiresIn: int64(s.accessTTL / time.Second), Scope: scope}
+	if allowsGrant(client, "refresh_token") {
+		now := s.now()
+		rt := randomString(prefixRefresh, 32)
+		rec := &RefreshToken{
+			FamilyID: familyID, ClientID: client.ID, User: user, Scope: scope, Resources: resources,
+			AuthTime: authTime, IssuedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+		}
+		if err := s.store.IssueRefresh(ctx, hashSecret(rt), rec); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return nil, newError(ErrorInvalidGrant, "the authorization was revoked")
+			}
+			return nil, fmt.Errorf("issue refresh token: %w", err)
+		}
+		resp.RefreshToken = rt
+	}
+	s.log.InfoContext(ctx, "oauth: tokens issued", "client_id", client.ID, "sub", user.Subject, "family", short(familyID),
+		"jti", at.claims.ID, "refresh", fingerprint(resp.RefreshToken))
+	return resp, nil
+}
+
+// graceBlob is the token pair a rotation sent, kept (encrypted) for a
+// retry within the grace window.
+type graceBlob struct {
+	AccessToken  string `json:"a"`
+	RefreshToken string `json:"r"`
+	Scope        string `json:"s,omitempty"`
+	Expiry       int64  `json:"e"` // access token expiry, Unix seconds
+}
+
+// graceKey derives the key that encrypts the grace blob from the old
+// refresh token: only a caller who holds that token can read the pair.
+func graceKey(oldToken string) ([]byte, error) {
+	return hkdf.Key(sha256.New, []byte(oldToken), nil, "mcp-oauth-gateway refresh grace v1", 32)
+}
+
+func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
+	key, err := graceKey(oldToken)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, plain, nil), nil
+}
+
+func openGrace(oldToken string, sealed []byte) (*graceBlob, error) {
+	key, err := graceKey(oldToken)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("oauth: grace blob too short")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: open grace blob: %w", err)
+	}
+	var b graceBlob
+	if err := json.Unmarshal(plain, &b); err != nil {
+		return nil, fmt.Errorf("oauth: decode grace blob: %w", err)
+	}
+	return &b, nil
+}
+
+// refreshGrant rotates a refresh token: a new pair on every use; a retry
+// within the grace window gets the same pair again; any other reuse
+// revokes the family.
+func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Values) (*tokenResponse, error) {
+	if err := checkGrantAllowed(client, "refresh_token"); err != nil {
+		return nil, err
+	}
+	old := form.Get("refresh_token")
+	if old == "" {
+		return nil, newError(ErrorInvalidRequest, "refresh_token is missing")
+	}
+	oldHash := hashSecret(old)
+	cur, err := s.store.GetRefresh(ctx, client.ID, oldHash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, newError(ErrorInvalidGrant, "the refresh token is invalid, expired or revoked")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get refresh token: %w", err)
+	}
+	scope, err := narrowScope(form.Get("scope"), cur.Scope)
+	if err != nil {
+		return nil, err
+	}
+	requested, err := s.checkResources(form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	audience, err := narrowResources(requested, cur.Resources)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Successor != "" {
+		// Rotated before: a retry inside the grace window, or a reuse. The
+		// store decides, atomically; nothing new has to be minted.
+		return s.rotate(ctx, client, old, cur, nil, nil)
+	}
+	at, err := s.mintAccessToken(ctx, client.ID, cur.FamilyID, cur.User, scope, audience, cur.AuthTime)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	next := randomString(prefixRefresh, 32)
+	rec := &RefreshToken{
+		FamilyID: cur.FamilyID, ClientID: client.ID, User: cur.User, Scope: cur.Scope, Resources: cur.Resources,
+		AuthTime: cur.AuthTime, IssuedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+	}
+	pair := &graceBlob{AccessToken: at.raw, RefreshToken: next, Scope: scope, Expiry: at.claims.Expiry.Time().Unix()}
+	return s.rotate(ctx, client, old, cur, pair, rec)
+}
+
+// rotate asks the store to rotate old into pair/rec (nil for a rotated
+// token, which can only be a retry or a reuse).
+func (s *Server) rotate(ctx context.Context, client *Client, old string, cur *RefreshToken, pair *graceBlob, rec *RefreshToken) (*tokenResponse, error) {
+	now := s.now()
+	rot := &Rotation{
+		ClientID:    client.ID,
+		OldHash:     hashSecret(old),
+		RevokeUntil: now.Add(s.accessTTL + clockSkew),
+	}
+	if pair != nil {
+		blob, err := sealGrace(old, pair)
+		if err != nil {
+			return nil, err
+		}
+		rot.NewHash, rot.New = hashSecret(pair.RefreshToken), rec
+		if s.grace > 0 {
+			rot.GraceBlob, rot.GraceUntil = blob, now.Add(s.grace)
+		}
+	} else {
+		// The store only looks at the old token's state in this case, but
+		// keep the request well-formed.
+		rot.NewHash = hashSecret(randomString("", 16))
+		rot.New = cur.Clone()
+		rot.New.Successor, rot.New.GraceBlob, rot.New.RotatedAt, rot.New.GraceUntil = "", nil, time.Time{}, time.Time{}
+		rot.New.IssuedAt, rot.New.ExpiresAt = now, now.Add(s.refreshTTL)
+	}
+	res, err := s.store.RotateRefresh(ctx, rot)
+	if errors.Is(err, ErrNotFound) {
+		return nil, newError(ErrorInvalidGrant, "the refresh token is invalid, expired or revoked")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	switch res.Outcome {
+	case Rotated:
+		if pair == nil {
+			// Cannot happen: a token with a successor is never rotated
+			// again. Treat it as the reuse it would be.
+			_ = s.store.RevokeFamily(ctx, client.ID, cur.FamilyID, rot.RevokeUntil)
+			return nil, newError(ErrorInvalidGrant, "the refresh token was already used")
+		}
+		s.log.InfoContext(ctx, "oauth: refresh token rotated", "client_id", client.ID, "sub", cur.User.Subject,
+			"family", short(cur.FamilyID), "old", fingerprint(old), "new", fingerprint(pair.RefreshToken))
+		return pairResponse(pair, now), nil
+	case Retry:
+		b, err := openGrace(old, res.GraceBlob)
+		if err != nil {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "oauth: refresh retried within the grace window", "client_id", client.ID, "family", short(cur.FamilyID), "old", fingerprint(old))
+		return pairResponse(b, now), nil
+	case Reuse:
+		s.log.WarnContext(ctx, "oauth: refresh token reused; the token family is revoked", "client_id", client.ID,
+			"sub", cur.User.Subject, "family", short(cur.FamilyID), "token", fingerprint(old))
+		return nil, newError(ErrorInvalidGrant, "the refresh token was already used; the authorization is revoked")
+	}
+	return nil, fmt.Errorf("oauth: unknown rotation outcome %v", res.Outcome)
+}
+
+func pairResponse(b *graceBlob, now time.Time) *tokenResponse {
+	exp := b.Expiry - now.Unix()
+	if exp < 0 {
+		exp = 0
+	}
+	return &tokenResponse{AccessToken: b.AccessToken, TokenType: "Bearer", ExpiresIn: exp, RefreshToken: b.RefreshToken, Scope: b.Scope}
+}
