@@ -56,7 +56,7 @@ func convertDocument(doc *goquery.Document, pageURL *url.URL) *Page {
 		return page
 	}
 	c := &converter{base: base, page: pageURL, furniture: map[*html.Node]int{}, open: map[string]bool{}}
-	c.rootLen = c.measure(root)
+	c.rootLen, _ = c.measure(root)
 	w := c.newWriter(false)
 	c.children(w, root)
 	page.Markdown = w.finish()
@@ -180,10 +180,12 @@ type converter struct {
 	open      map[string]bool
 }
 
-// measure returns the text length under n and records it for elements
-// whose class or id looks like page furniture.
-func (c *converter) measure(n *html.Node) int {
-	total := 0
+// measure returns the text length under n and whether it holds a
+// document's title or main content (an h1, main, article or role=main). It
+// records the length of elements whose class or id looks like page
+// furniture, unless they hold such content ("wy-nav-content-wrap").
+func (c *converter) measure(n *html.Node) (int, bool) {
+	total, content := 0, false
 	for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
 		switch ch.Type {
 		case html.TextNode:
@@ -192,17 +194,26 @@ func (c *converter) measure(n *html.Node) int {
 			if invisible[ch.DataAtom] {
 				continue
 			}
-			l := c.measure(ch)
+			l, has := c.measure(ch)
+			has = has || ch.DataAtom == atom.H1 || ch.DataAtom == atom.Main || ch.DataAtom == atom.Article
 			for _, a := range ch.Attr {
-				if (a.Key == "class" || a.Key == "id") && hasBoilerplateToken(a.Val) {
-					c.furniture[ch] = l
-					break
+				if a.Key == "role" && a.Val == "main" {
+					has = true
+				}
+			}
+			if !has {
+				for _, a := range ch.Attr {
+					if (a.Key == "class" || a.Key == "id") && hasBoilerplateToken(a.Val) {
+						c.furniture[ch] = l
+						break
+					}
 				}
 			}
 			total += l
+			content = content || has
 		}
 	}
-	return total
+	return total, content
 }
 
 // skip reports whether an element is left out of the output.
