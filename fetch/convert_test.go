@@ -158,3 +158,7 @@ func TestConvertHostileNesting(t *testing.T) {
 		t.Log("the parser accepted 5000 nested elements")
 	}
 }
+
+func readTestdata(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", name))
+}
