@@ -375,3 +375,5 @@ func wantOAuthError(t testing.TB, resp *http.Response, m map[string]any, status 
 		t.Errorf("error response without Cache-Control: no-store")
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
