@@ -97,7 +97,9 @@ func TestNewServerValidation(t *testing.T) {
 	st := NewMemoryStore(nil)
 	defer st.Close()
 	d, _ := NewDevLogin(nil)
-	base := func() *Options { return &Options{SigningKey: testKey, SigningAlgorithm: ES256, Logger: discardLogger()} }
+	base := func() *Options {
+		return &Options{SigningKey: testKey, SigningAlgorithm: ES256, Logger: discardLogger()}
+	}
 	bad := map[string]struct {
 		issuer string
 		opts   *Options
