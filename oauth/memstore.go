@@ -424,11 +424,11 @@ func (s *MemoryStore) RotateRefresh(_ context.Context, r *Rotation) (*RotationRe
 	if !ok || expired(old.ExpiresAt, now) {
 		return nil, notFound("rotate refresh", r.OldHash)
 	}
+	if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
+		return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor of another family or client: %w", r.OldHash, ErrConflict)
+	}
 	res := &RotationResult{Old: old.Clone()}
 	if old.Successor == "" {
-		if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
-			return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor of another family or client: %w", r.OldHash, ErrConflict)
-		}
 		newKey := refreshKey{r.ClientID, r.NewHash}
 		if t, ok := s.refresh[newKey]; ok && !expired(t.ExpiresAt, now) {
 			return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor %q: %w", r.OldHash, r.NewHash, ErrExists)
@@ -464,7 +464,8 @@ func (s *MemoryStore) revokeFamily(clientID, familyID string, now, until time.Ti
 	return rev
 }
 
-// recordRevocation keeps rev, or extends the record it repeats. s.mu is held.
+// recordRevocation keeps rev, or extends the record it repeats (the feed
+// announces rev as requested). s.mu is held.
 func (s *MemoryStore) recordRevocation(rev Revocation) {
 	k := revocationKey{rev.Kind, rev.ClientID, rev.ID}
 	if old, ok := s.revocations[k]; ok {

@@ -547,7 +547,9 @@ const (
 	RevocationReset RevocationKind = "reset"
 )
 
-// Revocation is one recorded revocation, as announced on the feed.
+// Revocation is one recorded revocation, as announced on the feed: as its
+// caller asked for it. Recording the same revocation again keeps the later
+// of the two expiry times (and the later At).
 type Revocation struct {
 	Kind     RevocationKind `json:"kind"`
 	ClientID string         `json:"client_id,omitempty"`

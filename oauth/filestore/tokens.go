@@ -117,11 +117,11 @@ func (s *Store) RotateRefresh(ctx context.Context, r *oauth.Rotation) (*oauth.Ro
 		if !ok || expired(old.ExpiresAt, now) {
 			return oauth.ErrNotFound
 		}
+		if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
+			return fmt.Errorf("successor of another family or client: %w", oauth.ErrConflict)
+		}
 		res = &oauth.RotationResult{Old: old.Clone()}
 		if old.Successor == "" {
-			if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
-				return fmt.Errorf("successor of another family or client: %w", oauth.ErrConflict)
-			}
 			var next oauth.RefreshToken
 			taken, err := get(b, pair(r.ClientID, r.NewHash), &next)
 			if err != nil {
@@ -169,7 +169,7 @@ func revokeFamily(tx *bolt.Tx, client, family string, now, until time.Time) (*oa
 		return nil, err
 	}
 	rev := oauth.Revocation{Kind: oauth.RevokedFamily, ClientID: client, ID: family, At: now, ExpiresAt: until}
-	return &rev, recordRevocation(tx, &rev)
+	return &rev, recordRevocation(tx, rev)
 }
 
 // dropFamilies deletes every refresh token indexed under the prefix p of
@@ -198,9 +198,8 @@ func dropFamilies(tx *bolt.Tx, p []byte) error {
 	return nil
 }
 
-// recordRevocation keeps rev, or extends the record it repeats, and sets
-// rev to what is kept.
-func recordRevocation(tx *bolt.Tx, rev *oauth.Revocation) error {
+// recordRevocation keeps rev, or extends the record it repeats.
+func recordRevocation(tx *bolt.Tx, rev oauth.Revocation) error {
 	b := tx.Bucket(bRevocations)
 	k := revocationKey(rev.Kind, rev.ClientID, rev.ID)
 	var old oauth.Revocation
@@ -211,7 +210,7 @@ func recordRevocation(tx *bolt.Tx, rev *oauth.Revocation) error {
 	if ok && (old.ExpiresAt.IsZero() || (!rev.ExpiresAt.IsZero() && old.ExpiresAt.After(rev.ExpiresAt))) {
 		rev.ExpiresAt = old.ExpiresAt
 	}
-	return put(b, k, rev.ExpiresAt, rev)
+	return put(b, k, rev.ExpiresAt, &rev)
 }
 
 // liveRevocation returns the unexpired revocation of this kind, or nil.
@@ -256,7 +255,7 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string, until time.Ti
 		if err := dropFamilies(tx, prefix(clientID)); err != nil {
 			return err
 		}
-		return recordRevocation(tx, &rev)
+		return recordRevocation(tx, rev)
 	})
 	if err != nil {
 		return err
@@ -276,7 +275,7 @@ func (s *Store) RevokeToken(ctx context.Context, clientID, jti string, exp time.
 	}
 	rev := oauth.Revocation{Kind: oauth.RevokedToken, ClientID: clientID, ID: jti, At: s.now(), ExpiresAt: exp}
 	err := s.update("revoke token", jti, func(tx *bolt.Tx) error {
-		return recordRevocation(tx, &rev)
+		return recordRevocation(tx, rev)
 	})
 	if err != nil {
 		return err
