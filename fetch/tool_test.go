@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,6 +30,9 @@ func testTools(t *testing.T, opts *Options) *Tools {
 		opts = &Options{}
 	}
 	opts.Client.UnsafeAllowLoopback = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	tools, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
