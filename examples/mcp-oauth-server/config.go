@@ -108,10 +108,15 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	if o.RefreshTokenLifetime, err = parseLifetime("REFRESH_TOKEN_LIFETIME", env("REFRESH_TOKEN_LIFETIME")); err != nil {
 		return nil, err
 	}
-	if v := env("CLIENT_LIFETIME"); v == "" {
+	switch v := strings.TrimSpace(env("CLIENT_LIFETIME")); v {
+	case "":
 		o.ClientLifetime = 90 * 24 * time.Hour // the original's default
-	} else if o.ClientLifetime, err = parseLifetime("CLIENT_LIFETIME", v); err != nil {
-		return nil, err
+	case "0":
+		o.ClientLifetime = 0 // registrations never expire, as in the original
+	default:
+		if o.ClientLifetime, err = parseLifetime("CLIENT_LIFETIME", v); err != nil {
+			return nil, err
+		}
 	}
 	if *rotation != "" {
 		if o.KeyRotation, err = time.ParseDuration(*rotation); err != nil || o.KeyRotation <= 0 {

@@ -29,21 +29,31 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mcp-oauth-server:", err)
 		os.Exit(2)
 	}
-	if err := run(cfg, os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "mcp-oauth-server:", err)
+		var bad badSetting
+		if errors.As(err, &bad) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
-func run(cfg *config, logOut io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// badSetting marks an error caused by the configuration (exit status 2).
+type badSetting struct{ error }
+
+func (b badSetting) Unwrap() error { return b.error }
+
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
 	cfg.opts.Logger = log
 
 	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
-		return err
+		return badSetting{err}
 	}
 	defer closeStore()
 
@@ -56,13 +66,13 @@ func run(cfg *config, logOut io.Writer) error {
 		})
 	}
 	if err != nil {
-		return err
+		return badSetting{err}
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	srv, err := oauth.NewServer(startCtx, cfg.issuer, store, idp, &cfg.opts)
 	cancel()
 	if err != nil {
-		return err
+		return badSetting{err}
 	}
 
 	hs := &http.Server{

@@ -4,33 +4,54 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mcp-oauth-gateway/gateway/oauth"
+	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
 )
 
-// openStore opens the store named by --store: "memory", a redis:// or
-// rediss:// URL, or the path of the embedded store's file.
+// openStore opens the store named by --store: "memory", a redis://,
+// rediss:// or unix:// URL, or the path of the embedded store's file.
 func openStore(ctx context.Context, cfg *config) (oauth.Store, func(), error) {
 	switch {
 	case cfg.store == "memory":
 		s := oauth.NewMemoryStore(nil)
 		return s, func() { s.Close() }, nil
-	case strings.HasPrefix(cfg.store, "redis://"), strings.HasPrefix(cfg.store, "rediss://"):
-		return nil, nil, fmt.Errorf("--store %s: the Redis store is not available yet", storeLabel(cfg.store))
+	case isRedisURL(cfg.store):
+		return openRedis(ctx, cfg)
 	default:
-		return nil, nil, fmt.Errorf("--store %s: the embedded file store is not available yet; use --store memory", cfg.store)
+		if dir := filepath.Dir(cfg.store); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, nil, fmt.Errorf("--store: %w", err)
+			}
+		}
+		s, err := filestore.Open(cfg.store, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
 	}
 }
 
-// storeLabel is the store for logs: a Redis URL without its password.
+func isRedisURL(s string) bool {
+	for _, p := range []string{"redis://", "rediss://", "unix://"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeLabel is the store for logs: a URL without its password.
 func storeLabel(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 {
+	if !isRedisURL(s) {
 		return s
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid URL)"
 	}
-	return u.String()
+	return u.Redacted()
 }

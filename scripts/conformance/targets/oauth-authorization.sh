@@ -16,7 +16,7 @@ state=$(mktemp -d)
 trap 'cleanup; rm -rf "$state"' EXIT
 
 start_server oauth-authorization "$port" "$server" --host 127.0.0.1 --port "$port" --issuer "$issuer" \
-  --dev-user conformance --store memory
+  --dev-user conformance --store "$state/oauth.db"
 
 client_id=$(curl -sS --fail-with-body -X POST "$issuer/register" -H 'Content-Type: application/json' \
   -d "{\"client_name\":\"MCP conformance runner\",\"application_type\":\"native\",\"token_endpoint_auth_method\":\"none\",\"redirect_uris\":[\"http://127.0.0.1:$cbport/callback\"]}" |

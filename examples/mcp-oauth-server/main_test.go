@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tests run the real binary: the test executable re-runs itself as
+// mcp-oauth-server when MCP_OAUTH_SERVER_MAIN is set.
+func TestMain(m *testing.M) {
+	if os.Getenv("MCP_OAUTH_SERVER_MAIN") == "1" {
+		os.Args = append([]string{"mcp-oauth-server"}, strings.Fields(os.Getenv("MCP_OAUTH_SERVER_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// server is a running child process.
+type server struct {
+	cmd    *exec.Cmd
+	issuer string
+	stderr *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+func command(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append([]string{"MCP_OAUTH_SERVER_MAIN=1", "MCP_OAUTH_SERVER_ARGS=" + strings.Join(args, " "),
+		"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	return cmd
+}
+
+func start(t *testing.T, port string, args ...string) *server {
+	t.Helper()
+	issuer := "http://127.0.0.1:" + port
+	cmd := command(t, nil, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", issuer}, args...)...)
+	s := &server{cmd: cmd, issuer: issuer, stderr: &bytes.Buffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(issuer + "/.well-known/oauth-authorization-server"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not start: %s", s.stderr)
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v; log: %s", err, s.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
+}
+
+func postJSON(t *testing.T, u string, v any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	resp, err := http.Post(u, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, resp)
+}
+
+func postForm(t *testing.T, u string, form url.Values) map[string]any {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, resp)
+}
+
+func decode(t *testing.T, resp *http.Response) map[string]any {
+	t.Helper()
+	defer resp.Body.Close()
+	var m map[string]any
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("status %d body %q", resp.StatusCode, body)
+	}
+	return m
+}
+
+// TestRestartKeepsClientsAndTokens: with the embedded file store, a
+// restart keeps the registration, the signing key and the refresh tokens.
+func TestRestartKeepsClientsAndTokens(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "state", "oauth.db")
+	port := freePort(t)
+	s := start(t, port, "--dev-user", "robot", "--store", db)
+
+	redirect := "http://127.0.0.1:9/cb"
+	reg := postJSON(t, s.issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
+	clientID := reg["client_id"].(string)
+	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"s"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(s.issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok := postForm(t, s.issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	if tok["refresh_token"] == nil {
+		t.Fatalf("token: %v", tok)
+	}
+	s.stop(t)
+	if info, err := os.Stat(db); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("store file: %v %v", info, err)
+	}
+
+	s = start(t, port, "--dev-user", "robot", "--store", db)
+	in := postForm(t, s.issuer+"/introspect", url.Values{"token": {tok["access_token"].(string)}, "client_id": {clientID}})
+	if in["active"] != true {
+		t.Fatalf("access token after restart: %v", in)
+	}
+	next := postForm(t, s.issuer+"/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}, "client_id": {clientID}})
+	if next["access_token"] == nil {
+		t.Fatalf("refresh after restart: %v", next)
+	}
+	req, _ := http.NewRequest("GET", reg["registration_client_uri"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+reg["registration_access_token"].(string))
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, r2); m["client_name"] != "restart" {
+		t.Fatalf("registration after restart: %v", m)
+	}
+	s.stop(t)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// TestBadSettings: each bad setting is a clear message and exit status 2.
+func TestBadSettings(t *testing.T) {
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no GitHub app", nil, nil, "GITHUB_CLIENT_ID"},
+		{"HS256", []string{"JWT_ALGORITHM=HS256"}, []string{"--dev-login"}, "HS256"},
+		{"unknown algorithm", []string{"JWT_ALGORITHM=PS512"}, []string{"--dev-login"}, "PS512"},
+		{"bad lifetime", []string{"ACCESS_TOKEN_LIFETIME=soon"}, []string{"--dev-login"}, "ACCESS_TOKEN_LIFETIME"},
+		{"negative lifetime", []string{"REFRESH_TOKEN_LIFETIME=-5"}, []string{"--dev-login"}, "REFRESH_TOKEN_LIFETIME"},
+		{"bad log level", []string{"LOG_LEVEL=LOUD"}, []string{"--dev-login"}, "LOG_LEVEL"},
+		{"bad key", []string{"JWT_PRIVATE_KEY_B64=bm9wZQ=="}, []string{"--dev-login"}, "signing key"},
+		{"dev user on a public issuer", nil, []string{"--dev-user", "robot", "--issuer", "https://auth.example.com", "--store", "memory"}, "loopback"},
+		{"dev login on a public issuer", nil, []string{"--dev-login", "--issuer", "https://auth.example.com", "--store", "memory"}, "loopback"},
+		{"bad issuer", nil, []string{"--dev-login", "--issuer", "auth.example.com", "--store", "memory"}, "issuer"},
+		{"bad port", nil, []string{"--dev-login", "--port", "http"}, "port"},
+		{"unknown flag", nil, []string{"--frobnicate"}, "frobnicate"},
+		{"store is a directory", nil, []string{"--dev-login", "--store", "/"}, "filestore"},
+		{"bad redis URL", nil, []string{"--dev-login", "--store", "redis://[::1"}, "redis"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := command(t, tc.env, tc.args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 2 {
+				t.Fatalf("exit %v; stderr %s", err, stderr.String())
+			}
+			if !strings.Contains(strings.ToLower(stderr.String()), strings.ToLower(tc.want)) {
+				t.Fatalf("message %q lacks %q", stderr.String(), tc.want)
+			}
+			if n := len(strings.Split(strings.TrimSpace(stderr.String()), "\n")); n > 3 && tc.name != "unknown flag" {
+				t.Fatalf("message is %d lines: %s", n, stderr.String())
+			}
+		})
+	}
+}
+
+// TestEnvironment maps the original variables onto options.
+func TestEnvironment(t *testing.T) {
+	env := map[string]string{
+		"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret", "BASE_DOMAIN": "example.com",
+		"ACCESS_TOKEN_LIFETIME": "1800", "REFRESH_TOKEN_LIFETIME": "72h", "CLIENT_LIFETIME": "0",
+		"ALLOWED_GITHUB_USERS": "alice, bob ,org:acme", "REDIS_URL": "redis://127.0.0.1:6379/0", "JWT_ALGORITHM": "es256",
+		"LOG_LEVEL": "debug",
+	}
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.opts.ClientLifetime != 0 {
+		t.Fatalf("CLIENT_LIFETIME=0 (never): %v %v", c, err)
+	}
+	env["CLIENT_LIFETIME"] = "7776000"
+	c, err = parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.opts
+	if c.issuer != "https://auth.example.com" || c.store != env["REDIS_URL"] || o.AccessTokenLifetime != 30*time.Minute ||
+		o.RefreshTokenLifetime != 72*time.Hour || o.ClientLifetime != 90*24*time.Hour || o.SigningAlgorithm != "ES256" ||
+		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" {
+		t.Fatalf("config %+v options %+v", c, o)
+	}
+	// Flags win over the environment.
+	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" {
+		t.Fatalf("flags: %+v %v", c, err)
+	}
+}
