@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,21 @@ const startTimeout = 10 * time.Second
 // tb (never skips it) when the server cannot be found or started.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return startServer(tb, false)
+}
+
+// StartCluster starts a redis-server in cluster mode that owns every hash
+// slot: a one-node Redis Cluster. Commands and scripts whose keys span hash
+// slots fail on it with CROSSSLOT errors as on a real cluster, so a store
+// that passes its tests here keeps its multi-key operations on one slot.
+// Talk to it with NewClusterClient.
+func StartCluster(tb testing.TB) *Server {
+	tb.Helper()
+	return startServer(tb, true)
+}
+
+func startServer(tb testing.TB, cluster bool) *Server {
+	tb.Helper()
 	bin := os.Getenv("REDIS_SERVER")
 	if bin == "" {
 		bin = "redis-server"
@@ -53,7 +69,7 @@ func Start(tb testing.TB) *Server {
 	// The free port is found by listening and closing; another process may
 	// take it in between, so a failed start is retried on a fresh port.
 	for range 3 {
-		s, err := start(path, dir)
+		s, err := start(path, dir, cluster)
 		if err == nil {
 			tb.Cleanup(func() { s.stop(tb) })
 			s.Client = s.NewClient(tb)
@@ -65,13 +81,13 @@ func Start(tb testing.TB) *Server {
 	return nil
 }
 
-func start(path, dir string) (*Server, error) {
+func start(path, dir string, cluster bool) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(path,
+	args := []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--protected-mode", "yes",
@@ -81,7 +97,11 @@ func start(path, dir string) (*Server, error) {
 		"--daemonize", "no",
 		"--logfile", "",
 		"--loglevel", "warning",
-	)
+	}
+	if cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(port)+".conf"))
+	}
+	cmd := exec.Command(path, args...)
 	logs := &lockedBuffer{}
 	cmd.Stdout = logs
 	cmd.Stderr = logs
@@ -99,6 +119,9 @@ func start(path, dir string) (*Server, error) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := probe.Ping(ctx).Err()
+		if err == nil && cluster {
+			err = claimSlots(ctx, probe)
+		}
 		cancel()
 		if err == nil {
 			return s, nil
@@ -115,6 +138,33 @@ func start(path, dir string) (*Server, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// claimSlots gives a fresh cluster node every hash slot and reports
+// whether the cluster is ready.
+func claimSlots(ctx context.Context, c *redis.Client) error {
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil {
+		return err
+	}
+	if strings.Contains(info, "cluster_state:ok") {
+		return nil
+	}
+	if strings.Contains(info, "cluster_slots_assigned:0") {
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+			return err
+		}
+	}
+	return errors.New("cluster not ready yet")
+}
+
+// NewClusterClient returns a Redis Cluster client of a server started with
+// StartCluster, closed when tb ends.
+func (s *Server) NewClusterClient(tb testing.TB) *redis.ClusterClient {
+	tb.Helper()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr}})
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // NewClient returns another client of the server, closed when tb ends: two

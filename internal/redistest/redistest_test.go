@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -82,3 +83,18 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) {
 }
 
 func (f *fatalRecorder) Helper() {}
+
+func TestClusterRefusesCrossSlot(t *testing.T) {
+	ctx := context.Background()
+	srv := StartCluster(t)
+	c := srv.NewClusterClient(t)
+	if err := c.MSet(ctx, "{a}x", 1, "{a}y", 2).Err(); err != nil {
+		t.Fatalf("same-slot MSET: %v", err)
+	}
+	// The node serves every slot, yet keys of two slots in one command are
+	// refused, as on a real cluster.
+	err := srv.Client.MSet(ctx, "{a}x", 1, "{b}y", 2).Err()
+	if err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("cross-slot MSET: %v, want CROSSSLOT", err)
+	}
+}

@@ -19,12 +19,17 @@ local function setttl(key, ttl)
   ttl = tonumber(ttl)
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
 end
--- extendttl makes key live at least ttl more milliseconds (0: forever).
-local function extendttl(key, ttl)
+-- index adds member to the set at key and keeps the set at least as long
+-- as the record it indexes (ttl ms; 0: forever).
+local function index(key, member, ttl)
   ttl = tonumber(ttl)
   local cur = redis.call('PTTL', key)
-  if cur == -1 then return end
-  if ttl == 0 then redis.call('PERSIST', key) elseif cur < ttl then redis.call('PEXPIRE', key, ttl) end
+  redis.call('SADD', key, member)
+  if ttl == 0 then
+    redis.call('PERSIST', key)
+  elseif cur == -2 or (cur >= 0 and cur < ttl) then
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
 -- record keeps a revocation (d, x) at key, keeping the later expiry of an
 -- older record, and announces it.
@@ -124,10 +129,8 @@ if live(redis.call('HGET', KEYS[4], 'x')) then return 'conflict' end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'f', ARGV[5])
 setttl(KEYS[1], ARGV[4])
-redis.call('SADD', KEYS[2], ARGV[6])
-extendttl(KEYS[2], ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[5])
-extendttl(KEYS[3], ARGV[4])
+index(KEYS[2], ARGV[6], ARGV[4])
+index(KEYS[3], ARGV[5], ARGV[4])
 return 'ok'
 `)
 
@@ -150,10 +153,8 @@ if not o[4] then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'd', ARGV[2], 'x', ARGV[3], 'f', ARGV[5])
   setttl(KEYS[2], ARGV[4])
-  redis.call('SADD', KEYS[3], ARGV[6])
-  extendttl(KEYS[3], ARGV[4])
-  redis.call('SADD', KEYS[4], ARGV[5])
-  extendttl(KEYS[4], ARGV[4])
+  index(KEYS[3], ARGV[6], ARGV[4])
+  index(KEYS[4], ARGV[5], ARGV[4])
   return answer('rotated')
 end
 local succ = redis.call('HMGET', ARGV[14] .. o[4], 'x', 's')
