@@ -81,3 +81,20 @@ func FuzzConvertHTML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRobots parses arbitrary robots.txt files and asks about arbitrary
+// paths: no panic, and robots.txt itself is always allowed.
+func FuzzRobots(f *testing.F) {
+	f.Add([]byte("User-agent: *\nDisallow: /\nAllow: /public$\n"), "/public")
+	f.Add([]byte("user-agent: ModelContextProtocol\ndisallow: /a*b$\n# c\nsitemap: x"), "/axxb?q=1")
+	f.Add([]byte("User-agent: a\nUser-agent: *\nDisallow: /%7e\nDisallow: /ä*"), "/~x")
+	f.Add([]byte("Disallow: /\nUser-agent:\n\nAllow:"), "")
+	f.Fuzz(func(t *testing.T, body []byte, path string) {
+		rules := parseRobots(body, "ModelContextProtocol")
+		rules.allowed(path)
+		rules.allowed("/" + path)
+		if !rules.allowed("/robots.txt") {
+			t.Fatal("robots.txt disallowed itself")
+		}
+	})
+}

@@ -148,7 +148,10 @@ func New(opts *Options) (*Tools, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt.dialAddr = tp.dialAddr // one network, for tests that replace it
+		// One network for both, read at dial time, for tests that replace it.
+		rt.dialAddr = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return tp.dialAddr(ctx, network, addr)
+		}
 		t.robots = newRobotsCache(rt.Client(), t.userAgent, size, ttl, t.now)
 	}
 	return t, nil
@@ -359,7 +362,7 @@ func (t *Tools) run(ctx context.Context, c *call) *mcp.CallToolResult {
 	req.Header = c.header
 	resp, err := t.client.Do(req)
 	if err != nil {
-		t.log.InfoContext(ctx, "fetch failed", "site", c.url.Scheme+"://"+c.url.Host, "path", c.url.Path, "error", err)
+		t.log.InfoContext(ctx, "fetch failed", "site", c.url.Scheme+"://"+c.url.Host, "path", c.url.Path, "error", unwrapURLError(err))
 		return mcp.NewToolResultError(t.describe(c, err))
 	}
 	defer resp.Body.Close()
@@ -415,6 +418,10 @@ func (t *Tools) describe(c *call, err error) string {
 	var refused *RefusedError
 	var robots *RobotsError
 	var dnsErr *net.DNSError
+	if errors.As(err, &robots) && robots.Err != nil && (errors.As(robots.Err, &refused) || errors.As(robots.Err, &dnsErr)) {
+		// The site itself is unreachable: say that, not "robots.txt".
+		err = robots.Err
+	}
 	switch {
 	case errors.As(err, &robots):
 		if robots.Err != nil {
@@ -424,8 +431,15 @@ func (t *Tools) describe(c *call, err error) string {
 		return fmt.Sprintf("Cannot fetch %s: the site's robots.txt (%s) does not allow automated fetching of this page by %s. Tell the user; they can open the page themselves and paste its content.",
 			c.url, robots.RobotsURL, robots.Agent)
 	case errors.As(err, &refused):
+		why := refused.Reason
+		switch {
+		case refused.Addr.IsValid() && refused.Host != "" && refused.Host != refused.Addr.String():
+			why = fmt.Sprintf("%s is %s, which is not a public internet address (%s)", refused.Host, refused.Addr, refused.Reason)
+		case refused.Addr.IsValid():
+			why = fmt.Sprintf("%s is not a public internet address (%s)", refused.Addr, refused.Reason)
+		}
 		return fmt.Sprintf("Refused to fetch %s: %s. The fetch tool only reaches public internet addresses on allowed ports and domains; do not retry this URL.",
-			c.url, strings.TrimPrefix(refused.Error(), "fetch: "))
+			c.url, why)
 	case errors.Is(err, ErrTooManyRedirects):
 		return fmt.Sprintf("Cannot fetch %s: it redirects too many times (%s).", c.url, strings.TrimPrefix(unwrapURLError(err).Error(), "fetch: "))
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):

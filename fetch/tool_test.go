@@ -376,7 +376,7 @@ func TestFetchTimeout(t *testing.T) {
 
 func TestFetchRefusesInternalAddresses(t *testing.T) {
 	tr := newTrap(t)
-	tools, err := New(&Options{IgnoreRobots: true, Client: ClientOptions{
+	tools, err := New(&Options{IgnoreRobots: true, Logger: slog.New(slog.DiscardHandler), Client: ClientOptions{
 		Resolver: &fakeResolver{names: map[string][]string{"intranet.example": {"10.1.2.3"}, "sneaky.example": {"127.0.0.1"}}},
 	}})
 	if err != nil {
@@ -394,6 +394,24 @@ func TestFetchRefusesInternalAddresses(t *testing.T) {
 	} {
 		r := callTool(t, tools, map[string]any{"url": c.url})
 		if !r.IsError || !strings.Contains(text(r), "Refused to fetch") || !strings.Contains(text(r), c.want) {
+			t.Errorf("%s: %s", c.url, text(r))
+		}
+	}
+	// With robots.txt checks on, the refusal (or a missing name) is still
+	// what the model is told, not a robots.txt problem.
+	withRobots, err := New(&Options{Logger: slog.New(slog.DiscardHandler), Client: ClientOptions{
+		Resolver: &fakeResolver{names: map[string][]string{"sneaky.example": {"127.0.0.1"}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	network.install(withRobots.transport)
+	for _, c := range []struct{ url, want string }{
+		{"http://sneaky.example:" + P + "/admin", "sneaky.example is 127.0.0.1, which is not a public internet address (loopback)"},
+		{"http://no-such-host.example:" + P + "/", "the host name no-such-host.example could not be resolved"},
+	} {
+		r := callTool(t, withRobots, map[string]any{"url": c.url})
+		if !r.IsError || !strings.Contains(text(r), c.want) {
 			t.Errorf("%s: %s", c.url, text(r))
 		}
 	}
