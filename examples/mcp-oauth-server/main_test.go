@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 )
 
 // The tests run the real binary: the test executable re-runs itself as
@@ -137,8 +139,23 @@ func decode(t *testing.T, resp *http.Response) map[string]any {
 // restart keeps the registration, the signing key and the refresh tokens.
 func TestRestartKeepsClientsAndTokens(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "state", "oauth.db")
+	restart(t, db)
+	if info, err := os.Stat(db); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("store file: %v %v", info, err)
+	}
+}
+
+// TestRedisStore: the same with a real redis-server (the replicas' store).
+func TestRedisStore(t *testing.T) {
+	rs := redistest.Start(t)
+	restart(t, rs.URL)
+}
+
+// restart gets tokens from one server process, stops it, starts another
+// on the same store and uses them.
+func restart(t *testing.T, store string) {
 	port := freePort(t)
-	s := start(t, port, "--dev-user", "robot", "--store", db)
+	s := start(t, port, "--dev-user", "robot", "--store", store)
 
 	redirect := "http://127.0.0.1:9/cb"
 	reg := postJSON(t, s.issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
@@ -160,11 +177,8 @@ func TestRestartKeepsClientsAndTokens(t *testing.T) {
 		t.Fatalf("token: %v", tok)
 	}
 	s.stop(t)
-	if info, err := os.Stat(db); err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("store file: %v %v", info, err)
-	}
 
-	s = start(t, port, "--dev-user", "robot", "--store", db)
+	s = start(t, port, "--dev-user", "robot", "--store", store)
 	in := postForm(t, s.issuer+"/introspect", url.Values{"token": {tok["access_token"].(string)}, "client_id": {clientID}})
 	if in["active"] != true {
 		t.Fatalf("access token after restart: %v", in)
