@@ -198,17 +198,21 @@ type Result struct {
 
 // Tool is the fetch tool's definition.
 func (t *Tools) Tool() mcp.Tool {
+	desc := "Fetches a URL from the internet and returns its content. " +
+		"HTML pages are converted to markdown (main content, links made absolute), JSON is pretty-printed, " +
+		"text is returned as is and images as image content. Long content is returned in parts: " +
+		"when it is cut, the result says which start_index continues it. " +
+		"Only public internet addresses can be reached"
+	if t.robots != nil {
+		desc += ", and sites' robots.txt rules are honoured"
+	}
 	return mcp.NewTool("fetch",
 		mcp.WithTitleAnnotation("Fetch a URL"),
-		mcp.WithDescription("Fetches a URL from the internet and returns its content. "+
-			"HTML pages are converted to markdown (main content, links made absolute), JSON is pretty-printed, "+
-			"text is returned as is and images as image content. Long content is returned in parts: "+
-			"when it is cut, the result says which start_index continues it. "+
-			"Only public internet addresses can be reached, and sites' robots.txt rules are honoured."),
+		mcp.WithDescription(desc+"."),
 		mcp.WithString("url", mcp.Required(), mcp.Description("The http or https URL to fetch.")),
-		mcp.WithNumber("max_length", mcp.Description("Maximum number of characters to return."),
+		mcp.WithInteger("max_length", mcp.Description("Maximum number of characters to return."),
 			mcp.DefaultNumber(t.maxLength), mcp.Min(1), mcp.Max(MaxLengthLimit)),
-		mcp.WithNumber("start_index", mcp.Description("Character to start from, to continue content that was cut."),
+		mcp.WithInteger("start_index", mcp.Description("Character to start from, to continue content that was cut."),
 			mcp.DefaultNumber(0), mcp.Min(0)),
 		mcp.WithBoolean("raw", mcp.Description("Return the content as received, without converting HTML to markdown or formatting JSON."),
 			mcp.DefaultBool(false)),
