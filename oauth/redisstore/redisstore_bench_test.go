@@ -1,0 +1,39 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/oauth"
+	"github.com/mcp-oauth-gateway/gateway/oauth/redisstore"
+	"github.com/mcp-oauth-gateway/gateway/oauth/storetest"
+)
+
+func BenchmarkRedisStore(b *testing.B) {
+	srv := redistest.Start(b)
+	var n atomic.Int64
+	storetest.Bench(b, func(b *testing.B) oauth.Store {
+		s, err := redisstore.New(srv.Client, &redisstore.Options{Prefix: fmt.Sprintf("b%d:", n.Add(1))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+// BenchmarkRedisBaseline is one round trip to the same kind of server:
+// every hot-path store operation should cost about one of these.
+func BenchmarkRedisBaseline(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for range b.N {
+		if err := srv.Client.Ping(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
