@@ -123,6 +123,14 @@ func (t *Tools) shape(c *call, resp *http.Response, body *content) *mcp.CallTool
 	}
 	res := &Result{URL: final.String(), Status: resp.StatusCode, ContentType: mediaType, StartIndex: c.startIndex, Truncated: body.truncated}
 	failed := resp.StatusCode >= 400
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc, err := resp.Location(); err == nil {
+			// Only reached when redirects are not followed.
+			r := mcp.NewToolResultStructured(res, fmt.Sprintf("HTTP %s from %s: it redirects to %s, which was not followed because redirects are turned off. Fetch that URL to continue.",
+				resp.Status, final, loc))
+			return r
+		}
+	}
 	kind := classifyMedia(mediaType, body.body)
 	if res.ContentType == "" && len(body.body) > 0 {
 		res.ContentType, _, _ = mime.ParseMediaType(http.DetectContentType(body.body))

@@ -288,6 +288,18 @@ func TestFetchImageOverCap(t *testing.T) {
 	}
 }
 
+func TestFetchRedirectsOff(t *testing.T) {
+	srv, _ := site(t, "", 404)
+	tools := testTools(t, &Options{Client: ClientOptions{MaxRedirects: -1}})
+	r := callTool(t, tools, map[string]any{"url": srv.URL + "/old-article"})
+	if r.IsError || !strings.Contains(text(r), "it redirects to "+srv.URL+"/article, which was not followed") {
+		t.Errorf("redirect: %s", text(r))
+	}
+	if res := structured(t, r); res.Status != 301 || res.URL != srv.URL+"/old-article" {
+		t.Errorf("redirect structured: %+v", res)
+	}
+}
+
 func TestFetchHTTPError(t *testing.T) {
 	srv, _ := site(t, "", 404)
 	tools := testTools(t, nil)
