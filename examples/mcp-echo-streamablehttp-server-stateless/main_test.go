@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the built command, shared by the tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "echo-stateless-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// command runs the binary with args and only the given environment.
+func command(args []string, env ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	return cmd
+}
+
+func TestBadSettingsExitWithStatus2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"--port", "abc"}, nil, `--port: invalid port "abc": want a number from 0 to 65535`},
+		{nil, []string{"MCP_ECHO_PORT=70000"}, `MCP_ECHO_PORT: invalid port "70000"`},
+		{[]string{"--host", " "}, nil, "--host: empty host"},
+		{[]string{"--session-timeout", "60"}, nil, "flag provided but not defined: -session-timeout"},
+		{[]string{"--protocol-versions", "2025-06-18,1999-01-01"}, nil, `--protocol-versions: unknown protocol version "1999-01-01"`},
+		{nil, []string{"MCP_PROTOCOL_VERSIONS_SUPPORTED= , "}, "MCP_PROTOCOL_VERSIONS_SUPPORTED: no protocol version given"},
+		{nil, []string{"MCP_ECHO_DEBUG=maybe"}, `MCP_ECHO_DEBUG: invalid boolean "maybe": want true or false`},
+		{nil, []string{"MCP_ECHO_TRUST_GATEWAY_HEADERS=2"}, `MCP_ECHO_TRUST_GATEWAY_HEADERS: invalid boolean "2"`},
+		{[]string{"--allowed-origins", "https://ok.example,ftp://bad"}, nil, `--allowed-origins: mcpserver: invalid origin "ftp://bad"`},
+		{nil, []string{"MCP_CORS_ORIGINS=claude.ai"}, `MCP_CORS_ORIGINS: mcpserver: invalid origin "claude.ai"`},
+		{nil, []string{"LOG_FILE=/dev/null/log"}, "LOG_FILE: "},
+		{[]string{"--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve"}, nil, `unexpected argument "serve"`},
+	} {
+		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			cmd := command(tc.args, tc.env...)
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit %v, want status 2; stderr:\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	out, err := command([]string{"--help"}).CombinedOutput()
+	if err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, want := range []string{"-host", "MCP_ECHO_HOST", "-port", "-debug", "-protocol-versions", "MCP_PROTOCOL_VERSIONS_SUPPORTED",
+		"-allowed-origins", "-allowed-hosts", "-trust-gateway-headers", "LOG_FILE"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+}
+
+// server is a running binary.
+type server struct {
+	cmd  *exec.Cmd
+	url  string // http://127.0.0.1:PORT
+	logs chan string
+}
+
+// start runs the binary on a free port and waits until it listens.
+func start(t *testing.T, args []string, env ...string) *server {
+	t.Helper()
+	cmd := command(append([]string{"--port", "0"}, args...), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, logs: make(chan string, 1000)}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.logs <- sc.Text()
+		}
+		close(s.logs)
+	}()
+	listening := regexp.MustCompile(`msg=listening url=(http://[^/ ]+)/mcp`)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-s.logs:
+			if !ok {
+				t.Fatal("the server exited before listening")
+			}
+			if m := listening.FindStringSubmatch(line); m != nil {
+				s.url = m[1]
+				return s
+			}
+		case <-deadline:
+			t.Fatal("the server did not listen within 10s")
+		}
+	}
+}
+
+// stop sends SIGTERM and checks the server shuts down cleanly.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM")
+	}
+}
+
+// rpc posts a JSON-RPC request and returns the response and its session id.
+func rpc(t *testing.T, url, session, method string, params any) (map[string]any, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	req, _ := http.NewRequest(http.MethodPost, url+"/mcp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var msg map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &msg) != nil {
+		t.Fatalf("%s: %d %s", method, resp.StatusCode, data)
+	}
+	return msg, resp.Header.Get("Mcp-Session-Id")
+}
+
+// callTool calls a tool and returns its text.
+func callTool(t *testing.T, url, session, tool string, args map[string]any) string {
+	t.Helper()
+	msg, _ := rpc(t, url, session, "tools/call", map[string]any{"name": tool, "arguments": args})
+	result, _ := msg["result"].(map[string]any)
+	content, _ := result["content"].([]any)
+	if len(content) != 1 {
+		t.Fatalf("result %v", msg)
+	}
+	text, _ := content[0].(map[string]any)["text"].(string)
+	return text
+}
+
+func TestServesEchoToolsAndShutsDownGracefully(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "logs", "echo.log")
+	// MCP_SESSION_TIMEOUT, shared with the stateful server, is ignored.
+	s := start(t, nil, "MCP_SESSION_TIMEOUT=soon", "MCP_ECHO_TRUST_GATEWAY_HEADERS=true", "MCP_ECHO_DEBUG=yes",
+		"MCP_PROTOCOL_VERSIONS_SUPPORTED=2025-06-18, 2025-11-25", "LOG_FILE="+logFile)
+
+	init, session := rpc(t, s.url, "", "initialize", map[string]any{
+		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "binary-test", "version": "1"},
+	})
+	if info, _ := init["result"].(map[string]any)["serverInfo"].(map[string]any); info["name"] != name {
+		t.Fatalf("serverInfo %v", info)
+	}
+	if session != "" {
+		t.Fatalf("initialize gave Mcp-Session-Id %q; a stateless server keeps none", session)
+	}
+	for _, msg := range []string{"hi", " exactly \n as given "} {
+		if got := callTool(t, s.url, "", "echo", map[string]any{"message": msg}); got != msg {
+			t.Errorf("echo(%q) = %q", msg, got)
+		}
+	}
+	health := callTool(t, s.url, "", "healthProbe", nil)
+	for _, want := range []string{"Protocol: 2025-11-25, 2025-06-18", "Type: Stateless (no sessions)", "Caller identity taken from trusted gateway headers"} {
+		if !strings.Contains(health, want) {
+			t.Errorf("healthProbe lacks %q:\n%s", want, health)
+		}
+	}
+	resp, err := http.Get(s.url + "/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /health: %v", err)
+	}
+	resp.Body.Close()
+
+	s.stop(t)
+	var logs []string
+	for line := range s.logs {
+		logs = append(logs, line)
+	}
+	all := strings.Join(logs, "\n")
+	for _, want := range []string{`msg="http request" method=POST path=/mcp status=200`, `msg="shutting down"`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, all)
+		}
+	}
+	written, err := os.ReadFile(logFile)
+	if err != nil || !bytes.Contains(written, []byte("msg=listening")) || !bytes.Contains(written, []byte(`msg="shutting down"`)) {
+		t.Errorf("LOG_FILE: %v\n%s", err, written)
+	}
+}
+
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	// A bad MCP_ECHO_PORT does not matter when --port is given, nor a bad
+	// version list when --protocol-versions is.
+	s := start(t, []string{"--protocol-versions", "2025-11-25"}, "MCP_ECHO_PORT=bad", "MCP_PROTOCOL_VERSIONS_SUPPORTED=bogus")
+	out := callTool(t, s.url, "", "protocolNegotiation", nil)
+	if !strings.Contains(out, "Server Supported Versions: 2025-11-25\n") {
+		t.Errorf("protocolNegotiation:\n%s", out)
+	}
+	s.stop(t)
+}
