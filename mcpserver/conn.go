@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -151,6 +152,11 @@ func (c *conn) RequestSampling(ctx context.Context, req mcp.CreateMessageRequest
 	if err := c.request(ctx, string(mcp.MethodSamplingCreateMessage), req.CreateMessageParams, &result); err != nil {
 		return nil, err
 	}
+	content, err := mcp.ParseSamplingContent(result.Content)
+	if err != nil {
+		return nil, fmt.Errorf("mcpserver: sampling answer: %w", err)
+	}
+	result.Content = content
 	return &result, nil
 }
 

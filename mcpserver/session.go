@@ -12,9 +12,12 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// maxResumableStreams bounds how many interrupted POST streams a session
-// keeps for resumption; the oldest goes first.
-const maxResumableStreams = 32
+// Bounds of what a session keeps so clients can resume POST streams: how
+// many streams, and how many bytes of completed ones.
+const (
+	maxResumableStreams = 32
+	maxRetainedBytes    = 256 << 10
+)
 
 // Session is a protocol session of a 2025-03-26 .. 2025-11-25 client on a
 // Stateful server. Tools get it with SessionFromContext. It is safe for
@@ -136,8 +139,12 @@ func (s *Session) newStreamIDLocked() string {
 	return randomID(9)
 }
 
-// keepForResume remembers an interrupted POST stream so the client can
-// resume it with GET and Last-Event-ID.
+// keepForResume remembers a POST stream so the client can resume it with
+// GET and Last-Event-ID: an interrupted one, and also a completed one for a
+// while, since a response written just as the connection broke may never
+// have reached the client. Completed streams go first when the session keeps
+// more than maxResumableStreams, or more than maxRetainedBytes of completed
+// streams.
 func (s *Session) keepForResume(st *stream) {
 	if st.id == "" {
 		return
@@ -147,33 +154,31 @@ func (s *Session) keepForResume(st *stream) {
 	if s.ended {
 		return
 	}
-	if _, ok := s.streams[st.id]; ok {
-		return
+	if _, ok := s.streams[st.id]; !ok {
+		s.streams[st.id] = st
+		s.order = append(s.order, st.id)
 	}
-	s.streams[st.id] = st
-	s.order = append(s.order, st.id)
-	for len(s.order) > maxResumableStreams {
-		old := s.order[0]
-		s.order = s.order[1:]
-		if o := s.streams[old]; o != nil {
-			o.end()
+	for {
+		var retained int
+		victim := -1
+		for i, id := range s.order {
+			if o := s.streams[id]; o.complete() {
+				retained += o.logBytes()
+				if victim < 0 {
+					victim = i
+				}
+			}
 		}
-		delete(s.streams, old)
-	}
-}
-
-// forget drops a stream that was delivered in full.
-func (s *Session) forget(st *stream) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st == s.standalone {
-		return
-	}
-	if _, ok := s.streams[st.id]; ok {
-		delete(s.streams, st.id)
-		if i := slices.Index(s.order, st.id); i >= 0 {
-			s.order = slices.Delete(s.order, i, i+1)
+		if len(s.order) <= maxResumableStreams && retained <= maxRetainedBytes {
+			return
 		}
+		if victim < 0 {
+			victim = 0
+		}
+		id := s.order[victim]
+		s.order = slices.Delete(s.order, victim, victim+1)
+		s.streams[id].end()
+		delete(s.streams, id)
 	}
 }
 

@@ -260,6 +260,17 @@ func (st *stream) complete() bool {
 	return st.final && len(st.queue) == 0 && st.delivered == st.seq
 }
 
+// logBytes is the size of the events kept for replay.
+func (st *stream) logBytes() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for _, e := range st.log {
+		n += len(e.data)
+	}
+	return n
+}
+
 func (st *stream) isEnded() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()

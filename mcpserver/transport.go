@@ -416,7 +416,8 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	go func() {
 		resp := addResourceURI(env.Method, body, applyRPCError(st, s.mcp.HandleMessage(ctx, body)))
 		if mode.initialize {
-			ok := s.finishInitialize(ctx, sess, resp)
+			var ok bool
+			resp, ok = s.finishInitialize(ctx, sess, resp)
 			initOK <- ok
 		}
 		data, err := json.Marshal(resp)
@@ -433,7 +434,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	if mode.initialize && s.cfg.Sessions == Stateful {
 		header.Set(headerSessionID, sess.id)
 	}
-	complete := s.writeStream(w, r, st, streamWrite{
+	s.writeStream(w, r, st, streamWrite{
 		json:    mode.jsonOK,
 		modern:  mode.modern,
 		priming: mode.resumable && version >= mcp.ProtocolVersion20251125,
@@ -444,44 +445,41 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 			return true
 		},
 	})
-	if !complete {
-		if mode.resumable {
-			sess.keepForResume(st)
-		}
-		return
+	if mode.resumable {
+		sess.keepForResume(st)
 	}
-	sess.forget(st)
 }
 
 // finishInitialize adjusts a successful initialize result to the served
 // versions and starts the session; it reports whether the session started.
-func (s *Server) finishInitialize(ctx context.Context, sess *Session, resp mcp.JSONRPCMessage) bool {
+func (s *Server) finishInitialize(ctx context.Context, sess *Session, resp mcp.JSONRPCMessage) (mcp.JSONRPCMessage, bool) {
 	result, ok := resp.(mcp.JSONRPCResponse)
 	if !ok {
-		return false
+		return resp, false
 	}
 	init, ok := result.Result.(mcp.InitializeResult)
 	if !ok {
-		return false
+		return resp, false
 	}
 	if !s.serves(init.ProtocolVersion) {
 		init.ProtocolVersion = s.newestLegacy()
 		result.Result = init
+		resp = result
 	}
 	sess.mu.Lock()
 	sess.protocolVersion = init.ProtocolVersion
 	sess.mu.Unlock()
 	if sess.ephemeral() {
-		return false
+		return resp, false
 	}
 	if !s.sessions.add(sess) {
-		return false
+		return resp, false
 	}
 	if err := s.mcp.RegisterSession(ctx, sess.conn); err != nil {
 		s.sessions.remove(sess)
-		return false
+		return resp, false
 	}
-	return true
+	return resp, true
 }
 
 type streamWrite struct {
@@ -624,9 +622,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		opt.after = st.delivered
 		st.mu.Unlock()
 	}
-	if s.writeStream(w, r, st, opt) {
-		sess.forget(st)
-	}
+	s.writeStream(w, r, st, opt)
 }
 
 func (s *Server) streamlessReason(version string) string {
