@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -74,7 +75,17 @@ func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string,
 		Email:    user.Email,
 		FamilyID: familyID,
 	}
-	raw, err := jwt.Signed(st.signer).Claims(c).Serialize()
+	// Marshal once and sign the bytes: jwt.Signed(...).Claims would
+	// round-trip the claims through a map first.
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: encode access token: %w", err)
+	}
+	jws, err := st.signer.Sign(payload)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: sign access token: %w", err)
+	}
+	raw, err := jws.CompactSerialize()
 	if err != nil {
 		return nil, fmt.Errorf("oauth: sign access token: %w", err)
 	}
