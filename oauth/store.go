@@ -145,20 +145,40 @@ type ClientMetadata struct {
 // clientMetadataFields is ClientMetadata without its methods, for encoding.
 type clientMetadataFields ClientMetadata
 
-// knownMetadataField reports whether name is a member ClientMetadata names.
-func knownMetadataField(name string) bool {
-	switch name {
-	case "redirect_uris", "token_endpoint_auth_method", "grant_types",
-		"response_types", "client_name", "client_uri", "logo_uri", "scope",
-		"contacts", "tos_uri", "policy_uri", "jwks_uri", "jwks", "software_id",
-		"software_version", "application_type":
-		return true
+// members maps each JSON member name ClientMetadata names to its field.
+// Names match exactly: unlike encoding/json's struct decoding, a member
+// "Redirect_URIs" is not redirect_uris (JSON names are case-sensitive) and
+// stays in Extra.
+func (m *ClientMetadata) members() map[string]any {
+	return map[string]any{
+		"redirect_uris":              &m.RedirectURIs,
+		"token_endpoint_auth_method": &m.TokenEndpointAuthMethod,
+		"grant_types":                &m.GrantTypes,
+		"response_types":             &m.ResponseTypes,
+		"client_name":                &m.ClientName,
+		"client_uri":                 &m.ClientURI,
+		"logo_uri":                   &m.LogoURI,
+		"scope":                      &m.Scope,
+		"contacts":                   &m.Contacts,
+		"tos_uri":                    &m.TOSURI,
+		"policy_uri":                 &m.PolicyURI,
+		"jwks_uri":                   &m.JWKSURI,
+		"jwks":                       &m.JWKS,
+		"software_id":                &m.SoftwareID,
+		"software_version":           &m.SoftwareVersion,
+		"application_type":           &m.ApplicationType,
 	}
-	return false
 }
 
-// MarshalJSON writes the named fields and then the Extra members (an Extra
-// member with a named field's name is ignored).
+// knownMetadataField reports whether name is a member ClientMetadata names.
+func knownMetadataField(name string) bool {
+	_, ok := (&ClientMetadata{}).members()[name]
+	return ok
+}
+
+// MarshalJSON writes the named fields and then the Extra members in name
+// order (an Extra member with a named field's name, or whose value is not
+// valid JSON, is left out).
 func (m ClientMetadata) MarshalJSON() ([]byte, error) {
 	known, err := json.Marshal(clientMetadataFields(m))
 	if err != nil {
@@ -190,9 +210,10 @@ func (m ClientMetadata) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// UnmarshalJSON reads a JSON object: named fields into their fields (a
-// wrong JSON type is an error), every other member into Extra. A null
-// object leaves m unchanged.
+// UnmarshalJSON reads a JSON object: members ClientMetadata names (exact,
+// case-sensitive names) into their fields, where a wrong JSON type is an
+// error naming the member; every other member into Extra. A null leaves m
+// unchanged.
 func (m *ClientMetadata) UnmarshalJSON(data []byte) error {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
@@ -201,21 +222,22 @@ func (m *ClientMetadata) UnmarshalJSON(data []byte) error {
 	if all == nil {
 		return nil
 	}
-	var f clientMetadataFields
-	if err := json.Unmarshal(data, &f); err != nil {
-		return fmt.Errorf("oauth: client metadata: %w", err)
-	}
-	f.Extra = nil
+	var d ClientMetadata
+	fields := d.members()
 	for name, v := range all {
-		if knownMetadataField(name) {
+		p, ok := fields[name]
+		if !ok {
+			if d.Extra == nil {
+				d.Extra = make(map[string]json.RawMessage)
+			}
+			d.Extra[name] = v
 			continue
 		}
-		if f.Extra == nil {
-			f.Extra = make(map[string]json.RawMessage)
+		if err := json.Unmarshal(v, p); err != nil {
+			return fmt.Errorf("oauth: client metadata: %s: %w", name, err)
 		}
-		f.Extra[name] = v
 	}
-	*m = ClientMetadata(f)
+	*m = d
 	return nil
 }
 

@@ -1,0 +1,103 @@
+package oauth
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestFeedSlowSubscriberGetsReset(t *testing.T) {
+	f := NewRevocationFeed()
+	defer f.Close()
+	ctx := t.Context()
+	slow, err := f.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := f.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const events = 3 * maxFeedQueue
+	last := strconv.Itoa(events - 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range fast {
+			if r.ID == last {
+				return
+			}
+		}
+	}()
+	for i := range events {
+		f.Publish(Revocation{Kind: RevokedToken, ClientID: "c", ID: strconv.Itoa(i)})
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a slow subscriber held up a fast one")
+	}
+	// The slow one lost events and is told so; the newest event follows.
+	sawReset := false
+	for {
+		select {
+		case r := <-slow:
+			switch {
+			case r.Kind == RevocationReset:
+				sawReset = true
+			case r.ID == last:
+				if !sawReset {
+					t.Fatal("a subscriber that fell behind got no reset")
+				}
+				return
+			}
+		case <-time.After(time.Second):
+			t.Fatal("the slow subscriber never got the newest event")
+		}
+	}
+}
+
+func TestFeedCloseAndContext(t *testing.T) {
+	f := NewRevocationFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, _ := f.Subscribe(ctx)
+	b, _ := f.Subscribe(context.Background())
+	cancel()
+	if _, ok := <-a; ok {
+		t.Fatal("event on a cancelled subscription")
+	}
+	f.Close()
+	if _, ok := <-b; ok {
+		t.Fatal("event after Close")
+	}
+	if _, err := f.Subscribe(context.Background()); err == nil {
+		t.Fatal("Subscribe after Close succeeded")
+	}
+}
+
+func TestMemoryStoreSweep(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s := NewMemoryStore(&MemoryStoreOptions{Now: clock, SweepInterval: -1})
+	defer s.Close()
+	ctx := context.Background()
+	exp := now.Add(time.Minute)
+	_ = s.CreateClient(ctx, &Client{ID: "c1", ExpiresAt: exp})
+	_ = s.PutCode(ctx, "h:code", &Grant{ClientID: "c1", FamilyID: "f", ExpiresAt: exp})
+	_ = s.IssueRefresh(ctx, "h:rt", &RefreshToken{ClientID: "c1", FamilyID: "f", ExpiresAt: exp})
+	_ = s.RevokeToken(ctx, "c1", "j", exp)
+	now = now.Add(time.Minute)
+	s.Sweep()
+	s.mu.RLock()
+	counts := []int{len(s.clients), len(s.codes), len(s.refresh), len(s.families), len(s.byClient), len(s.revocations)}
+	s.mu.RUnlock()
+	if counts[0] != 0 || counts[1] != 1 || counts[2] != 0 || counts[3] != 0 || counts[4] != 0 || counts[5] != 0 {
+		t.Fatalf("after expiry (clients, codes, refresh, families, byClient, revocations) = %v; want only the used-code marker window left", counts)
+	}
+	now = now.Add(UsedCodeRetention)
+	s.Sweep()
+	if len(s.codes) != 0 {
+		t.Fatal("code kept past its retention")
+	}
+}

@@ -1,0 +1,118 @@
+package oauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientMetadataRoundTrip(t *testing.T) {
+	in := `{"redirect_uris":["https://a.example/cb"],"client_name":"A","client_name#ja-Jpan-JP":"エー",` +
+		`"x_vendor":{"b":[1,2,{"c":null}]},"token_endpoint_auth_method":"none","jwks":{"keys":[]}}`
+	var m ClientMetadata
+	if err := json.Unmarshal([]byte(in), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.RedirectURIs) != 1 || m.ClientName != "A" || m.TokenEndpointAuthMethod != "none" || string(m.JWKS) != `{"keys":[]}` {
+		t.Fatalf("named fields: %+v", m)
+	}
+	if string(m.Extra["client_name#ja-Jpan-JP"]) != `"エー"` || string(m.Extra["x_vendor"]) != `{"b":[1,2,{"c":null}]}` || len(m.Extra) != 2 {
+		t.Fatalf("extra members: %v", m.Extra)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back, orig map[string]any
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatalf("output %s is not JSON: %v", out, err)
+	}
+	_ = json.Unmarshal([]byte(in), &orig)
+	a, _ := json.Marshal(back)
+	b, _ := json.Marshal(orig)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("round trip changed the document:\n in  %s\n out %s", in, out)
+	}
+}
+
+func TestClientMetadataNamesAreCaseSensitive(t *testing.T) {
+	var m ClientMetadata
+	if err := json.Unmarshal([]byte(`{"Redirect_URIs":["https://evil.example/"],"redirect_uris":["https://good.example/cb"]}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.RedirectURIs) != 1 || m.RedirectURIs[0] != "https://good.example/cb" {
+		t.Fatalf("redirect_uris = %v; a differently cased member leaked into it", m.RedirectURIs)
+	}
+	if _, ok := m.Extra["Redirect_URIs"]; !ok {
+		t.Fatalf("the differently cased member is not kept as an extension: %v", m.Extra)
+	}
+}
+
+func TestClientMetadataErrors(t *testing.T) {
+	for _, in := range []string{`[]`, `"x"`, `{"redirect_uris":"https://a.example/cb"}`, `{"scope":1}`, `{`} {
+		var m ClientMetadata
+		err := json.Unmarshal([]byte(in), &m)
+		if err == nil {
+			t.Errorf("%s: accepted", in)
+			continue
+		}
+		if strings.Contains(in, "redirect_uris") && !strings.Contains(err.Error(), "redirect_uris") {
+			t.Errorf("%s: error %q does not name the member", in, err)
+		}
+	}
+	// Extra members that are not JSON are never written.
+	m := ClientMetadata{ClientName: "A", Extra: map[string]json.RawMessage{"bad": json.RawMessage(`{`), "scope": json.RawMessage(`"x"`)}}
+	out, err := json.Marshal(m)
+	if err != nil || string(out) != `{"client_name":"A"}` {
+		t.Fatalf("marshal with bad extras: %s, %v", out, err)
+	}
+}
+
+func TestRevocationCovers(t *testing.T) {
+	at := time.Date(2030, 1, 1, 0, 0, 10, 500, time.UTC)
+	tok := AccessTokenRef{ClientID: "c1", FamilyID: "f1", JTI: "j1", IssuedAt: at}
+	tests := []struct {
+		r    Revocation
+		want bool
+	}{
+		{Revocation{Kind: RevokedToken, ClientID: "c1", ID: "j1"}, true},
+		{Revocation{Kind: RevokedToken, ClientID: "c1", ID: "j2"}, false},
+		{Revocation{Kind: RevokedToken, ClientID: "c2", ID: "j1"}, false},
+		{Revocation{Kind: RevokedFamily, ClientID: "c1", ID: "f1"}, true},
+		{Revocation{Kind: RevokedFamily, ClientID: "c1", ID: ""}, false},
+		{Revocation{Kind: RevokedClient, ClientID: "c1", At: at.Add(-500)}, true}, // same second as iat
+		{Revocation{Kind: RevokedClient, ClientID: "c1", At: at.Add(-time.Second)}, false},
+		{Revocation{Kind: RevocationReset}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.r.Covers(tok); got != tc.want {
+			t.Errorf("%+v covers %+v = %v, want %v", tc.r, tok, got, tc.want)
+		}
+	}
+}
+
+func FuzzClientMetadataJSON(f *testing.F) {
+	f.Add([]byte(`{"redirect_uris":["https://a.example/cb"],"x":{"y":[1,"2",null]},"client_name#fr":"é"}`))
+	f.Add([]byte(`{"jwks":{"keys":[]},"contacts":null,"REDIRECT_URIS":[]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m ClientMetadata
+		if err := json.Unmarshal(data, &m); err != nil {
+			return
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("decoded metadata does not encode: %v", err)
+		}
+		var again ClientMetadata
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("encoded metadata %s does not decode: %v", out, err)
+		}
+		out2, err := json.Marshal(again)
+		if err != nil || !bytes.Equal(out, out2) {
+			t.Fatalf("not stable:\n %s\n %s", out, out2)
+		}
+	})
+}
