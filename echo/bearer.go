@@ -9,8 +9,15 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// registeredClaims are the JWT claims bearerDecode shows by name.
-var registeredClaims = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true}
+// registeredClaim reports whether bearerDecode shows a JWT claim by name
+// (RFC 7519 §4.1) rather than among the custom claims.
+func registeredClaim(name string) bool {
+	switch name {
+	case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+		return true
+	}
+	return false
+}
 
 func (t *tools) bearerDecodeTool() tool {
 	return tool{
@@ -109,7 +116,7 @@ func writeJWT(r *report, tok *jwt, now time.Time, includeRaw bool) {
 
 	var custom []string
 	for k := range tok.claims {
-		if !registeredClaims[k] {
+		if !registeredClaim(k) {
 			custom = append(custom, k)
 		}
 	}

@@ -9,12 +9,18 @@ import (
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
-// browserOrigins are the web MCP clients corsAnalysis recognizes.
-var browserOrigins = map[string]string{
-	"https://claude.ai":             "Claude.ai",
-	"https://console.anthropic.com": "Anthropic Console",
-	"https://chatgpt.com":           "ChatGPT",
-	"https://chat.openai.com":       "ChatGPT",
+// browserClient names the web MCP client an origin belongs to, "" for
+// origins corsAnalysis does not recognize.
+func browserClient(origin string) string {
+	switch strings.ToLower(origin) {
+	case "https://claude.ai":
+		return "Claude.ai"
+	case "https://console.anthropic.com":
+		return "Anthropic Console"
+	case "https://chatgpt.com", "https://chat.openai.com":
+		return "ChatGPT"
+	}
+	return ""
 }
 
 func (t *tools) corsTool() tool {
@@ -73,8 +79,8 @@ func (t *tools) corsTool() tool {
 			switch {
 			case origin == "":
 				r.item("✅ No Origin: CORS does not apply")
-			case browserOrigins[origin] != "":
-				r.item("✅ Origin is %s - allowed (the request got through the Origin check)", browserOrigins[origin])
+			case browserClient(origin) != "":
+				r.item("✅ Origin is %s - allowed (the request got through the Origin check)", browserClient(origin))
 			default:
 				r.item("✅ Origin %s - allowed (the request got through the Origin check)", origin)
 			}
@@ -89,8 +95,8 @@ func (t *tools) corsTool() tool {
 				r.item("i  Authorization is sent cross-origin: it must be in Access-Control-Allow-Headers (it is)")
 				issues++
 			}
-			if ct := c.header("Content-Type"); ct != "" && !simpleContentType(ct) {
-				r.item("i  Content-Type %s makes browsers send a preflight first", ct)
+			if ct := c.header("Content-Type"); ct != "" && origin != "" && !simpleContentType(ct) {
+				r.item("i  Content-Type %s makes browsers send a preflight first (answered above)", ct)
 				issues++
 			}
 			if c.header("Cookie") != "" && origin != "" {

@@ -195,12 +195,26 @@ func (t *tools) handler(tl tool) mcpserver.ToolHandler {
 			identity: mcpserver.IdentityFromContext(ctx),
 			now:      t.now(),
 		}
-		c.overHTTP = c.req != nil
+		// Over stdio, mcpserver gives an empty Request.
+		c.overHTTP = c.req != nil && c.req.Method != ""
 		if c.req == nil {
-			c.req = &mcpserver.Request{Header: http.Header{}}
+			c.req = &mcpserver.Request{}
+		}
+		if c.req.Header == nil {
+			r := *c.req
+			r.Header = http.Header{}
+			c.req = &r
 		}
 		return tl.run(c), nil
 	}
+}
+
+// protocolVersion is the protocol version of the call.
+func (c *call) protocolVersion() string {
+	if c.req.ProtocolVersion == "" && c.session != nil {
+		return c.session.ProtocolVersion()
+	}
+	return c.req.ProtocolVersion
 }
 
 // header returns the first value of a request header.

@@ -415,7 +415,7 @@ func TestCORSAnalysis(t *testing.T) {
 	contains(t, out, "Origin: Not present (same-origin or non-browser request)",
 		"Response CORS Headers (set by this server):\n  None: CORS headers are only sent to requests with an Origin",
 		"✅ No Origin: CORS does not apply")
-	lacks(t, out, "Preflight Answer")
+	lacks(t, out, "Preflight Answer", "preflight first")
 }
 
 func TestEnvironmentDump(t *testing.T) {
@@ -477,7 +477,8 @@ func TestHealthProbe(t *testing.T) {
 	// Near the session cap, the server reports itself degraded.
 	connect(t, url, legacy, nil)
 	connect(t, url, legacy, nil)
-	contains(t, mustCall(t, nil, c, "healthProbe", nil), "Active Sessions: 3", "Overall Health: ⚠️  DEGRADED (3 of 3 sessions in use)")
+	contains(t, mustCall(t, nil, c, "healthProbe", nil), "Status: ⚠️  DEGRADED (3 of 3 sessions in use)\n", "Active Sessions: 3",
+		"Overall Health: ⚠️  DEGRADED (3 of 3 sessions in use)")
 }
 
 func TestHealthProbeStateless(t *testing.T) {

@@ -27,24 +27,29 @@ func (t *tools) healthTool() tool {
 			r := newReport("Service Health Check", 40)
 			srv := c.t.srv
 			uptime := c.now.Sub(srv.Started())
+			stateful := srv.Mode() == mcpserver.Stateful
+			active := srv.ActiveSessions()
+			degraded := ""
+			if stateful && c.t.maxSessions > 0 && float64(active) >= crowded*float64(c.t.maxSessions) {
+				degraded = fmt.Sprintf("%d of %d sessions in use", active, c.t.maxSessions)
+			}
+			status := "✅ HEALTHY"
+			if degraded != "" {
+				status = "⚠️  DEGRADED (" + degraded + ")"
+			}
 
 			r.section("Service Status")
-			r.kv("Status", "✅ HEALTHY")
+			r.kv("Status", status)
 			r.kv("Server", srv.Name()+" v"+srv.Version())
 			r.kv("Protocol", strings.Join(c.t.versions, ", "))
 			r.kv("Type", c.t.serverType())
 			r.kv("Uptime", uptime.Truncate(time.Second).String())
 
-			degraded := ""
-			if srv.Mode() == mcpserver.Stateful {
-				active := srv.ActiveSessions()
+			if stateful {
 				r.section("Session Management")
 				r.kv("Active Sessions", active)
 				if c.t.maxSessions > 0 {
 					r.kv("Session Cap", c.t.maxSessions)
-					if float64(active) >= crowded*float64(c.t.maxSessions) {
-						degraded = fmt.Sprintf("%d of %d sessions in use", active, c.t.maxSessions)
-					}
 				} else {
 					r.kv("Session Cap", "none")
 				}
@@ -82,11 +87,7 @@ func (t *tools) healthTool() tool {
 			}
 
 			r.blank()
-			if degraded != "" {
-				r.linef("Overall Health: ⚠️  DEGRADED (%s)", degraded)
-			} else {
-				r.linef("Overall Health: ✅ HEALTHY")
-			}
+			r.linef("Overall Health: %s", status)
 			return text(r.String())
 		},
 	}

@@ -42,7 +42,7 @@ func (t *tools) protocolTool() tool {
 			} else {
 				r.kv("Header Present", "❌ No")
 			}
-			r.kv("Version Used For This Call", or(c.req.ProtocolVersion, "unknown"))
+			r.kv("Version Used For This Call", or(c.protocolVersion(), "unknown"))
 			r.kv("Server Supported Versions", strings.Join(served, ", "))
 			r.kv("Server Default Version", or(c.t.defaultVersion(), "none (only 2026-07-28 is served)"))
 
@@ -64,7 +64,7 @@ func (t *tools) protocolTool() tool {
 			}
 
 			r.section("Negotiation Result")
-			version := or(header, c.req.ProtocolVersion)
+			version := or(header, c.protocolVersion())
 			switch {
 			case version == "":
 				r.item("⚠️  No protocol version specified by client")

@@ -34,7 +34,7 @@ func (t *tools) sessionInfoTool() tool {
 				_, has := s.Load(lastEchoKey)
 				r.kv("Last Echo Stored", yesNo(has))
 			} else {
-				r.item("None (stateless request: protocol version %s has no sessions)", or(c.req.ProtocolVersion, "unknown"))
+				r.item("None (stateless request: protocol version %s has no sessions)", or(c.protocolVersion(), "unknown"))
 			}
 
 			r.section("Server Statistics")

@@ -48,7 +48,7 @@ func (t *tools) requestTimingTool() tool {
 			} else {
 				r.kv("Transport", "not HTTP")
 			}
-			r.kv("Protocol Version", or(c.req.ProtocolVersion, "unknown"))
+			r.kv("Protocol Version", or(c.protocolVersion(), "unknown"))
 
 			r.section("Performance Indicators")
 			switch {
