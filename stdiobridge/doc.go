@@ -1,0 +1,60 @@
+// Package stdiobridge serves stdio MCP servers over StreamableHTTP.
+//
+// Most MCP servers (filesystem, memory, time, fetch, playwright, ...) speak
+// only stdio. A Proxy starts such a server as a child process and serves it
+// at an HTTP endpoint that MCP clients of every protocol version can use:
+//
+//	px, err := stdiobridge.NewProxy(stdiobridge.Command{
+//		Path: "npx",
+//		Args: []string{"-y", "@modelcontextprotocol/server-memory"},
+//	}, nil)
+//	if err != nil {
+//		return err
+//	}
+//	defer px.Close()
+//	mux := stdiobridge.NewMux()
+//	mux.Handle("/mcp", px)
+//	return http.ListenAndServe("127.0.0.1:3000", mux) // also serves /health
+//
+// # A raw relay
+//
+// The proxy relays JSON-RPC messages as bytes; it does not decode and
+// re-encode them. It reads the few members it routes on and changes only what
+// it must: the id of a request (every client request gets an id of the
+// child's own, mapped back on the response), and, on a process several
+// clients share, the progress token. What the server sends on its own gets
+// to the right client: progress by its token, logs and the server's requests
+// (sampling, elicitation, roots) on the stream of the request in flight, or
+// on the session's GET stream when none is, and list changes on the GET
+// stream. The client's answers go back to the server.
+//
+// # Sessions and processes
+//
+// For clients of protocol versions 2025-03-26 to 2025-11-25 an initialize
+// starts a process of the session's own (or, with ProxyOptions.Shared, joins
+// the one shared process) and creates the session; its id is required on
+// every later request (400 without it, 404 when unknown, ended, or created by
+// another identity). DELETE ends the session and its process. A POST is
+// answered with plain JSON when the response is all the server sends, and
+// with an SSE stream when the server sends related messages first; streams
+// carry event ids and a client can resume a broken one with Last-Event-ID
+// within ProxyOptions.ReplayEvents.
+//
+// Clients of 2026-07-28 send stateless requests. They are served by a small
+// pool of processes per caller that the proxy initialized itself; see
+// ModernMode for how a server that predates 2026-07-28 is translated.
+//
+// A process that exits unexpectedly fails every request pending on it with
+// a JSON-RPC error and ends its sessions; it is never reused. Processes
+// start in a process group of their own and are stopped by closing their
+// input, then SIGTERM to the group, then SIGKILL after StopGrace; on Linux
+// the kernel kills them if the proxy dies without stopping them. A process's
+// stderr goes to the log, line by line; lines of stdout that are not
+// JSON-RPC are logged and skipped; messages may be of any size.
+//
+// # Several servers
+//
+// A Mux serves several proxies at their own paths and reports their state at
+// /health; ParseConfig reads the JSON configuration file format of
+// mcp-streamablehttp-proxy (the "mcpServers" map that MCP clients use).
+package stdiobridge
