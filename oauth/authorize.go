@@ -367,13 +367,20 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, newError(ErrorInvalidRequest, "The sign-in answer has no state."))
 		return
 	}
-	p, err := s.store.TakePending(ctx, id)
+	expired := newError(ErrorInvalidRequest, "This sign-in has expired or was already used. Start again from the application.")
+	// Check the browser binding before consuming the state, so a stranger
+	// who learned the state cannot spoil the user's sign-in.
+	p, err := s.store.GetPending(ctx, id)
 	if err != nil {
-		s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used. Start again from the application."))
+		s.errorPage(w, r, expired)
 		return
 	}
 	if p.Provider == "" || !checkFlowCookie(r, id, p.CSRFToken) {
 		s.errorPage(w, r, &Error{Code: ErrorAccessDenied, Description: "This sign-in was not started in this browser. Start again from the application.", Status: http.StatusForbidden})
+		return
+	}
+	if p, err = s.store.TakePending(ctx, id); err != nil {
+		s.errorPage(w, r, expired)
 		return
 	}
 	s.clearFlowCookie(w, id)
