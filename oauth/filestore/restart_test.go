@@ -30,7 +30,7 @@ func open(t *testing.T, path string, clock *storetest.Clock) *filestore.Store {
 // authorizations are all there after close and reopen.
 func TestRestartKeepsState(t *testing.T) {
 	ctx := context.Background()
-	clock := storetest.NewClock(storetest.Start)
+	clock := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "store.db")
 	now := clock.Now()
 
@@ -90,7 +90,7 @@ func TestRestartKeepsState(t *testing.T) {
 
 func TestFileIsPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	s := open(t, path, storetest.NewClock(storetest.Start))
+	s := open(t, path, storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 	must(t, s.Close())
 	fi, err := os.Stat(path)
 	must(t, err)
@@ -100,7 +100,7 @@ func TestFileIsPrivate(t *testing.T) {
 
 	// A file left world-readable by an older setup is made private.
 	must(t, os.Chmod(path, 0o644))
-	s = open(t, path, storetest.NewClock(storetest.Start))
+	s = open(t, path, storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 	must(t, s.Close())
 	fi, err = os.Stat(path)
 	must(t, err)
@@ -111,7 +111,7 @@ func TestFileIsPrivate(t *testing.T) {
 
 func TestLockedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	open(t, path, storetest.NewClock(storetest.Start))
+	open(t, path, storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 	start := time.Now()
 	s, err := filestore.Open(path, &filestore.Options{LockTimeout: 100 * time.Millisecond})
 	if err == nil {
@@ -154,7 +154,7 @@ func TestMissingDirectory(t *testing.T) {
 }
 
 func TestCloseEndsFeeds(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "store.db"), storetest.NewClock(storetest.Start))
+	s := open(t, filepath.Join(t.TempDir(), "store.db"), storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 	ch, err := s.SubscribeRevocations(context.Background())
 	must(t, err)
 	must(t, s.Close())
@@ -170,7 +170,7 @@ func TestCloseEndsFeeds(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "store.db"), storetest.NewClock(storetest.Start))
+	s := open(t, filepath.Join(t.TempDir(), "store.db"), storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.GetClient(ctx, "c1"); !errors.Is(err, context.Canceled) {

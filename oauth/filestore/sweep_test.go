@@ -55,7 +55,7 @@ func fill(t *testing.T, s *Store, now time.Time) {
 }
 
 func TestSweepRemovesExpired(t *testing.T) {
-	clock := storetest.NewClock(storetest.Start)
+	clock := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	s, err := Open(filepath.Join(t.TempDir(), "store.db"), &Options{Now: clock.Now, SweepInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestSweepRemovesExpired(t *testing.T) {
 }
 
 func TestPeriodicSweep(t *testing.T) {
-	clock := storetest.NewClock(storetest.Start)
+	clock := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	s, err := Open(filepath.Join(t.TempDir(), "store.db"), &Options{Now: clock.Now, SweepInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -94,6 +94,35 @@ var revocationTests = []contractTest{
 			t.Fatal("an access token issued after the client revocation is revoked")
 		}
 	}},
+	{"Revocation/RepeatKeepsTheLaterExpiry", func(t *testing.T, e *env) {
+		now := e.clock.Now()
+		ref := oauth.AccessTokenRef{ClientID: "c1", FamilyID: "fam1", JTI: "jti-1", IssuedAt: now}
+		wantErr(t, "revoke", e.s.RevokeToken(e.ctx, "c1", "jti-1", now.Add(time.Hour)), nil)
+		wantErr(t, "revoke again, shorter", e.r.RevokeToken(e.ctx, "c1", "jti-1", now.Add(time.Minute)), nil)
+		wantErr(t, "revoke family", e.s.RevokeFamily(e.ctx, "c1", "fam1", now.Add(time.Hour)), nil)
+		wantErr(t, "revoke family again, shorter", e.r.RevokeFamily(e.ctx, "c1", "fam1", now.Add(time.Minute)), nil)
+		e.clock.Advance(30 * time.Minute)
+		if !e.revoked(t, e.s, ref) {
+			t.Fatal("a second, shorter revocation cut the first one short")
+		}
+		if !e.revoked(t, e.s, oauth.AccessTokenRef{ClientID: "c1", FamilyID: "fam1", JTI: "other", IssuedAt: now}) {
+			t.Fatal("a second, shorter family revocation cut the first one short")
+		}
+	}},
+	{"Revocation/ClientAgainCoversLaterTokens", func(t *testing.T, e *env) {
+		wantErr(t, "revoke client", e.s.RevokeClient(e.ctx, "c1", e.clock.Now().Add(accessLifetime)), nil)
+		e.clock.Advance(10 * time.Second)
+		issued := e.clock.Now()
+		ref := oauth.AccessTokenRef{ClientID: "c1", FamilyID: "f", JTI: "j", IssuedAt: issued}
+		if e.revoked(t, e.s, ref) {
+			t.Fatal("token issued after the client revocation is revoked")
+		}
+		e.clock.Advance(10 * time.Second)
+		wantErr(t, "revoke client again", e.r.RevokeClient(e.ctx, "c1", e.clock.Now().Add(accessLifetime)), nil)
+		if !e.revoked(t, e.s, ref) {
+			t.Fatal("a second client revocation does not cover tokens issued before it")
+		}
+	}},
 	{"Revocation/FeedReachesEverySubscriber", func(t *testing.T, e *env) {
 		a, err := e.s.SubscribeRevocations(e.ctx)
 		wantErr(t, "subscribe", err, nil)

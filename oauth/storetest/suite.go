@@ -25,8 +25,8 @@ type Options struct {
 	Replica func(t *testing.T, s oauth.Store, now func() time.Time) oauth.Store
 }
 
-// Start is the time the suite's clock starts at.
-var Start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+// startTime is when the suite's clock starts.
+func startTime() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // Concurrency is how many goroutines race in the atomicity tests.
 const Concurrency = 50
@@ -67,7 +67,7 @@ func Run(t *testing.T, newStore Factory, opts *Options) {
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clock := NewClock(Start)
+			clock := NewClock(startTime())
 			s := newStore(t, clock.Now)
 			r := s
 			if opts.Replica != nil {
