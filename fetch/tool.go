@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -355,11 +356,11 @@ func (t *Tools) run(ctx context.Context, c *call) *mcp.CallToolResult {
 			return mcp.NewToolResultError(t.describe(c, err))
 		}
 	}
-	var body *strings.Reader
+	var body io.Reader
 	if c.method == http.MethodPost {
 		body = strings.NewReader(c.body)
 	}
-	req, err := newRequest(ctx, c.method, c.url.String(), body)
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url.String(), body)
 	if err != nil {
 		return mcp.NewToolResultError(t.describe(c, err))
 	}
@@ -378,13 +379,6 @@ func (t *Tools) run(ctx context.Context, c *call) *mcp.CallToolResult {
 		"path", resp.Request.URL.Path, "status", resp.StatusCode, "bytes", len(content.body),
 		"truncated", content.truncated, "duration", t.now().Sub(start))
 	return t.shape(c, resp, content)
-}
-
-func newRequest(ctx context.Context, method, u string, body *strings.Reader) (*http.Request, error) {
-	if body == nil {
-		return http.NewRequestWithContext(ctx, method, u, nil)
-	}
-	return http.NewRequestWithContext(ctx, method, u, body)
 }
 
 // checkHeader refuses request headers a caller must not set: those the
