@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,10 +13,10 @@ import (
 )
 
 // Bounds of what a session keeps so clients can resume POST streams: how
-// many streams, and how many bytes of completed ones.
+// many interrupted streams, and how large a completed one may be.
 const (
 	maxResumableStreams = 32
-	maxRetainedBytes    = 256 << 10
+	maxRetainedBytes    = 64 << 10
 )
 
 // Session is a protocol session of a 2025-03-26 .. 2025-11-25 client on a
@@ -44,7 +44,10 @@ type Session struct {
 	filter          *mcp.SubscriptionFilter
 	standalone      *stream            // the GET stream
 	streams         map[string]*stream // POST streams a client may resume
-	order           []string           // resumable stream ids, oldest first
+	order           []string           // interrupted stream ids, oldest first
+	recent          [4]*stream         // recently completed streams
+	recentNext      int
+	streamSeq       uint64
 	ended           bool
 	ephem           bool // a throwaway session of one stateless request
 
@@ -132,20 +135,22 @@ func (s *Session) newCallStream() *stream {
 	return newStream(s.newStreamIDLocked(), s.srv.cfg.ReplayEvents)
 }
 
+// newStreamIDLocked numbers the session's streams; event ids need only be
+// unique within their session.
 func (s *Session) newStreamIDLocked() string {
 	if s.streams == nil {
 		s.streams = map[string]*stream{}
 	}
-	return randomID(9)
+	s.streamSeq++
+	return strconv.FormatUint(s.streamSeq, 36)
 }
 
 // keepForResume remembers a POST stream so the client can resume it with
-// GET and Last-Event-ID: an interrupted one, and also a completed one for a
-// while, since a response written just as the connection broke may never
-// have reached the client. Completed streams go first when the session keeps
-// more than maxResumableStreams, or more than maxRetainedBytes of completed
-// streams.
-func (s *Session) keepForResume(st *stream) {
+// GET and Last-Event-ID. An interrupted stream is kept until the session
+// holds maxResumableStreams of them; a completed one goes into a small ring
+// of recent streams, since a response written just as the connection broke
+// may never have reached the client.
+func (s *Session) keepForResume(st *stream, complete bool) {
 	if st.id == "" {
 		return
 	}
@@ -154,30 +159,29 @@ func (s *Session) keepForResume(st *stream) {
 	if s.ended {
 		return
 	}
-	if _, ok := s.streams[st.id]; !ok {
-		s.streams[st.id] = st
-		s.order = append(s.order, st.id)
-	}
-	for {
-		var retained int
-		victim := -1
-		for i, id := range s.order {
-			if o := s.streams[id]; o.complete() {
-				retained += o.logBytes()
-				if victim < 0 {
-					victim = i
-				}
-			}
-		}
-		if len(s.order) <= maxResumableStreams && retained <= maxRetainedBytes {
+	if complete {
+		if st.logBytes() > maxRetainedBytes {
 			return
 		}
-		if victim < 0 {
-			victim = 0
+		if old := s.recent[s.recentNext]; old != nil {
+			delete(s.streams, old.id)
 		}
-		id := s.order[victim]
-		s.order = slices.Delete(s.order, victim, victim+1)
-		s.streams[id].end()
+		s.recent[s.recentNext] = st
+		s.recentNext = (s.recentNext + 1) % len(s.recent)
+		s.streams[st.id] = st
+		return
+	}
+	if _, ok := s.streams[st.id]; ok {
+		return
+	}
+	s.streams[st.id] = st
+	s.order = append(s.order, st.id)
+	for len(s.order) > maxResumableStreams {
+		id := s.order[0]
+		s.order = s.order[1:]
+		if o := s.streams[id]; o != nil {
+			o.end()
+		}
 		delete(s.streams, id)
 	}
 }

@@ -39,6 +39,7 @@ type stream struct {
 	ended     bool    // no more messages will come
 	attached  bool    // a writer holds the stream
 	noSSE     bool    // the client cannot read SSE: what a call sends before its response is dropped
+	usedSSE   bool    // a writer sent events (set and read by writers only)
 	detach    chan struct{}
 	tag       any                      // subscriptions/listen request id to tag notifications with
 	rpcErr    atomic.Pointer[RPCError] // a handler's JSON-RPC error for the call's response

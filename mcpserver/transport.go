@@ -412,6 +412,9 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	}
 	ctx := s.callContext(parent, sess, c, s.requestInfo(r, received, version, sess), identity)
 
+	// This handler is the stream's writer from the start, so a tool may let
+	// go of it (CloseStream) at once.
+	detach, _, _ := st.attach()
 	initOK := make(chan bool, 1)
 	go func() {
 		resp := addResourceURI(env.Method, body, applyRPCError(st, s.mcp.HandleMessage(ctx, body)))
@@ -434,7 +437,8 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	if mode.initialize && s.cfg.Sessions == Stateful {
 		header.Set(headerSessionID, sess.id)
 	}
-	s.writeStream(w, r, st, streamWrite{
+	complete := s.writeStream(w, r, st, streamWrite{
+		detach:  detach,
 		json:    mode.jsonOK,
 		modern:  mode.modern,
 		priming: mode.resumable && version >= mcp.ProtocolVersion20251125,
@@ -445,8 +449,9 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 			return true
 		},
 	})
-	if mode.resumable {
-		sess.keepForResume(st)
+	if mode.resumable && (!complete || st.usedSSE) {
+		// A lone JSON response carries no event id to resume from.
+		sess.keepForResume(st, complete)
 	}
 }
 
@@ -489,20 +494,26 @@ type streamWrite struct {
 	after   uint64      // write events numbered after this
 	onFinal func() bool // called before the final message is written
 	sse     bool        // start as SSE at once (GET streams)
+	// detach, when set, says the caller already attached to the stream.
+	detach <-chan struct{}
 }
 
 // writeStream writes st to w until its last message is written (true), or
 // the client goes away or the stream is let go (false).
 func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, st *stream, opt streamWrite) bool {
-	detach, _, ok := st.attach()
-	if !ok {
-		writeRPCError(w, http.StatusConflict, nil, mcp.INVALID_REQUEST, "the stream is already being read by another connection")
-		return false
+	detach := opt.detach
+	if detach == nil {
+		var ok bool
+		if detach, _, ok = st.attach(); !ok {
+			writeRPCError(w, http.StatusConflict, nil, mcp.INVALID_REQUEST, "the stream is already being read by another connection")
+			return false
+		}
 	}
 	defer st.release()
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
 	after := opt.after
 	startSSE := func() error {
+		st.usedSSE = true
 		sw.start(w.Header())
 		if opt.priming && st.id != "" {
 			if err := sw.priming(st, after, retryAfterClose); err != nil {
