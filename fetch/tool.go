@@ -416,8 +416,9 @@ func (t *Tools) describe(c *call, err error) string {
 	var refused *RefusedError
 	var robots *RobotsError
 	var dnsErr *net.DNSError
-	if errors.As(err, &robots) && robots.Err != nil && (errors.As(robots.Err, &refused) || errors.As(robots.Err, &dnsErr)) {
-		// The site itself is unreachable: say that, not "robots.txt".
+	if errors.As(err, &robots) && robots.Err != nil && (errors.As(robots.Err, &refused) || errors.As(robots.Err, &dnsErr) ||
+		errors.Is(robots.Err, context.DeadlineExceeded) || isTimeout(robots.Err)) {
+		// The site itself is unreachable or slow: say that, not "robots.txt".
 		err = robots.Err
 	}
 	switch {
