@@ -1,10 +1,14 @@
 package filestore_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,6 +128,52 @@ func TestLockedFile(t *testing.T) {
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Fatalf("Open waited %v with a 100ms lock timeout", waited)
 	}
+}
+
+// TestLockedByAnotherProcess holds the file open in a child process, as a
+// second server started by mistake would.
+func TestLockedByAnotherProcess(t *testing.T) {
+	if path := os.Getenv("FILESTORE_HOLD"); path != "" {
+		s, err := filestore.Open(path, nil)
+		if err != nil {
+			fmt.Println("child:", err)
+			os.Exit(1)
+		}
+		defer s.Close()
+		fmt.Println("holding")
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
+		return
+	}
+	path := filepath.Join(t.TempDir(), "store.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockedByAnotherProcess$")
+	cmd.Env = append(os.Environ(), "FILESTORE_HOLD="+path)
+	stdin, err := cmd.StdinPipe()
+	must(t, err)
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "holding\n" {
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	s, err := filestore.Open(path, &filestore.Options{LockTimeout: 200 * time.Millisecond})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a file another process holds succeeded")
+	}
+	if !strings.Contains(err.Error(), "locked by another process") {
+		t.Fatalf("error %q does not say the file is locked", err)
+	}
+	// Once the other process is gone, the file opens.
+	stdin.Close()
+	must(t, cmd.Wait())
+	s, err = filestore.Open(path, &filestore.Options{LockTimeout: time.Second})
+	must(t, err)
+	must(t, s.Close())
 }
 
 func TestCorruptFile(t *testing.T) {
