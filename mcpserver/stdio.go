@@ -20,11 +20,14 @@ func (s *Server) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sess := newSession(s, "stdio", nil)
-	defer sess.end()
-
 	out := &lineWriter{w: w}
 	var calls sync.WaitGroup
-	defer calls.Wait()
+	// When input ends, calls still running finish and write their
+	// responses; the standing stream ends with the session.
+	defer func() {
+		sess.end()
+		calls.Wait()
+	}()
 
 	// Messages not tied to a call (list changes, resource updates) go to the
 	// session's standing stream.

@@ -1,0 +1,47 @@
+// Package mcpserver serves Model Context Protocol servers over the
+// StreamableHTTP transport. It is built on github.com/mark3labs/mcp-go's
+// MCPServer, whose tool, resource and prompt types it uses, and replaces its
+// HTTP transport with one that is strict and complete:
+//
+//   - Both protocol eras on one endpoint: 2025-03-26 .. 2025-11-25 clients
+//     with initialize and sessions, and 2026-07-28 stateless requests
+//     (server/discover, subscriptions/listen, Mcp-Method / Mcp-Name and
+//     Mcp-Param-* header validation, JSON-RPC errors mapped to HTTP statuses).
+//   - Explicit session modes. Stateful: random session ids, 400 without one,
+//     404 for an unknown or ended one or one created by another identity,
+//     DELETE ends a session, idle expiry and a cap. Stateless: nothing kept.
+//   - What a tool sends during a call (progress, log messages, sampling,
+//     elicitation and roots requests) goes out on that call's own SSE stream,
+//     in order, and is never dropped; what is not tied to a call (list
+//     changes, resource updates) goes to the session's GET stream.
+//   - SSE streams carry event ids; a client whose connection broke resumes
+//     with GET and Last-Event-ID, and a tool may end its HTTP response early
+//     (CloseStream) to have the client poll for the rest (SEP-1699).
+//   - Origin checks on every method, Host checks against DNS rebinding on
+//     loopback, CORS for browser clients (MCP Inspector, claude.ai), a body
+//     limit (413), strict JSON-RPC parsing (400, -32700), GET /health.
+//   - Tools read the HTTP request (headers, arrival time), the session and
+//     the caller's identity from their context. The identity comes from an
+//     authentication hook (the oauth package provides one), from an outer
+//     middleware, or, only when the operator says so, from the trusted
+//     X-User-Id / X-User-Name headers of a gateway.
+//
+// A server:
+//
+//	s, err := mcpserver.New("weather", "1.0.0", &mcpserver.Options{
+//		AllowedOrigins: []string{"https://claude.ai"},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	s.AddTool(mcp.NewTool("forecast", mcp.WithString("city", mcp.Required())),
+//		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+//			user := mcpserver.IdentityFromContext(ctx) // nil when anonymous
+//			_ = mcpserver.Progress(ctx, req, 1, 2, "looking up "+req.GetString("city", ""))
+//			...
+//		})
+//	http.ListenAndServe("127.0.0.1:3000", s.Handler()) // /mcp and /health
+//
+// The same server can serve one client over stdio with ServeStdio, and
+// NewGuard gives any other MCP endpoint the Origin, Host and CORS checks.
+package mcpserver
