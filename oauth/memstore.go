@@ -42,6 +42,7 @@ type MemoryStore struct {
 	keys        map[string]*SigningKey
 	devices     map[string]*DeviceAuthorization // by device-code hash
 	userCodes   map[string]string               // user code -> device-code hash
+	deviceCodes map[string]string               // device-code hash -> user code
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -87,6 +88,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		keys:        make(map[string]*SigningKey),
 		devices:     make(map[string]*DeviceAuthorization),
 		userCodes:   make(map[string]string),
+		deviceCodes: make(map[string]string),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -616,8 +618,10 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 	c.LastPoll = time.Time{}
 	c.User = nil
 	c.AuthTime = time.Time{}
+	s.dropDevice(deviceHash) // an expired one's user code index
 	s.devices[deviceHash] = c
 	s.userCodes[userCode] = deviceHash
+	s.deviceCodes[deviceHash] = userCode
 	return nil
 }
 
@@ -690,10 +694,10 @@ func (s *MemoryStore) PollDevice(_ context.Context, deviceHash string) (*DeviceP
 // dropDevice removes a device authorization and its user code. s.mu is held.
 func (s *MemoryStore) dropDevice(deviceHash string) {
 	delete(s.devices, deviceHash)
-	for uc, h := range s.userCodes {
-		if h == deviceHash {
+	if uc, ok := s.deviceCodes[deviceHash]; ok {
+		delete(s.deviceCodes, deviceHash)
+		if s.userCodes[uc] == deviceHash {
 			delete(s.userCodes, uc)
-			break
 		}
 	}
 }
