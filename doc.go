@@ -1,0 +1,49 @@
+// Package gateway is the MCP OAuth Gateway: a Go SDK, and thin binaries built
+// from it, that put OAuth 2.1 in front of any Model Context Protocol (MCP)
+// server without changing that server. It re-implements, and goes beyond, a
+// Python system of six packages. This package holds no code; it is the map.
+//
+// # Packages
+//
+//   - mcpserver: the StreamableHTTP server framework every MCP server here
+//     is built on (over github.com/mark3labs/mcp-go). Both protocol eras on
+//     one endpoint (2025-03-26 .. 2025-11-25 with sessions, 2026-07-28
+//     stateless), explicit session modes, Origin/Host/CORS checks, body
+//     limits, health, resumable SSE streams, notifications that stay on the
+//     call they belong to, and the caller's identity in the tool's context.
+//   - oauth: the OAuth 2.1 authorization server as an http.Handler (RFC 8414
+//     metadata, RFC 7591/7592 dynamic client registration, PKCE S256,
+//     RFC 8707 resources, RFC 9068 JWT access tokens signed with go-jose,
+//     rotating refresh tokens, RFC 7009 revocation, RFC 7662 introspection,
+//     RFC 8628 device flow), its identity providers (GitHub, a local
+//     development login) and its stores: in memory, oauth/filestore (one
+//     local file, the binaries' default) and oauth/redisstore (Redis, for
+//     several replicas).
+//   - stdiobridge: serves stdio MCP servers (filesystem, memory, fetch, ...)
+//     over StreamableHTTP as a raw JSON-RPC relay with process supervision.
+//   - fetch: an MCP fetch tool set with an SSRF-safe HTTP transport (every
+//     connection and redirect decided on the IP actually dialled) and
+//     HTML-to-markdown conversion.
+//   - echo: diagnostic tool sets (stateful and stateless) that show what a
+//     server behind the gateway sees: headers, token, identity, CORS, timing.
+//
+// # Binaries (examples/)
+//
+// mcp-oauth-server, mcp-streamablehttp-proxy, mcp-fetch-streamablehttp-server,
+// mcp-echo-streamablehttp-server-stateful and -stateless. Each main.go only
+// turns flags and environment variables (the Python originals' names) into
+// Options and serves the library's handler with graceful shutdown.
+//
+// # The request flow
+//
+//	MCP client --(no token)--> /svc/mcp -> 401 WWW-Authenticate: Bearer resource_metadata="..."
+//	  -> GET /.well-known/oauth-protected-resource/svc/mcp        (RFC 9728)
+//	  -> GET /.well-known/oauth-authorization-server              (RFC 8414)
+//	  -> POST /register (RFC 7591), or a Client ID Metadata Document URL
+//	  -> GET /authorize (PKCE S256, resource=...) -> consent -> GitHub -> /callback
+//	  <- redirect_uri?code=...&state=...&iss=...
+//	  -> POST /token -> JWT access token (aud = the resource) + rotating refresh token
+//	  -> /svc/mcp with the bearer token -> verified in process, or by /verify for
+//	     Traefik forwardAuth, nginx auth_request, Caddy forward_auth
+//	  -> the MCP service, which sees the identity (X-User-Id, X-User-Name), never the token
+package gateway
