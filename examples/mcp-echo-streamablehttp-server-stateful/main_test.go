@@ -96,28 +96,30 @@ func TestHelp(t *testing.T) {
 
 // server is a running binary.
 type server struct {
-	cmd  *exec.Cmd
-	url  string // http://127.0.0.1:PORT
-	logs chan string
+	cmd    *exec.Cmd
+	url    string      // http://127.0.0.1:PORT
+	logs   chan string // stderr lines; closed after the server exits
+	stderr *io.PipeWriter
 }
 
 // start runs the binary on a free port and waits until it listens.
 func start(t *testing.T, args []string, env ...string) *server {
 	t.Helper()
 	cmd := command(append([]string{"--port", "0"}, args...), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// An io.Pipe rather than StderrPipe: Wait then returns only after the
+	// last log line is copied, and closing the writer ends the reader.
+	stderr, stderrW := io.Pipe()
+	cmd.Stderr = stderrW
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, logs: make(chan string, 1000)}
+	s := &server{cmd: cmd, logs: make(chan string, 1000), stderr: stderrW}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
+		stderrW.Close()
 	})
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -151,7 +153,11 @@ func (s *server) stop(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() {
+		err := s.cmd.Wait()
+		s.stderr.Close()
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
