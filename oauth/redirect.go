@@ -126,7 +126,17 @@ func matchRedirectURI(registered, requested string) bool {
 	if p := q.Port(); p != "" && !validPort(p) {
 		return false
 	}
-	return r.EscapedPath() == q.EscapedPath() && r.RawQuery == q.RawQuery && r.ForceQuery == q.ForceQuery
+	return pathOrSlash(r) == pathOrSlash(q) && r.RawQuery == q.RawQuery && r.ForceQuery == q.ForceQuery
+}
+
+// pathOrSlash is a URL's path, "/" when empty: http://127.0.0.1:3000 and
+// http://127.0.0.1:3000/ are the same address (VS Code registers the
+// first form).
+func pathOrSlash(u *url.URL) string {
+	if p := u.EscapedPath(); p != "" {
+		return p
+	}
+	return "/"
 }
 
 func validPort(p string) bool {

@@ -31,9 +31,13 @@ const (
 )
 
 // registrationResponse is the RFC 7591 §3.2.1 response: the metadata as
-// registered plus the credentials.
+// registered plus the credentials, in one JSON object.
 type registrationResponse struct {
-	ClientMetadata
+	meta  ClientMetadata
+	creds credentials
+}
+
+type credentials struct {
 	ClientID                string `json:"client_id"`
 	ClientSecret            string `json:"client_secret,omitempty"`
 	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
@@ -42,23 +46,13 @@ type registrationResponse struct {
 	RegistrationClientURI   string `json:"registration_client_uri"`
 }
 
-// MarshalJSON merges the credentials into the metadata object (the
-// embedded ClientMetadata has its own MarshalJSON, which would otherwise
-// be the only thing written).
+// MarshalJSON writes the credentials' members, then the metadata's.
 func (r registrationResponse) MarshalJSON() ([]byte, error) {
-	meta, err := json.Marshal(r.ClientMetadata)
+	meta, err := json.Marshal(r.meta)
 	if err != nil {
 		return nil, err
 	}
-	type creds struct {
-		ClientID                string `json:"client_id"`
-		ClientSecret            string `json:"client_secret,omitempty"`
-		ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
-		ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
-		RegistrationAccessToken string `json:"registration_access_token,omitempty"`
-		RegistrationClientURI   string `json:"registration_client_uri"`
-	}
-	c, err := json.Marshal(creds{r.ClientID, r.ClientSecret, r.ClientIDIssuedAt, r.ClientSecretExpiresAt, r.RegistrationAccessToken, r.RegistrationClientURI})
+	c, err := json.Marshal(r.creds)
 	if err != nil {
 		return nil, err
 	}
@@ -72,21 +66,22 @@ func (r registrationResponse) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// response is what registration and RFC 7592 reads return; secret and
+// regToken are sent only when just issued.
 func (s *Server) response(c *Client, secret, regToken string) registrationResponse {
-	resp := registrationResponse{
-		ClientMetadata:          c.Metadata,
+	resp := registrationResponse{meta: c.Metadata, creds: credentials{
 		ClientID:                c.ID,
 		ClientSecret:            secret,
 		ClientIDIssuedAt:        c.IssuedAt.Unix(),
 		RegistrationAccessToken: regToken,
 		RegistrationClientURI:   s.url("/register/" + url.PathEscape(c.ID)),
-	}
+	}}
 	if c.SecretHash != "" {
 		var exp int64
 		if !c.SecretExpiresAt.IsZero() {
 			exp = c.SecretExpiresAt.Unix()
 		}
-		resp.ClientSecretExpiresAt = &exp
+		resp.creds.ClientSecretExpiresAt = &exp
 	}
 	return resp
 }

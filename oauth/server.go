@@ -313,11 +313,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	p := s.prefix
+	// api registers a JSON endpoint that browser-based clients may call
+	// from any origin, with its preflight.
 	api := func(pattern string, h http.HandlerFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
+		_, path, _ := strings.Cut(pattern, " ")
 		mux.Handle(pattern, cors(h))
 		mux.Handle("OPTIONS "+path, cors(nil))
-		_ = method
 	}
 	api("GET /.well-known/oauth-authorization-server"+p, s.serveMetadata)
 	api("GET /.well-known/openid-configuration"+p, s.serveOIDCMetadata)

@@ -81,6 +81,9 @@ func TestRedirectMatch(t *testing.T) {
 		{"http://127.0.0.1/cb", "http://u@127.0.0.1:4000/cb", false},
 		{"http://127.0.0.1/cb", "http://127.0.0.1:4000/cb#f", false},
 		{"http://127.0.0.1/cb", "https://127.0.0.1:4000/cb", false},
+		{"http://127.0.0.1:33418", "http://127.0.0.1:40000/", true},
+		{"http://127.0.0.1:33418", "http://127.0.0.1:40000/x", false},
+		{"https://a.example.com", "https://a.example.com/", false},
 		{"com.example.app:/cb", "com.example.app:/cb", true},
 		{"com.example.app:/cb", "com.example.app:/cb2", false},
 	}
