@@ -393,3 +393,24 @@ func TestAutoApprove(t *testing.T) {
 		t.Fatalf("auto approval without PKCE: %s", u)
 	}
 }
+
+// TestResourceAllowList: with Options.Resources, only listed resources
+// (or those under an entry ending in "/") get tokens.
+func TestResourceAllowList(t *testing.T) {
+	e := newEnv(t, withOptions(func(o *Options) {
+		o.Resources = []string{"https://mcp.example.com/", "https://other.example.com/mcp"}
+	}))
+	c := e.register(nil)
+	_, ch := pkcePair()
+	for res, ok := range map[string]bool{
+		"https://mcp.example.com/echo/mcp": true, "https://other.example.com/mcp": true,
+		"https://other.example.com/mcp2": false, "https://mcp.example.com.evil.com/x": false, "urn:x:y": false,
+	} {
+		resp, _ := e.get(e.issuer + "/authorize?" + authQuery(c, ch, url.Values{"resource": {res}}).Encode())
+		u, _ := url.Parse(resp.Header.Get("Location"))
+		refused := u != nil && u.Query().Get("error") == "invalid_target"
+		if refused == ok {
+			t.Errorf("resource %s: allowed=%v, status %d %s", res, !refused, resp.StatusCode, u)
+		}
+	}
+}

@@ -261,3 +261,25 @@ func TestClientDeleteRevokesTokens(t *testing.T) {
 	resp, m = e.postJSON("GET", "/register/"+c.ID, nil, c.RegToken)
 	wantOAuthError(t, resp, m, 401, "invalid_token")
 }
+
+// TestRegisterLimitBehindProxy: with TrustProxyHeaders the limit counts
+// the address the proxy reports, not the proxy's own.
+func TestRegisterLimitBehindProxy(t *testing.T) {
+	e := newEnv(t, withOptions(func(o *Options) {
+		o.RegistrationLimit = 1
+		o.TrustProxyHeaders = true
+	}))
+	post := func(xff string) int {
+		req, _ := http.NewRequest("POST", e.issuer+"/register", strings.NewReader(`{"redirect_uris":["https://a.example.com/cb"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, _ := e.do(req)
+		return resp.StatusCode
+	}
+	if post("203.0.113.7") != 201 || post("203.0.113.8") != 201 {
+		t.Fatal("distinct clients behind the proxy share a quota")
+	}
+	if post("198.51.100.1, 203.0.113.7") != 429 {
+		t.Fatal("a spoofed left-most entry escaped the limit")
+	}
+}
