@@ -27,7 +27,7 @@
 //	opts := &mcpserver.Options{TrustGatewayHeaders: true}
 //	srv, err := mcpserver.New("mcp-echo-streamablehttp-server-stateful", "1.0.0", opts)
 //	if err != nil { ... }
-//	if err := echo.RegisterStateful(srv, &echo.Options{ServerOptions: opts}); err != nil { ... }
+//	if err := echo.RegisterStateful(srv, nil); err != nil { ... }
 //	http.ListenAndServe("127.0.0.1:3000", srv.Handler())
 //
 // The binaries examples/mcp-echo-streamablehttp-server-stateful and

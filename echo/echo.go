@@ -16,12 +16,6 @@ import (
 
 // Options configure a tool set. A nil *Options means all defaults.
 type Options struct {
-	// ServerOptions are the options the server was built with. The reports
-	// quote from them the served protocol versions, the session idle
-	// timeout and cap, the allowed origins, and how the caller's identity is
-	// established. Pass the same value given to mcpserver.New. Zero:
-	// mcpserver's defaults.
-	ServerOptions *mcpserver.Options
 	// Environ returns the environment environmentDump reports, as
 	// "KEY=value" strings. Zero: os.Environ.
 	Environ func() []string
@@ -74,10 +68,10 @@ func register(s *mcpserver.Server, opts *Options, stateful bool) error {
 	if opts != nil {
 		o = *opts
 	}
-	var so mcpserver.Options
-	if o.ServerOptions != nil {
-		so = *o.ServerOptions
-	}
+	// The reports quote the served protocol versions, the session idle
+	// timeout and cap, the allowed origins and how the caller's identity is
+	// established from the server's own options.
+	so := s.Options()
 	t := &tools{
 		srv:          s,
 		stateful:     stateful,
@@ -95,25 +89,10 @@ func register(s *mcpserver.Server, opts *Options, stateful bool) error {
 	if t.now == nil {
 		t.now = time.Now
 	}
-	if t.idleTimeout == 0 {
-		t.idleTimeout = mcpserver.DefaultSessionIdleTimeout
-	}
-	if t.maxSessions == 0 {
-		t.maxSessions = mcpserver.DefaultMaxSessions
-	}
-	for _, v := range mcp.ValidProtocolVersions {
-		if len(so.ProtocolVersions) == 0 || slices.Contains(so.ProtocolVersions, v) {
-			t.versions = append(t.versions, v)
-		}
-	}
-	for _, v := range so.ProtocolVersions {
-		if !mcp.IsValidProtocolVersion(v) {
-			return fmt.Errorf("echo: ServerOptions: unknown protocol version %q", v)
-		}
-	}
+	t.versions = so.ProtocolVersions
 	guard, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedOrigins: so.AllowedOrigins, AllowedHosts: so.AllowedHosts})
 	if err != nil {
-		return fmt.Errorf("echo: ServerOptions: %w", err)
+		return fmt.Errorf("echo: %w", err)
 	}
 	t.guard = guard
 	for _, tl := range t.list() {

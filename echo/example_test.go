@@ -23,7 +23,7 @@ func ExampleRegisterStateless() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	if err := echo.RegisterStateless(srv, &echo.Options{ServerOptions: opts}); err != nil {
+	if err := echo.RegisterStateless(srv, nil); err != nil {
 		log.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler()) // in production: an http.Server
@@ -62,7 +62,7 @@ func ExampleRegisterStateful() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	if err := echo.RegisterStateful(srv, &echo.Options{ServerOptions: opts}); err != nil {
+	if err := echo.RegisterStateful(srv, nil); err != nil {
 		log.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())

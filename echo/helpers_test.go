@@ -26,7 +26,7 @@ const legacy = mcp.ProtocolVersion20251125
 type setup struct {
 	stateless bool
 	server    *mcpserver.Options // nil: defaults
-	echo      *echo.Options      // nil: defaults; ServerOptions is filled in
+	echo      *echo.Options      // nil: defaults
 }
 
 // serve starts an echo server on a loopback httptest server; both close at
@@ -48,7 +48,6 @@ func serve(t testing.TB, st setup) (url string, srv *mcpserver.Server) {
 	if st.echo != nil {
 		eo = st.echo
 	}
-	eo.ServerOptions = so
 	if st.stateless {
 		err = echo.RegisterStateless(srv, eo)
 	} else {

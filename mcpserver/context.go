@@ -63,7 +63,8 @@ type identityKey struct{}
 type sessionKey struct{}
 
 // RequestFromContext returns the HTTP request that carried the current MCP
-// message, or nil when ctx did not come from the HTTP transport.
+// message, or nil when ctx did not come from the HTTP transport (over stdio,
+// for example).
 func RequestFromContext(ctx context.Context) *Request {
 	r, _ := ctx.Value(requestKey{}).(*Request)
 	return r

@@ -179,7 +179,7 @@ func (o *Options) resolve() (*config, error) {
 			continue
 		}
 		if _, err := canonicalOrigin(origin); err != nil {
-			return nil, fmt.Errorf("mcpserver: AllowedOrigins: %w", err)
+			return nil, err
 		}
 	}
 	return c, nil

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -91,6 +92,16 @@ func (s *Server) Started() time.Time { return s.started }
 
 // Mode is the server's session mode.
 func (s *Server) Mode() SessionMode { return s.cfg.Sessions }
+
+// Options returns the options the server runs with, defaults filled in:
+// ProtocolVersions lists the served versions, newest first.
+func (s *Server) Options() Options {
+	o := s.cfg.Options
+	o.ProtocolVersions = slices.Clone(s.cfg.versions)
+	o.AllowedOrigins = slices.Clone(o.AllowedOrigins)
+	o.AllowedHosts = slices.Clone(o.AllowedHosts)
+	return o
+}
 
 // ActiveSessions is the number of live stateful sessions.
 func (s *Server) ActiveSessions() int { return s.sessions.len() }

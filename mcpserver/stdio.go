@@ -68,11 +68,11 @@ func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWrite
 		s.pending.deliver(sess.id, env.ID, msg)
 	case env.isNotification():
 		c := &conn{Session: sess}
-		s.mcp.HandleMessage(s.callContext(ctx, sess, c, &Request{}, nil), msg)
+		s.mcp.HandleMessage(s.callContext(ctx, sess, c, nil, nil), msg)
 	default:
 		st := newStream("", 0)
 		c := &conn{Session: sess, call: st}
-		cctx := s.callContext(ctx, sess, c, &Request{}, nil)
+		cctx := s.callContext(ctx, sess, c, nil, nil)
 		calls.Add(2)
 		go func() {
 			defer calls.Done()

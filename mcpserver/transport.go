@@ -356,7 +356,9 @@ type callKey struct{}
 func (s *Server) callContext(parent context.Context, sess *Session, c *conn, info *Request, identity *Identity) context.Context {
 	ctx := s.mcp.WithContext(parent, c)
 	ctx = server.WithSupportedProtocolVersions(ctx, s.cfg.versions)
-	ctx = context.WithValue(ctx, requestKey{}, info)
+	if info != nil {
+		ctx = context.WithValue(ctx, requestKey{}, info)
+	}
 	if identity != nil {
 		ctx = context.WithValue(ctx, identityKey{}, identity)
 	}

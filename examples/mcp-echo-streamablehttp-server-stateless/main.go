@@ -62,7 +62,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}
-	if err := echo.RegisterStateless(srv, &echo.Options{ServerOptions: &cfg.server}); err != nil {
+	if err := echo.RegisterStateless(srv, nil); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}

@@ -35,7 +35,8 @@ suite() {
   local name=$1; shift
   local rc=0
   "$root/scripts/conformance/run.sh" "$@" >"$out/$name.txt" 2>&1 || rc=$?
-  printf 'conformance %-40s %s\n' "$name" "$(grep -E 'Total: ' "$out/$name.txt" | tail -1)"
+  # A whole-suite run ends with "Total: N passed, M failed", a one-scenario run with "Passed: N/M".
+  printf 'conformance %-40s %s\n' "$name" "$(grep -E 'Total: |^Passed: ' "$out/$name.txt" | tail -1)"
   if [ $rc -ne 0 ]; then
     echo "conformance: $name failed (exit $rc); its output:" >&2
     tail -60 "$out/$name.txt" >&2
