@@ -79,9 +79,6 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		CreatedAt:        now,
 		ExpiresAt:        now.Add(s.loginTTL),
 	}
-	if !req.explicit {
-		p.RedirectURI = ""
-	}
 	if err := s.store.PutPending(ctx, id, p); err != nil {
 		s.errorPage(w, r, fmt.Errorf("store pending authorization: %w", err))
 		return

@@ -59,7 +59,10 @@ func (s *Server) grantScope(requested string, client *Client) (string, error) {
 	}
 	allowed := s.scopes
 	if client != nil && client.Metadata.Scope != "" {
-		allowed, _ = parseScope(client.Metadata.Scope)
+		// The client's registered scope, less what the server no longer
+		// offers.
+		registered, _ := parseScope(client.Metadata.Scope)
+		allowed = slices.DeleteFunc(registered, func(sc string) bool { return !slices.Contains(s.scopes, sc) })
 	}
 	if len(want) == 0 {
 		return strings.Join(allowed, " "), nil

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
@@ -71,6 +73,30 @@ func BenchmarkBaseline(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+	}
+}
+
+// BenchmarkSign is the cryptographic floor of every token response:
+// signing one access token's worth of claims with go-jose.
+func BenchmarkSign(b *testing.B) {
+	for _, alg := range []string{oauth.RS256, oauth.ES256} {
+		b.Run(alg, func(b *testing.B) {
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: benchKey(alg)}, (&jose.SignerOptions{}).WithType("at+jwt"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			payload := []byte(`{"iss":"http://127.0.0.1:8000","sub":"dev:bench","aud":"https://mcp.example.com/mcp","exp":1795760133,"iat":1795756533,"jti":"gcEwHwZ4TEAwjIvmCeSHWg","client_id":"osD1zpkFeiXUPud7j_HA4w","scope":"mcp"}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				jws, err := signer.Sign(payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := jws.CompactSerialize(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

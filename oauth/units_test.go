@@ -146,6 +146,10 @@ func TestScopes(t *testing.T) {
 	if got, _ := s.grantScope("", c); got != "read" {
 		t.Fatalf("client default: %q", got)
 	}
+	c.Metadata.Scope = "read retired"
+	if got, _ := s.grantScope("", c); got != "read" {
+		t.Fatalf("a scope the server dropped is still granted: %q", got)
+	}
 	if _, err := parseScope(`a"b`); err == nil {
 		t.Fatal("bad scope token accepted")
 	}
