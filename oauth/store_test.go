@@ -93,26 +93,64 @@ func TestRevocationCovers(t *testing.T) {
 	}
 }
 
+// decodeMetadataSlowly is the reference decoder: every member on its own.
+func decodeMetadataSlowly(data []byte) (ClientMetadata, error) {
+	var all map[string]json.RawMessage
+	var d ClientMetadata
+	if err := json.Unmarshal(data, &all); err != nil {
+		return d, err
+	}
+	for k, v := range all {
+		if p := d.member(k); p != nil {
+			if err := json.Unmarshal(v, p); err != nil {
+				return d, err
+			}
+			continue
+		}
+		if d.Extra == nil {
+			d.Extra = map[string]json.RawMessage{}
+		}
+		d.Extra[k] = v
+	}
+	return d, nil
+}
+
 func FuzzClientMetadataJSON(f *testing.F) {
 	f.Add([]byte(`{"redirect_uris":["https://a.example/cb"],"x":{"y":[1,"2",null]},"client_name#fr":"é"}`))
 	f.Add([]byte(`{"jwks":{"keys":[]},"contacts":null,"REDIRECT_URIS":[]}`))
+	f.Add([]byte(`{"\u0073cope":"a","scope":"b","a\"b":[{"}":"]"}],"n":-1.5e3,"t":true}`))
+	f.Add([]byte(`{"ſcope":"x","redirect_uris":["u"],"redirect_uris":["v"]}`))
+	f.Add([]byte(` { "client_name" : "x" , "e" : { } } `))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m ClientMetadata
-		if err := json.Unmarshal(data, &m); err != nil {
+		err := json.Unmarshal(data, &m)
+		ref, refErr := decodeMetadataSlowly(data)
+		if (err == nil) != (refErr == nil) {
+			if refErr == nil || json.Valid(data) && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+				t.Fatalf("decode error %v, reference error %v", err, refErr)
+			}
+		}
+		if err != nil {
 			return
 		}
-		out, err := json.Marshal(m)
+		got, err := json.Marshal(m)
 		if err != nil {
 			t.Fatalf("decoded metadata does not encode: %v", err)
 		}
+		if refErr == nil {
+			want, _ := json.Marshal(ref)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("decoders disagree on %s:\n got  %s\n want %s", data, got, want)
+			}
+		}
 		var again ClientMetadata
-		if err := json.Unmarshal(out, &again); err != nil {
-			t.Fatalf("encoded metadata %s does not decode: %v", out, err)
+		if err := json.Unmarshal(got, &again); err != nil {
+			t.Fatalf("encoded metadata %s does not decode: %v", got, err)
 		}
 		out2, err := json.Marshal(again)
-		if err != nil || !bytes.Equal(out, out2) {
-			t.Fatalf("not stable:\n %s\n %s", out, out2)
+		if err != nil || !bytes.Equal(got, out2) {
+			t.Fatalf("not stable:\n %s\n %s", got, out2)
 		}
 	})
 }
