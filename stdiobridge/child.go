@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // role is what a child process serves.
@@ -41,16 +43,20 @@ type child struct {
 	version    string // protocol version the server agreed to
 	native     bool   // it serves 2026-07-28 requests itself
 
-	mu       sync.Mutex
-	nextID   int64
-	calls    map[int64]*call
-	tokens   map[string]*call // progress token (raw JSON) -> call
-	asks     map[string]*ask  // the server's requests awaiting a client's answer, by raw id
-	sessions map[*session]struct{}
-	listens  map[*listener]struct{}
-	subs     map[string]int // resource URI -> listeners subscribed (translated listen)
-	dead     bool
-	lastUsed time.Time
+	mu        sync.Mutex
+	nextID    int64
+	calls     map[int64]*call
+	tokens    map[string]*call // progress token (raw JSON) -> call
+	asks      map[string]*ask  // the server's requests awaiting a client's answer, by raw id
+	sessions  map[*session]struct{}
+	listens   map[*listener]struct{}
+	subs      map[string]int       // resource URI -> listeners subscribed (translated listen)
+	tools     map[string]*mcp.Tool // tools with header parameters (2026-07-28)
+	toolsOK   bool
+	toolsGen  int
+	tagsLists bool // it tags list changes for listen streams itself
+	dead      bool
+	lastUsed  time.Time
 }
 
 // ask is a request the server sent to a client (sampling, elicitation,
@@ -480,7 +486,11 @@ func (ch *child) onNotification(m *message) {
 			}
 			return
 		}
-	case "notifications/tools/list_changed", "notifications/prompts/list_changed",
+	case "notifications/tools/list_changed":
+		ch.toolsChanged()
+		ch.broadcast(m)
+		return
+	case "notifications/prompts/list_changed",
 		"notifications/resources/list_changed", "notifications/resources/updated":
 		ch.broadcast(m)
 		return
@@ -523,7 +533,9 @@ func (ch *child) broadcast(m *message) {
 	}
 	var ls []*listener
 	for l := range ch.listens {
-		ls = append(ls, l)
+		if !l.native || !ch.tagsLists {
+			ls = append(ls, l)
+		}
 	}
 	ch.mu.Unlock()
 	for _, st := range streams {

@@ -192,6 +192,38 @@ func eachMember(raw []byte, obj span, fn func(key []byte, v span) bool) error {
 	return errBadJSON
 }
 
+// withoutMember returns raw without the member named key of the object at
+// obj (and its separating comma), and whether there was one.
+func withoutMember(raw []byte, obj span, key string) ([]byte, bool) {
+	if !obj.ok() || raw[obj.start] != '{' {
+		return raw, false
+	}
+	prevEnd := -1 // end of the previous member's value
+	var cut span
+	_ = eachMember(raw, obj, func(k []byte, v span) bool {
+		// The key's opening quote: k is a subslice of raw.
+		kstart := cap(raw) - cap(k) - 1
+		if keyString(k) == key {
+			if prevEnd >= 0 {
+				cut = span{prevEnd, v.end} // ,"key":value
+			} else {
+				end := skipSpace(raw, v.end)
+				if end < obj.end && raw[end] == ',' {
+					end++
+				}
+				cut = span{kstart, end} // "key":value,
+			}
+			return false
+		}
+		prevEnd = v.end
+		return true
+	})
+	if !cut.ok() {
+		return raw, false
+	}
+	return splice(raw, cut, nil, ""), true
+}
+
 // member returns the span of the value of the member named key in the object
 // at obj, if obj is an object that has it.
 func member(raw []byte, obj span, key string) (span, bool) {

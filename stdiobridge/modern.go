@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -121,6 +122,12 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 		writeError(w, status, id, codeServerError, "the MCP server is not available: "+err.Error())
 		return
 	}
+	if m.method == "tools/call" {
+		if err := ch.checkParamHeaders(r, m); err != nil {
+			writeError(w, http.StatusBadRequest, id, codeHeaderMismatch, err.Error())
+			return
+		}
+	}
 	translate := !ch.native || px.cfg.Modern == ModernTranslate
 	mc := &modernCall{px: px, translate: translate, owner: owner, level: -1}
 	if translate {
@@ -132,8 +139,7 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 			px.listen(w, r, ch, m)
 			return
 		}
-		if tok, ok := path(m.raw, m.params, "requestState"); ok {
-			px.resume(w, r, m, owner, tok)
+		if tok, ok := path(m.raw, m.params, "requestState"); ok && px.resume(w, r, m, owner, tok) {
 			return
 		}
 		mc.caps = bytes.Clone(m.raw[caps.start:caps.end])
@@ -146,11 +152,62 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 	}
 	st := newStream(0, DefaultReplayEvents)
 	c := &call{clientID: m.idBytes(), method: m.method, st: st, modern: mc}
-	if err := ch.send(c, m, px.cfg.RequestTimeout); err != nil {
+	timeout := px.cfg.RequestTimeout
+	if m.method == "subscriptions/listen" {
+		// A process that speaks 2026-07-28 but sends its list changes
+		// untagged still reaches the stream: the proxy tags them.
+		l := newListener(ch, m, st)
+		l.native = true
+		ch.addListener(l)
+		defer px.unlisten(l)
+		timeout = -1 // a listen stream lasts as long as the client wants
+	}
+	if err := ch.send(c, m, timeout); err != nil {
 		writeError(w, http.StatusBadGateway, id, codeServerError, "could not relay the request: "+err.Error())
 		return
 	}
 	px.answer(w, r, nil, st, acceptsSSE(r), func() { mc.abandon(c) })
+}
+
+// newListener reads the filter of a subscriptions/listen request.
+func newListener(ch *child, m *message, st *stream) *listener {
+	var want mcp.SubscriptionFilter
+	if f, ok := path(m.raw, m.params, "notifications"); ok {
+		_ = json.Unmarshal(m.raw[f.start:f.end], &want)
+	}
+	l := &listener{
+		ch: ch, clientID: m.idBytes(), st: st,
+		tools: want.ToolsListChanged, prompts: want.PromptsListChanged, res: want.ResourcesListChanged,
+		uris: map[string]bool{},
+	}
+	for _, u := range want.ResourceSubscriptions {
+		l.uris[u] = true
+	}
+	return l
+}
+
+// addListener registers a listen stream with the process; it returns the
+// resources no other listener had subscribed to yet.
+func (ch *child) addListener(l *listener) []string {
+	var fresh []string
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.listens == nil {
+		ch.listens = map[*listener]struct{}{}
+		ch.subs = map[string]int{}
+	}
+	ch.listens[l] = struct{}{}
+	if l.native {
+		return nil
+	}
+	for u := range l.uris {
+		ch.subs[u]++
+		if ch.subs[u] == 1 {
+			fresh = append(fresh, u)
+		}
+	}
+	ch.lastUsed = time.Now()
+	return fresh
 }
 
 // logLevels orders the MCP log levels.
@@ -458,8 +515,10 @@ func (mc *modernCall) expire(p *parked) {
 }
 
 // resume continues a parked request: the client retried it with answers to
-// the input requests and the requestState token.
-func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owner string, tok span) {
+// the input requests and the requestState token. It reports false when the
+// token is not one of the proxy's: the request then goes to the process,
+// whose token it may be.
+func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owner string, tok span) bool {
 	id := m.idBytes()
 	var token string
 	_ = jsonString(m.raw[tok.start:tok.end], &token)
@@ -472,8 +531,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	}
 	px.mu.Unlock()
 	if p == nil {
-		writeError(w, http.StatusBadRequest, id, codeInvalidParams, "unknown, expired or altered requestState; send the request again without it")
-		return
+		return false
 	}
 	c := p.c
 	mc := c.modern
@@ -484,7 +542,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	if mc.park != p {
 		mc.mu.Unlock()
 		writeError(w, http.StatusBadRequest, id, codeInvalidParams, "the request is no longer waiting for input; send it again")
-		return
+		return true
 	}
 	var remaining []pendingAsk
 	for _, a := range p.asks {
@@ -511,7 +569,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	for _, a := range answers {
 		if err := c.ch.proc.write(a, writeDeadline(0)); err != nil {
 			writeError(w, http.StatusBadGateway, id, codeServerError, "could not relay the answers: "+err.Error())
-			return
+			return true
 		}
 	}
 	switch {
@@ -521,6 +579,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 		go mc.flush(p)
 	}
 	px.answer(w, r, nil, st, acceptsSSE(r), func() { mc.abandon(c) })
+	return true
 }
 
 // listener is a translated subscriptions/listen stream.
@@ -532,6 +591,7 @@ type listener struct {
 	res      bool
 	uris     map[string]bool
 	st       *stream
+	native   bool // relayed to a process that speaks 2026-07-28
 	once     sync.Once
 }
 
@@ -582,10 +642,6 @@ func (l *listener) close() {
 // the proxy acknowledges what the process can deliver and relays its list
 // change and resource update notifications.
 func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *message) {
-	var want mcp.SubscriptionFilter
-	if f, ok := path(m.raw, m.params, "notifications"); ok {
-		_ = json.Unmarshal(m.raw[f.start:f.end], &want)
-	}
 	var caps struct {
 		Capabilities struct {
 			Tools     *struct{ ListChanged bool } `json:"tools"`
@@ -597,38 +653,20 @@ func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *me
 		} `json:"capabilities"`
 	}
 	_ = json.Unmarshal(ch.initResult, &caps)
-	var got mcp.SubscriptionFilter
-	got.ToolsListChanged = want.ToolsListChanged && caps.Capabilities.Tools != nil && caps.Capabilities.Tools.ListChanged
-	got.PromptsListChanged = want.PromptsListChanged && caps.Capabilities.Prompts != nil && caps.Capabilities.Prompts.ListChanged
+	l := newListener(ch, m, newStream(0, DefaultReplayEvents))
+	l.tools = l.tools && caps.Capabilities.Tools != nil && caps.Capabilities.Tools.ListChanged
+	l.prompts = l.prompts && caps.Capabilities.Prompts != nil && caps.Capabilities.Prompts.ListChanged
 	res := caps.Capabilities.Resources
-	got.ResourcesListChanged = want.ResourcesListChanged && res != nil && res.ListChanged
-	if res != nil && res.Subscribe {
-		got.ResourceSubscriptions = want.ResourceSubscriptions
+	l.res = l.res && res != nil && res.ListChanged
+	if res == nil || !res.Subscribe {
+		l.uris = map[string]bool{}
 	}
-	l := &listener{
-		ch: ch, clientID: m.idBytes(), st: newStream(0, DefaultReplayEvents),
-		tools: got.ToolsListChanged, prompts: got.PromptsListChanged, res: got.ResourcesListChanged,
-		uris: map[string]bool{},
+	got := mcp.SubscriptionFilter{ToolsListChanged: l.tools, PromptsListChanged: l.prompts, ResourcesListChanged: l.res}
+	for u := range l.uris {
+		got.ResourceSubscriptions = append(got.ResourceSubscriptions, u)
 	}
-	var subscribe []string
-	ch.mu.Lock()
-	if ch.listens == nil {
-		ch.listens = map[*listener]struct{}{}
-		ch.subs = map[string]int{}
-	}
-	ch.listens[l] = struct{}{}
-	for _, u := range got.ResourceSubscriptions {
-		if l.uris[u] {
-			continue
-		}
-		l.uris[u] = true
-		ch.subs[u]++
-		if ch.subs[u] == 1 {
-			subscribe = append(subscribe, u)
-		}
-	}
-	ch.lastUsed = time.Now()
-	ch.mu.Unlock()
+	slices.Sort(got.ResourceSubscriptions)
+	subscribe := ch.addListener(l)
 	defer px.unlisten(l)
 	for _, u := range subscribe {
 		p, _ := json.Marshal(map[string]string{"uri": u})
@@ -650,6 +688,10 @@ func (px *Proxy) unlisten(l *listener) {
 	var drop []string
 	ch.mu.Lock()
 	delete(ch.listens, l)
+	if l.native {
+		ch.mu.Unlock()
+		return
+	}
 	for u := range l.uris {
 		ch.subs[u]--
 		if ch.subs[u] <= 0 {
@@ -687,6 +729,9 @@ func (ch *child) routeSubscription(m *message) bool {
 	}
 	ch.mu.Lock()
 	c := ch.calls[id]
+	if c != nil && m.method != "notifications/subscriptions/acknowledged" {
+		ch.tagsLists = true // it tags its list changes: no need to tag them for it
+	}
 	ch.mu.Unlock()
 	if c == nil || c.modern == nil {
 		return false
