@@ -13,7 +13,7 @@
 //		return err // locked by another process, corrupt, no permission...
 //	}
 //	defer s.Close()
-//	srv, err := oauth.New(issuer, s, opts)
+//	srv, err := oauth.NewServer(ctx, issuer, s, idp, opts)
 //
 // Every change is one transaction written to disk before the call returns.
 // Expired records are invisible at once and removed by a periodic sweep.
