@@ -195,6 +195,59 @@ func TestCorruptFile(t *testing.T) {
 	}
 }
 
+// TestDamagedPages damages the file page by page: every open and every
+// operation either works or fails with an error; none panics.
+func TestDamagedPages(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.db")
+	s, err := filestore.Open(base, nil)
+	must(t, err)
+	for i := range 200 {
+		must(t, s.CreateClient(ctx, &oauth.Client{ID: fmt.Sprint("c", i), IssuedAt: time.Now(),
+			Metadata: oauth.ClientMetadata{ClientName: "client"}}))
+	}
+	must(t, s.Close())
+	orig, err := os.ReadFile(base)
+	must(t, err)
+	failures := 0
+	for off := 0; off < len(orig); off += 4096 {
+		data := bytes.Clone(orig)
+		for j := off; j < min(off+64, len(data)); j++ {
+			data[j] ^= 0x5a
+		}
+		path := filepath.Join(dir, fmt.Sprintf("damaged-%d.db", off))
+		must(t, os.WriteFile(path, data, 0o600))
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("page at %d damaged: panic: %v", off, r)
+				}
+			}()
+			s, err := filestore.Open(path, &filestore.Options{LockTimeout: 50 * time.Millisecond})
+			if err != nil {
+				failures++
+				return
+			}
+			defer s.Close()
+			_, err1 := s.GetClient(ctx, "c5")
+			_, err2 := s.ListKeys(ctx)
+			err3 := s.Sweep()
+			for _, err := range []error{err1, err2, err3} {
+				if err != nil {
+					failures++
+					if !strings.Contains(err.Error(), "corrupt") {
+						t.Errorf("page at %d damaged: error %q does not say so", off, err)
+					}
+				}
+			}
+		}()
+	}
+	if failures == 0 {
+		t.Fatal("no damage was noticed at all")
+	}
+}
+
 func TestMissingDirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no", "such", "dir", "store.db")
 	_, err := filestore.Open(path, nil)

@@ -80,7 +80,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := openBolt(path, timeout)
 	if err != nil {
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
@@ -121,6 +121,17 @@ func Open(path string, opts *Options) (*Store, error) {
 		go s.sweepLoop(interval)
 	}
 	return s, nil
+}
+
+// openBolt opens the file; bbolt panics on some damaged pages (a broken
+// freelist), which becomes an error.
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("filestore: open %s: store file corrupt (move it away to start afresh): %v", path, r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 }
 
 func tightenMode(path string) error {
