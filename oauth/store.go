@@ -469,14 +469,24 @@ type User struct {
 	Name string `json:"name,omitempty"`
 	// Email is the primary verified address, when the provider knows one.
 	Email string `json:"email,omitempty"`
+	// Orgs are the organizations the user belonged to at login (GitHub,
+	// when the provider was asked for them); access tokens carry them in
+	// the "orgs" claim. Empty: not known.
+	Orgs []string `json:"orgs,omitempty"`
 }
 
-// cloneUser returns a copy of u.
+// Clone returns a deep copy of u.
+func (u User) Clone() User {
+	u.Orgs = slices.Clone(u.Orgs)
+	return u
+}
+
+// cloneUser returns a deep copy of u.
 func cloneUser(u *User) *User {
 	if u == nil {
 		return nil
 	}
-	d := *u
+	d := u.Clone()
 	return &d
 }
 
@@ -517,6 +527,7 @@ func (g *Grant) Clone() *Grant {
 	}
 	d := *g
 	d.Resources = slices.Clone(g.Resources)
+	d.User = g.User.Clone()
 	return &d
 }
 
@@ -579,6 +590,7 @@ func (t *RefreshToken) Clone() *RefreshToken {
 	}
 	d := *t
 	d.Resources = slices.Clone(t.Resources)
+	d.User = t.User.Clone()
 	d.GraceBlob = bytes.Clone(t.GraceBlob)
 	return &d
 }

@@ -15,7 +15,7 @@ func newGrant(family string, now time.Time) *oauth.Grant {
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		Scope:         "mcp",
 		Resources:     []string{"https://mcp.example/mcp"},
-		User:          oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com"},
+		User:          oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com", Orgs: []string{"github", "octo-org"}},
 		AuthTime:      now.Add(-time.Minute),
 		FamilyID:      family,
 		IssuedAt:      now,
@@ -34,6 +34,18 @@ var codeTests = []contractTest{
 		wantErr(t, "second redeem", err, oauth.ErrCodeUsed)
 		if got == nil || got.FamilyID != "fam1" || got.ClientID != "c1" {
 			t.Fatalf("replayed redeem returned grant %+v; want the grant with its family id", got)
+		}
+	}},
+	{"Code/GrantIsACopy", func(t *testing.T, e *env) {
+		wantErr(t, "put", e.s.PutCode(e.ctx, hash("code1"), newGrant("fam1", e.clock.Now())), nil)
+		g, err := e.s.RedeemCode(e.ctx, hash("code1"))
+		wantErr(t, "redeem", err, nil)
+		g.User.Orgs[0] = "evil-org"
+		g.Resources[0] = "https://evil.example/"
+		again, err := e.s.RedeemCode(e.ctx, hash("code1"))
+		wantErr(t, "replay", err, oauth.ErrCodeUsed)
+		if again.User.Orgs[0] != "github" || again.Resources[0] != "https://mcp.example/mcp" {
+			t.Fatalf("stored grant changed through a returned one: orgs %v resources %v", again.User.Orgs, again.Resources)
 		}
 	}},
 	{"Code/Unknown", func(t *testing.T, e *env) {

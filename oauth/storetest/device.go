@@ -30,7 +30,9 @@ func (e *env) poll(t *testing.T, s oauth.Store, device string, want oauth.Device
 	return p
 }
 
-var octocat = oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com"}
+func octocat() oauth.User {
+	return oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com", Orgs: []string{"github", "octo-org"}}
+}
 
 var deviceTests = []contractTest{
 	{"Device/ApproveFlow", func(t *testing.T, e *env) {
@@ -46,12 +48,15 @@ var deviceTests = []contractTest{
 			t.Fatalf("interval %v", p.Interval)
 		}
 		authTime := e.clock.Now()
-		wantErr(t, "approve", e.r.ApproveDevice(e.ctx, "WDJB-MJHT", octocat, authTime), nil)
+		user := octocat()
+		wantErr(t, "approve", e.r.ApproveDevice(e.ctx, "WDJB-MJHT", user, authTime), nil)
+		user.Orgs[0] = "evil-org" // the caller's copy
 		e.clock.Advance(5 * time.Second)
 		p = e.poll(t, e.s, "dev1", oauth.DeviceApproved)
-		if p.Device == nil || p.Device.User == nil || *p.Device.User != octocat || !p.Device.AuthTime.Equal(authTime) || p.Device.ClientID != "c1" {
+		if p.Device == nil || p.Device.User == nil || !p.Device.AuthTime.Equal(authTime) || p.Device.ClientID != "c1" {
 			t.Fatalf("approved poll: %+v", p.Device)
 		}
+		sameJSON(t, "approving user", p.Device.User, octocat())
 		// Single use: the approval is consumed.
 		_, err = e.r.PollDevice(e.ctx, hash("dev1"))
 		wantErr(t, "poll consumed", err, oauth.ErrNotFound)
@@ -61,7 +66,7 @@ var deviceTests = []contractTest{
 	{"Device/Deny", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		wantErr(t, "deny", e.s.DenyDevice(e.ctx, "UC-1"), nil)
-		wantErr(t, "approve after deny", e.r.ApproveDevice(e.ctx, "UC-1", octocat, e.clock.Now()), oauth.ErrConflict)
+		wantErr(t, "approve after deny", e.r.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), oauth.ErrConflict)
 		e.poll(t, e.r, "dev1", oauth.DeviceDenied)
 		_, err := e.s.PollDevice(e.ctx, hash("dev1"))
 		wantErr(t, "poll consumed", err, oauth.ErrNotFound)
@@ -89,7 +94,7 @@ var deviceTests = []contractTest{
 	{"Device/Unknown", func(t *testing.T, e *env) {
 		_, err := e.s.GetDevice(e.ctx, "NOPE")
 		wantErr(t, "get", err, oauth.ErrNotFound)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "NOPE", octocat, e.clock.Now()), oauth.ErrNotFound)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "NOPE", octocat(), e.clock.Now()), oauth.ErrNotFound)
 		wantErr(t, "deny", e.s.DenyDevice(e.ctx, "NOPE"), oauth.ErrNotFound)
 		_, err = e.s.PollDevice(e.ctx, hash("nope"))
 		wantErr(t, "poll", err, oauth.ErrNotFound)
@@ -119,13 +124,13 @@ var deviceTests = []contractTest{
 	{"Device/ApprovedAnswersEvenAFastPoll", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		e.poll(t, e.s, "dev1", oauth.DevicePending)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat, e.clock.Now()), nil)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), nil)
 		e.clock.Advance(time.Second)
 		e.poll(t, e.s, "dev1", oauth.DeviceApproved)
 	}},
 	{"Device/PollApprovedRace", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat, e.clock.Now()), nil)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), nil)
 		res := race(e, func(i int, s oauth.Store) oauth.DeviceStatus {
 			p, err := s.PollDevice(e.ctx, hash("dev1"))
 			if err != nil {
@@ -153,7 +158,7 @@ var deviceTests = []contractTest{
 		e.clock.Advance(deviceLifetime)
 		_, err := e.s.GetDevice(e.ctx, "UC-1")
 		wantErr(t, "get expired", err, oauth.ErrNotFound)
-		wantErr(t, "approve expired", e.s.ApproveDevice(e.ctx, "UC-1", octocat, e.clock.Now()), oauth.ErrNotFound)
+		wantErr(t, "approve expired", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), oauth.ErrNotFound)
 		e.poll(t, e.s, "dev1", oauth.DeviceExpired)
 		e.clock.Advance(oauth.UsedCodeRetention)
 		_, err = e.s.PollDevice(e.ctx, hash("dev1"))

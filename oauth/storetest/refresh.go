@@ -17,7 +17,7 @@ func newRefresh(client, family string, now time.Time) *oauth.RefreshToken {
 	return &oauth.RefreshToken{
 		FamilyID:  family,
 		ClientID:  client,
-		User:      oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat"},
+		User:      oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Orgs: []string{"octo-org"}},
 		Scope:     "mcp read",
 		Resources: []string{"https://mcp.example/mcp"},
 		AuthTime:  now.Add(-time.Minute),
@@ -80,6 +80,18 @@ var refreshTests = []contractTest{
 		_, err = e.s.GetRefresh(e.ctx, "c2", hash("rt1"))
 		wantErr(t, "get as another client", err, oauth.ErrNotFound)
 		wantErr(t, "issue duplicate", e.s.IssueRefresh(e.ctx, hash("rt1"), newRefresh("c1", "fam9", e.clock.Now())), oauth.ErrExists)
+	}},
+	{"Refresh/RecordIsACopy", func(t *testing.T, e *env) {
+		e.issue(t, "c1", "fam1", "rt1")
+		got, err := e.s.GetRefresh(e.ctx, "c1", hash("rt1"))
+		wantErr(t, "get", err, nil)
+		got.User.Orgs[0] = "evil-org"
+		got.Resources[0] = "https://evil.example/"
+		again, err := e.s.GetRefresh(e.ctx, "c1", hash("rt1"))
+		wantErr(t, "get again", err, nil)
+		if again.User.Orgs[0] != "octo-org" || again.Resources[0] != "https://mcp.example/mcp" {
+			t.Fatalf("stored token changed through a returned one: orgs %v resources %v", again.User.Orgs, again.Resources)
+		}
 	}},
 	{"Refresh/Expiry", func(t *testing.T, e *env) {
 		e.issue(t, "c1", "fam1", "rt1")
