@@ -367,9 +367,18 @@ func (ch *child) deliver(c *call, m *message) {
 // when all in flight belong to one session. Nil when there is none or it is
 // ambiguous. ch.mu is held.
 func (ch *child) related() *call {
+	if c := ch.relatedAmong(false); c != nil {
+		return c
+	}
+	return ch.relatedAmong(true)
+}
+
+// relatedAmong is related, counting requests whose client is away answering
+// input requests only when away is set.
+func (ch *child) relatedAmong(away bool) *call {
 	var found *call
 	for _, c := range ch.calls {
-		if c.reply != nil {
+		if c.reply != nil || (!away && c.modern != nil && c.modern.away()) {
 			continue
 		}
 		switch {

@@ -262,6 +262,14 @@ type modernCall struct {
 	park *parked
 }
 
+// away reports whether the client got an input_required result for the
+// request and has not come back yet.
+func (mc *modernCall) away() bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return mc.park != nil && mc.park.sent
+}
+
 // respond delivers the server's answer.
 func (mc *modernCall) respond(c *call, m *message) {
 	mc.mu.Lock()
@@ -358,11 +366,11 @@ func (mc *modernCall) unpark() {
 	p := mc.park
 	mc.park = nil
 	p.timer.Stop()
-	mc.px.mu.Lock()
+	mc.px.parkMu.Lock()
 	if mc.px.parked[p.token] == p {
 		delete(mc.px.parked, p.token)
 	}
-	mc.px.mu.Unlock()
+	mc.px.parkMu.Unlock()
 }
 
 // parked is a translated request waiting for the client to answer the
@@ -449,9 +457,9 @@ func (mc *modernCall) ask(c *call, m *message) {
 			timeout = DefaultRequestTimeout
 		}
 		p.timer = time.AfterFunc(timeout, func() { mc.expire(p) })
-		mc.px.mu.Lock()
+		mc.px.parkMu.Lock()
 		mc.px.parked[p.token] = p
-		mc.px.mu.Unlock()
+		mc.px.parkMu.Unlock()
 		time.AfterFunc(inputSettle, func() { mc.flush(p) })
 	}
 	p.asks = append(p.asks, a)
@@ -522,14 +530,14 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	id := m.idBytes()
 	var token string
 	_ = jsonString(m.raw[tok.start:tok.end], &token)
-	px.mu.Lock()
+	px.parkMu.Lock()
 	p := px.parked[token]
 	if p != nil && p.owner == owner && p.c.method == m.method {
 		delete(px.parked, token) // a token is good for one retry
 	} else {
 		p = nil
 	}
-	px.mu.Unlock()
+	px.parkMu.Unlock()
 	if p == nil {
 		return false
 	}
@@ -559,9 +567,9 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	if len(remaining) > 0 {
 		p.sent = false
 		p.token = newToken()
-		px.mu.Lock()
+		px.parkMu.Lock()
 		px.parked[p.token] = p
-		px.mu.Unlock()
+		px.parkMu.Unlock()
 	} else {
 		mc.unpark()
 	}

@@ -32,8 +32,11 @@ type Proxy struct {
 	mu       sync.Mutex
 	children map[*child]struct{}
 	pools    map[string][]*child
-	parked   map[string]*parked
 	closed   bool
+
+	// parkMu guards parked; it is taken after any other lock.
+	parkMu sync.Mutex
+	parked map[string]*parked
 
 	stopping sync.WaitGroup // background process stops
 	cancel   context.CancelFunc
@@ -125,11 +128,13 @@ func (px *Proxy) Close() error {
 	for ch := range px.children {
 		children = append(children, ch)
 	}
+	px.mu.Unlock()
+	px.parkMu.Lock()
 	for _, p := range px.parked {
 		p.timer.Stop()
 	}
 	px.parked = map[string]*parked{}
-	px.mu.Unlock()
+	px.parkMu.Unlock()
 	for _, ch := range children {
 		px.stopChild(ch)
 	}

@@ -129,8 +129,9 @@ func (j *junkWriter) Write(p []byte) (int, error) {
 	return j.w.Write(p)
 }
 
-// discoverFilter answers server/discover itself with "method not found",
-// as a server from before 2026-07-28 does.
+// discoverFilter makes the server one from before 2026-07-28: it answers
+// server/discover with "method not found" and hides the 2026-07-28 version
+// mark of requests from mcp-go.
 type discoverFilter struct {
 	r   io.Reader
 	w   io.Writer
@@ -147,8 +148,11 @@ func (d *discoverFilter) Read(p []byte) (int, error) {
 				d.buf = d.buf[i+1:]
 				continue
 			}
+			// A server from before 2026-07-28 does not know the version
+			// mark either.
+			line = []byte(strings.ReplaceAll(string(line), `"io.modelcontextprotocol/protocolVersion"`, `"x-unknown"`))
 			n := copy(p, line)
-			d.buf = d.buf[n:]
+			d.buf = append(line[n:], d.buf[i+1:]...)
 			return n, nil
 		}
 		chunk := make([]byte, 64<<10)
