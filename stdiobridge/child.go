@@ -23,6 +23,16 @@ const (
 	rolePool                // 2026-07-28 requests of one caller; the proxy initializes it
 )
 
+func (r role) String() string {
+	switch r {
+	case roleSession:
+		return "session"
+	case roleShared:
+		return "shared"
+	}
+	return "pool"
+}
+
 // child is a stdio server process seen as a JSON-RPC peer: it remaps the ids
 // of requests sent to it, routes what it writes back to the right stream,
 // and fails everything pending when it exits.
@@ -109,7 +119,7 @@ func (px *Proxy) spawn(r role, key string) (*child, error) {
 		return nil, err
 	}
 	ch.proc = proc
-	ch.log = proc.log.With("child", ch.seq)
+	ch.log = proc.log
 	ch.log.Debug("started stdio server", "role", r)
 	return ch, nil
 }
