@@ -14,29 +14,6 @@ import (
 	"unicode/utf8"
 )
 
-// Storage of the authorization server.
-//
-// The server keeps its state behind the small interfaces below, grouped by
-// concern, and takes them as one [Store] value. Three implementations pass
-// the shared contract suite in oauth/storetest: [NewMemoryStore] (one
-// process, nothing survives a restart), oauth/filestore (one local file,
-// the binaries' default) and oauth/redisstore (several replicas).
-//
-// Contracts that hold for every method:
-//   - Secrets are never handed to a store: client secrets, registration
-//     access tokens, authorization codes, refresh tokens and device codes
-//     reach it as hashes (the server hashes them with SHA-256; the store only
-//     keys by the string it is given).
-//   - Times are absolute. A record whose ExpiresAt is not after the store's
-//     clock is expired: it is never returned (ErrNotFound) and is removed
-//     later (lazily, by a periodic sweep, or by a Redis TTL). A zero
-//     ExpiresAt means the record does not expire, where a type allows that.
-//   - "Atomic" means that concurrent calls, from any number of goroutines or
-//     replicas, behave as if they ran one after another.
-//   - Records passed in are copied; records returned belong to the caller.
-//   - Absent or expired records give an error that matches [ErrNotFound]
-//     with errors.Is; other failures are wrapped with the operation and key.
-
 // Errors of the store contract. Match them with errors.Is.
 var (
 	// ErrNotFound: the record does not exist or has expired.
@@ -57,8 +34,27 @@ var (
 // long an expired device authorization is still answered with DeviceExpired.
 const UsedCodeRetention = 10 * time.Minute
 
-// Store is everything the authorization server keeps. One value of it is
-// passed to the server; each implementation also has a Close method.
+// Store is everything the authorization server keeps: the small
+// interfaces below, grouped by concern, in one value passed to the server.
+// Three implementations pass the shared contract suite in oauth/storetest:
+// [NewMemoryStore] (one process, nothing survives a restart),
+// oauth/filestore (one local file, the binaries' default) and
+// oauth/redisstore (several replicas). Each also has a Close method.
+//
+// Contracts that hold for every method:
+//   - Secrets are never handed to a store: client secrets, registration
+//     access tokens, authorization codes, refresh tokens and device codes
+//     reach it as hashes (the server hashes them with SHA-256; the store only
+//     keys by the string it is given).
+//   - Times are absolute. A record whose ExpiresAt is not after the store's
+//     clock is expired: it is never returned (ErrNotFound) and is removed
+//     later (lazily, by a periodic sweep, or by a Redis TTL). A zero
+//     ExpiresAt means the record does not expire, where a type allows that.
+//   - "Atomic" means that concurrent calls, from any number of goroutines or
+//     replicas, behave as if they ran one after another.
+//   - Records passed in are copied; records returned belong to the caller.
+//   - Absent or expired records give an error that matches [ErrNotFound]
+//     with errors.Is; other failures are wrapped with the operation and key.
 type Store interface {
 	ClientStore
 	QuotaStore
