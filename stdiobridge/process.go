@@ -135,7 +135,7 @@ var errExited = errors.New("the stdio server has exited")
 // readStdout splits stdout into lines of any length (up to maxLine bytes when
 // maxLine > 0) and hands each to fn.
 func (p *process) readStdout(r io.Reader, maxLine int, fn func([]byte)) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, 8<<10) // longer lines grow a buffer of their own
 	for {
 		b, err := readLine(br, maxLine)
 		if len(b) > 0 {
@@ -190,7 +190,7 @@ func trimEOL(b []byte) []byte {
 }
 
 // maxStderrLine caps one logged line of the server's stderr.
-const maxStderrLine = 8 << 10
+const maxStderrLine = 4 << 10
 
 // drainStderr logs the server's stderr line by line so that a chatty server
 // never blocks on a full pipe.

@@ -66,7 +66,7 @@ func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, b
 		writeError(w, http.StatusUnsupportedMediaType, nil, codeInvalidRequest, "Content-Type must be application/json")
 		return message{}, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, px.cfg.MaxBodyBytes))
+	body, err := readBody(w, r, px.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -102,6 +102,20 @@ func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, b
 		return m, false
 	}
 	return m, true
+}
+
+// readBody reads a request body of at most limit bytes, in one allocation
+// when the client sent its length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(body)
 }
 
 // metaVersion returns the protocol version a 2026-07-28 message declares in
