@@ -22,16 +22,21 @@ type AccessTokenClaims struct {
 	Audience jwt.Audience     `json:"aud"`
 	Expiry   *jwt.NumericDate `json:"exp"`
 	IssuedAt *jwt.NumericDate `json:"iat"`
-	ID       string           `json:"jti"`
-	ClientID string           `json:"client_id"`
-	Scope    string           `json:"scope,omitempty"`
-	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// NotBefore is optional; this server does not set it.
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	ID        string           `json:"jti"`
+	ClientID  string           `json:"client_id"`
+	Scope     string           `json:"scope,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	// Login is the user's login (GitHub handle), as preferred_username.
 	Login string `json:"preferred_username,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
 	// FamilyID names the token family (claim "fid").
 	FamilyID string `json:"fid,omitempty"`
+	// Orgs are the user's organizations at login (GitHub), when the
+	// identity provider reported them; per-resource policies read them.
+	Orgs []string `json:"orgs,omitempty"`
 }
 
 // Ref is what revocation checks need of the token.
