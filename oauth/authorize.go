@@ -108,7 +108,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authR
 	if clientID == "" {
 		return nil, nil, newError(ErrorInvalidRequest, "The request has no client_id.")
 	}
-	client, err := s.store.GetClient(ctx, clientID)
+	client, err := s.client(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, newError(ErrorInvalidClient, "The application is not registered here (unknown client_id). It may have expired; the application should register again.")
 	}
@@ -257,9 +257,12 @@ type consentData struct {
 	ClientName, ClientID, RedirectHost string
 	Scopes, Resources                  []string
 	SelfRegistered                     bool
-	Device                             string
-	Provider                           string
-	Action, ID, CSRF                   string
+	// MetadataHost is the host that published the client's metadata
+	// document (a client_id URL), "" for a registered client.
+	MetadataHost     string
+	Device           string
+	Provider         string
+	Action, ID, CSRF string
 }
 
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string, p *PendingAuthorization, c *Client, redirectURI string) {
@@ -272,6 +275,10 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string
 		ClientName: name, ClientID: c.ID, Scopes: scopes, Resources: p.Resources,
 		SelfRegistered: true, Device: p.UserCode, Provider: s.idp.Name(),
 		Action: s.url("/consent"), ID: id, CSRF: p.CSRFToken,
+	}
+	if s.documents != nil && isClientIDURL(c.ID) {
+		d.SelfRegistered = false
+		d.MetadataHost = redirectHost(c.ID)
 	}
 	if redirectURI != "" {
 		d.RedirectHost = redirectHost(redirectURI)
@@ -346,7 +353,7 @@ func (s *Server) pendingRedirect(ctx context.Context, p *PendingAuthorization) (
 	if p.RedirectURI != "" {
 		return p.RedirectURI, nil
 	}
-	c, err := s.store.GetClient(ctx, p.ClientID)
+	c, err := s.client(ctx, p.ClientID)
 	if err != nil {
 		return "", newError(ErrorInvalidClient, "The application is no longer registered.")
 	}
@@ -420,7 +427,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		CodeChallenge: p.CodeChallenge,
 		Scope:         p.Scope,
 		Resources:     p.Resources,
-		User:          ident.User,
+		User:          ident.user(),
 		AuthTime:      now,
 		FamilyID:      randomString("", 16),
 		IssuedAt:      now,

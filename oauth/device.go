@@ -191,7 +191,7 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 		s.renderDeviceForm(w, r, http.StatusBadRequest, entered, "This code was already used.")
 		return
 	}
-	client, err := s.store.GetClient(ctx, d.ClientID)
+	client, err := s.client(ctx, d.ClientID)
 	if err != nil {
 		s.renderDeviceForm(w, r, http.StatusBadRequest, entered, "The application of this code is no longer registered.")
 		return
@@ -230,7 +230,7 @@ func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *Pendin
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	err := s.store.ApproveDevice(ctx, p.UserCode, ident.User, now)
+	err := s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.errorPage(w, r, newError(ErrorExpiredToken, "The device code expired. Start again on the device."))

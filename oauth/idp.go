@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // Identity is who logged in at an identity provider: the user and, when
@@ -31,6 +32,16 @@ type IdentityProvider interface {
 	// ends the authorization with access_denied at the client; it is
 	// logged, never shown.
 	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error)
+}
+
+// user is the user to record for the grant: the provider's user with the
+// organizations it reported, so access tokens can carry them.
+func (id *Identity) user() User {
+	u := id.User
+	if len(id.Orgs) > 0 {
+		u.Orgs = slices.Clone(id.Orgs)
+	}
+	return u
 }
 
 // ErrUpstreamDenied is returned by Identify when the user declined at the

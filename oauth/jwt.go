@@ -79,6 +79,7 @@ func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string,
 		Name:     user.Name,
 		Email:    user.Email,
 		FamilyID: familyID,
+		Orgs:     user.Orgs,
 	}
 	// Marshal once and sign the bytes: jwt.Signed(...).Claims would
 	// round-trip the claims through a map first.

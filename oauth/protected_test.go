@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -352,6 +353,34 @@ func TestCanonicalResource(t *testing.T) {
 		"https://h/../x", "https://h/a/./b", "https://h:99999/x", "https://h x/y", "urn:example:mcp"} {
 		if got, err := CanonicalResource(bad); err == nil {
 			t.Errorf("CanonicalResource(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+// TestOrganizationPolicyEndToEnd: the organizations GitHub reported at
+// login travel in the access token (and its refreshed successors), so a
+// per-resource organization rule admits the member.
+func TestOrganizationPolicyEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	v := newVerifier(t, e, nil, nil)
+	acme, other := ParsePolicy("org:acme"), ParsePolicy("org:globex")
+	tsAcme := protectedServer(t, newProtected(t, v, Resource{Allow: &acme}))
+	tsOther := protectedServer(t, newProtected(t, v, Resource{Allow: &other}))
+	c := e.register(nil)
+	tok := e.tokens(c, url.Values{"resource": {testResource}})
+	refreshed := func() string {
+		resp, m := e.refresh(c, str(tok["refresh_token"]), nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("refresh: %d %v", resp.StatusCode, m)
+		}
+		return str(m["access_token"])
+	}
+	for name, at := range map[string]string{"issued": str(tok["access_token"]), "refreshed": refreshed()} {
+		if resp, body := call(t, tsAcme.URL, "", "Bearer "+at); resp.StatusCode != 200 {
+			t.Fatalf("%s token, member of acme: %d %s", name, resp.StatusCode, body)
+		}
+		if resp, _ := call(t, tsOther.URL, "", "Bearer "+at); resp.StatusCode != 403 {
+			t.Fatalf("%s token, not a member of globex: %d", name, resp.StatusCode)
 		}
 	}
 }
