@@ -48,7 +48,12 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, 
 	if id == "" {
 		return nil, &Error{Code: ErrorInvalidClient, Description: "client authentication failed: no client_id"}
 	}
-	c, err := s.store.GetClient(r.Context(), id)
+	c, err := s.client(r.Context(), id)
+	var docErr *Error
+	if errors.As(err, &docErr) {
+		// A metadata document that cannot be used: say why.
+		return nil, &Error{Code: ErrorInvalidClient, Description: docErr.Description, Err: err}
+	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}

@@ -69,6 +69,7 @@ func (s *Server) Metadata() Metadata {
 		IntrospectionEndpointAuthMethodsSupported:  authMethods,
 		CodeChallengeMethodsSupported:              []string{pkceMethodS256},
 		AuthorizationResponseISSParameterSupported: true,
+		ClientIDMetadataDocumentSupported:          s.documents != nil,
 	}
 }
 

@@ -49,11 +49,13 @@ var pageTemplates = map[string]*template.Template{
 <p><strong>{{.Data.ClientName}}</strong> asks to access {{if .Data.Resources}}these services{{else}}this service{{end}} on your behalf.</p>
 <dl>
 <dt>Client</dt><dd>{{.Data.ClientName}} <span class="note">(client id <code>{{.Data.ClientID}}</code>)</span></dd>
+{{if .Data.MetadataHost}}<dt>Published by</dt><dd><code>{{.Data.MetadataHost}}</code></dd>{{end}}
 <dt>Redirects to</dt><dd><code>{{.Data.RedirectHost}}</code></dd>
 {{if .Data.Scopes}}<dt>Permissions</dt><dd>{{range $i, $s := .Data.Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</dd>{{end}}
 {{range .Data.Resources}}<dt>Service</dt><dd><code>{{.}}</code></dd>{{end}}
 </dl>
 {{if .Data.SelfRegistered}}<p class="warn">This client registered itself; its name is not verified. Approve only if you started this sign-in and know the address above.</p>{{end}}
+{{if .Data.MetadataHost}}<p class="warn">This application describes itself in a document published by <code>{{.Data.MetadataHost}}</code>; its name is what that site says. Approve only if you started this sign-in and trust <code>{{.Data.MetadataHost}}</code>.</p>{{end}}
 {{if .Data.Device}}<p class="warn">You are connecting a device that showed you the code <code>{{.Data.Device}}</code>. Approve only if you started this on your own device.</p>{{end}}
 <form method="post" action="{{.Data.Action}}">
 <input type="hidden" name="id" value="{{.Data.ID}}">

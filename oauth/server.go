@@ -117,6 +117,23 @@ type Options struct {
 	// OAuth Gateway".
 	ServiceName string
 
+	// DisableClientMetadataDocuments turns off Client ID Metadata
+	// Documents: a client_id that is an https URL is then unknown like any
+	// unregistered one. Zero: such client_ids are fetched and used (and the
+	// metadata says client_id_metadata_document_supported).
+	DisableClientMetadataDocuments bool
+	// ClientMetadataHTTPClient fetches Client ID Metadata Documents. It
+	// must refuse private, loopback and link-local addresses (build it with
+	// fetch.NewClient); redirects are never followed, whatever it says.
+	// Zero: fetch.NewClient for https only.
+	ClientMetadataHTTPClient *http.Client
+	// ClientMetadataMaxBytes caps a Client ID Metadata Document; a larger
+	// one is refused. Zero: 5 KiB, as the draft recommends.
+	ClientMetadataMaxBytes int64
+	// ClientMetadataTimeout bounds the fetch of a Client ID Metadata
+	// Document. Zero: 5 seconds.
+	ClientMetadataTimeout time.Duration
+
 	// Logger receives the server's logs. Zero: slog.Default().
 	Logger *slog.Logger
 	// Now is the server's clock. Zero: time.Now.
@@ -160,6 +177,7 @@ type Server struct {
 	initialTok string
 	schemes    []string
 	trustProxy bool
+	documents  *clientDocuments // nil: Client ID Metadata Documents are off
 }
 
 // NewServer returns the authorization server for issuer (an absolute
@@ -263,6 +281,12 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	}
 	if err != nil {
 		return nil, err
+	}
+
+	if !opts.DisableClientMetadataDocuments {
+		if s.documents, err = newClientDocuments(s, opts); err != nil {
+			return nil, err
+		}
 	}
 
 	if s.policy.Empty() && s.auto == nil {
@@ -403,6 +427,17 @@ func (s *Server) RotateKeys(ctx context.Context) error { return s.keys.rotate(ct
 
 // Store returns the server's store.
 func (s *Server) Store() Store { return s.store }
+
+// client returns a registered client, or, for a client_id that is an https
+// URL, the client its metadata document describes. An unknown client is
+// ErrNotFound; a document that cannot be used is an *Error
+// (invalid_client) saying why.
+func (s *Server) client(ctx context.Context, id string) (*Client, error) {
+	if s.documents != nil && isClientIDURL(id) {
+		return s.documents.client(ctx, id)
+	}
+	return s.store.GetClient(ctx, id)
+}
 
 // ---- small helpers --------------------------------------------------------
 

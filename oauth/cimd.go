@@ -1,0 +1,304 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/fetch"
+)
+
+// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-
+// document, MCP 2025-11-25): a client whose client_id is an https URL
+// publishes its metadata there, instead of registering. The server fetches
+// the document through an SSRF-guarded client (the fetch package: no
+// private, loopback or link-local addresses, checked at dial time), with a
+// size and time limit and without following redirects, and caches it as
+// its Cache-Control or Expires header says (at most a day; a document
+// without either for DefaultClientMetadataCache). Errors and invalid
+// documents are never cached. A document must name its own URL as
+// client_id, have a client_name and valid redirect_uris (the rules of
+// dynamic registration; matched exactly, except the port of a loopback
+// redirect URI as RFC 8252 requires), and use no client secret: such
+// clients are public ("none"). The consent page shows the host that
+// published the document.
+
+// Defaults of the Client ID Metadata Document options.
+const (
+	DefaultClientMetadataMaxBytes = 5 << 10
+	DefaultClientMetadataTimeout  = 5 * time.Second
+	DefaultClientMetadataCache    = 5 * time.Minute
+	maxClientMetadataCache        = 24 * time.Hour
+	maxCachedClientDocuments      = 1000
+)
+
+// isClientIDURL reports whether a client_id names a metadata document.
+func isClientIDURL(id string) bool {
+	return len(id) > len("https://") && strings.EqualFold(id[:len("https://")], "https://")
+}
+
+// checkClientIDURL applies the rules of a Client Identifier URL: https, no
+// user info, a path, no dot segments, no fragment.
+func checkClientIDURL(id string) error {
+	if len(id) > maxURLField {
+		return errors.New("the client_id URL is too long")
+	}
+	u, err := url.Parse(id)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "" {
+		return errors.New("a client_id URL must be an absolute https URL")
+	}
+	if u.User != nil {
+		return errors.New("a client_id URL must not contain user info")
+	}
+	if u.Fragment != "" || strings.Contains(id, "#") {
+		return errors.New("a client_id URL must not contain a fragment")
+	}
+	if u.Path == "" {
+		return errors.New("a client_id URL must have a path")
+	}
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if seg == "." || seg == ".." {
+			return errors.New("a client_id URL must not contain . or .. path segments")
+		}
+	}
+	return nil
+}
+
+// clientDocuments fetches, validates and caches Client ID Metadata
+// Documents.
+type clientDocuments struct {
+	s        *Server
+	http     *http.Client
+	maxBytes int64
+	timeout  time.Duration
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	cache    map[string]*cachedClient
+	inflight map[string]*clientFetch
+}
+
+type cachedClient struct {
+	client  *Client
+	expires time.Time
+}
+
+type clientFetch struct {
+	done   chan struct{}
+	client *Client
+	err    error
+}
+
+func newClientDocuments(s *Server, opts *Options) (*clientDocuments, error) {
+	d := &clientDocuments{
+		s:        s,
+		maxBytes: cmpOr(opts.ClientMetadataMaxBytes, DefaultClientMetadataMaxBytes),
+		timeout:  cmpOr(opts.ClientMetadataTimeout, DefaultClientMetadataTimeout),
+		log:      s.log,
+		cache:    make(map[string]*cachedClient),
+		inflight: make(map[string]*clientFetch),
+	}
+	if d.maxBytes < 0 || d.timeout < 0 {
+		return nil, errors.New("oauth: ClientMetadataMaxBytes and ClientMetadataTimeout must not be negative")
+	}
+	base := opts.ClientMetadataHTTPClient
+	if base == nil {
+		var err error
+		base, err = fetch.NewClient(&fetch.ClientOptions{
+			AllowedSchemes: []string{"https"},
+			MaxRedirects:   -1,
+			MaxBodyBytes:   d.maxBytes + 1,
+			Timeout:        d.timeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("oauth: client metadata fetcher: %w", err)
+		}
+	}
+	// Never follow a redirect (the draft forbids it), whatever the client
+	// was built with.
+	c := *base
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	d.http = &c
+	return d, nil
+}
+
+// clientError is what a client that cannot be used gets: at /authorize an
+// error page, at the token endpoint invalid_client.
+func clientError(format string, args ...any) *Error {
+	return &Error{Code: ErrorInvalidClient, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+// client returns the client the document at id describes.
+func (d *clientDocuments) client(ctx context.Context, id string) (*Client, error) {
+	if err := checkClientIDURL(id); err != nil {
+		return nil, clientError("%v.", err)
+	}
+	now := d.s.now()
+	d.mu.Lock()
+	if c, ok := d.cache[id]; ok {
+		if now.Before(c.expires) {
+			d.mu.Unlock()
+			return c.client.Clone(), nil
+		}
+		delete(d.cache, id)
+	}
+	f, ok := d.inflight[id]
+	if !ok {
+		f = &clientFetch{done: make(chan struct{})}
+		d.inflight[id] = f
+		d.mu.Unlock()
+		// The fetch is shared by concurrent callers: it must not end with
+		// the first caller's request.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+		var lifetime time.Duration
+		f.client, lifetime, f.err = d.fetch(fctx, id)
+		cancel()
+		d.mu.Lock()
+		delete(d.inflight, id)
+		if f.err == nil && lifetime > 0 {
+			if len(d.cache) >= maxCachedClientDocuments {
+				for k, c := range d.cache {
+					if !now.Before(c.expires) || len(d.cache) >= maxCachedClientDocuments {
+						delete(d.cache, k)
+					}
+				}
+			}
+			d.cache[id] = &cachedClient{client: f.client, expires: now.Add(lifetime)}
+		}
+		close(f.done)
+	}
+	d.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.client.Clone(), nil
+}
+
+// fetch gets and validates the document, and says how long it may be
+// cached.
+func (d *clientDocuments) fetch(ctx context.Context, id string) (*Client, time.Duration, error) {
+	host := redirectHost(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, id, nil)
+	if err != nil {
+		return nil, 0, clientError("The client_id URL cannot be fetched.")
+	}
+	req.Header.Set("Accept", "application/json")
+	start := time.Now()
+	resp, err := d.http.Do(req)
+	if err != nil {
+		d.log.WarnContext(ctx, "oauth: client metadata document not fetched", "client_id", id, "error", err)
+		var refused *fetch.RefusedError
+		switch {
+		case errors.As(err, &refused):
+			return nil, 0, clientError("The application's metadata document at %s may not be fetched: %s.", host, refused.Reason)
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+			return nil, 0, clientError("The application's metadata document at %s did not arrive within %v.", host, d.timeout)
+		}
+		return nil, 0, clientError("The application's metadata document at %s could not be fetched.", host)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, clientError("The application's metadata document at %s answered with status %d, not 200.", host, resp.StatusCode)
+	}
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil, 0, clientError("The application's metadata document at %s is not JSON.", host)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBytes+1))
+	if int64(len(body)) > d.maxBytes || errors.Is(err, fetch.ErrBodyTooLarge) {
+		return nil, 0, clientError("The application's metadata document at %s is larger than %d bytes.", host, d.maxBytes)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, clientError("The application's metadata document at %s did not arrive within %v.", host, d.timeout)
+		}
+		return nil, 0, clientError("The application's metadata document at %s could not be read.", host)
+	}
+	c, err := d.validate(id, body)
+	if err != nil {
+		d.log.WarnContext(ctx, "oauth: client metadata document refused", "client_id", id, "error", err)
+		return nil, 0, clientError("The application's metadata document at %s is not valid: %s", host, err.Error())
+	}
+	lifetime := cacheLifetime(resp.Header, d.s.now())
+	d.log.InfoContext(ctx, "oauth: client metadata document fetched", "client_id", id, "client_name", c.Metadata.ClientName,
+		"bytes", len(body), "cache", lifetime.String(), "took", time.Since(start).Round(time.Millisecond).String())
+	return c, lifetime, nil
+}
+
+// validate checks a document for the client id it was fetched from.
+func (d *clientDocuments) validate(id string, body []byte) (*Client, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, errors.New("it is not a JSON object")
+	}
+	var m ClientMetadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("malformed JSON: %s", jsonErrorText(err))
+	}
+	var docID string
+	if raw, ok := m.Extra["client_id"]; !ok || json.Unmarshal(raw, &docID) != nil || docID != id {
+		return nil, errors.New("its client_id is not the URL it was fetched from")
+	}
+	for _, name := range []string{"client_secret", "client_secret_expires_at"} {
+		if _, ok := m.Extra[name]; ok {
+			return nil, fmt.Errorf("it must not contain %s", name)
+		}
+	}
+	switch m.TokenEndpointAuthMethod {
+	case "", "none":
+		m.TokenEndpointAuthMethod = "none"
+		// Keys are of no use to a public client.
+		m.JWKS, m.JWKSURI = nil, ""
+	case "private_key_jwt":
+		return nil, errors.New("token_endpoint_auth_method private_key_jwt is not supported here; use none (PKCE)")
+	default:
+		return nil, fmt.Errorf("token_endpoint_auth_method %q cannot be used with a metadata document; use none", m.TokenEndpointAuthMethod)
+	}
+	if strings.TrimSpace(m.ClientName) == "" {
+		return nil, errors.New("client_name is required")
+	}
+	if len(m.RedirectURIs) == 0 {
+		return nil, errors.New("redirect_uris is required")
+	}
+	if err := d.s.validateMetadata(&m); err != nil {
+		return nil, errors.New(asOAuthError(err).Description)
+	}
+	return &Client{ID: id, Metadata: m, IssuedAt: d.s.now().Truncate(time.Second)}, nil
+}
+
+// cacheLifetime is how long a response may be cached (RFC 9111, in
+// short): no-store or no-cache: not at all; max-age (or s-maxage); else
+// Expires less Date; else DefaultClientMetadataCache. At most a day.
+func cacheLifetime(h http.Header, now time.Time) time.Duration {
+	var lifetime time.Duration
+	if age, ok := maxAge(h.Get("Cache-Control")); ok {
+		lifetime = age
+	} else if exp := h.Get("Expires"); exp != "" {
+		t, err := http.ParseTime(exp)
+		if err != nil {
+			return 0 // an invalid Expires means already expired
+		}
+		base := now
+		if date, err := http.ParseTime(h.Get("Date")); err == nil {
+			base = date
+		}
+		lifetime = t.Sub(base)
+	} else {
+		lifetime = DefaultClientMetadataCache
+	}
+	return min(max(lifetime, 0), maxClientMetadataCache)
+}
