@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-oauth-gateway/gateway/stdiobridge/internal/stdiotest"
+	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
 
 func TestMain(m *testing.M) {

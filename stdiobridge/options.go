@@ -25,7 +25,7 @@ type Command struct {
 	Dir string
 }
 
-func (c *Command) String() string {
+func (c Command) String() string {
 	return strings.Join(append([]string{c.Path}, c.Args...), " ")
 }
 

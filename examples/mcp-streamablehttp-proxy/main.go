@@ -27,7 +27,10 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // settings are the command line and environment, checked.
@@ -146,7 +149,9 @@ func list(s string) []string {
 	return out
 }
 
-func run(args []string, stderr io.Writer) int {
+// run serves until ctx ends and returns the exit status: 2 for bad
+// settings, 1 when the listener fails.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
 	s, err := parse(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -192,8 +197,6 @@ func run(args []string, stderr io.Writer) int {
 		logger.Info("serving stdio server", "path", s.path, "command", strings.Join(s.command, " "))
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)

@@ -1,7 +1,8 @@
-// Package stdiotest is a small stdio MCP server built on mcp-go, for the
-// tests of the stdio proxy. A test binary becomes the server when it starts
-// with the environment variable of Enabled set, so tests spawn real child
-// processes without a build step:
+// Package stdiotest is a small stdio MCP server built on mcp-go, for tests
+// of stdio bridges such as stdiobridge.Proxy (it is what their tests and
+// benchmarks run as a child process). A test binary becomes the server when
+// it starts with the environment variable of Enabled set, so tests spawn
+// real child processes without a build step:
 //
 //	func TestMain(m *testing.M) {
 //		if stdiotest.Enabled() {
