@@ -224,13 +224,13 @@ func TestClientMetadataDocumentRedirectMatch(t *testing.T) {
 	})})
 	id := d.URL + "/c.json"
 	for redirect, ok := range map[string]bool{
-		"https://app.example.com/cb":       true,
-		"http://127.0.0.1:53111/cb":        true,
-		"https://app.example.com/cb/":      false,
-		"https://app.example.com/cb?x=1":   false,
-		"https://app.example.com/cbx":      false,
-		"https://APP.example.com/cb":       false,
-		"https://app.example.com.evil/cb":  false,
+		"https://app.example.com/cb":        true,
+		"http://127.0.0.1:53111/cb":         true,
+		"https://app.example.com/cb/":       false,
+		"https://app.example.com/cb?x=1":    false,
+		"https://app.example.com/cbx":       false,
+		"https://APP.example.com/cb":        false,
+		"https://app.example.com.evil/cb":   false,
 		"http://127.0.0.1:53111/cb/../evil": false,
 	} {
 		status, page := e.authorizePage(t, id, redirect)
