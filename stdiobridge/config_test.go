@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseConfig(t *testing.T) {
+	t.Parallel()
 	c, err := ParseConfig([]byte(`{"mcpServers":{
 		"memory": {"command":"npx","args":["-y","@modelcontextprotocol/server-memory"],"env":{"B":"2","A":"1"}},
 		"time":   {"type":"stdio","command":"uvx","args":["mcp-server-time"],"shared":true,"path":"/clock","idleTimeout":"30m","startupTimeout":90},
@@ -35,6 +36,7 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestParseConfigErrors(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"not JSON":       `{`,
 		"no servers":     `{"mcpServers":{}}`,
@@ -79,6 +81,7 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func TestMuxServesSeveralServersAndTheirHealth(t *testing.T) {
+	t.Parallel()
 	cfg, err := ParseConfig([]byte(`{"mcpServers":{"good":{"command":"x"},"bad":{"command":"x"}}}`))
 	if err != nil {
 		t.Fatal(err)

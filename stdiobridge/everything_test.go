@@ -46,6 +46,7 @@ func fileExists(p string) bool {
 }
 
 func TestServerEverythingThroughTheProxy(t *testing.T) {
+	t.Parallel()
 	px, err := NewProxy(everything(t), &ProxyOptions{Logger: quietLogger(t), StartupTimeout: 30 * time.Second, StopGrace: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,7 @@ func last(msgs []rpc) rpc {
 }
 
 func TestModernPassThroughToAServerThatSpeaksIt(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 
@@ -101,6 +102,7 @@ func TestModernPassThroughToAServerThatSpeaksIt(t *testing.T) {
 }
 
 func TestModernRequestChecks(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	meta := func(m map[string]any) map[string]any { return map[string]any{"_meta": m} }
@@ -153,6 +155,7 @@ func TestModernRequestChecks(t *testing.T) {
 }
 
 func TestModernTranslatedForALegacyServer(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil, "-legacy-only", "-name", "old-server")
 	c := newClient(t, srv.URL)
 
@@ -228,6 +231,7 @@ func TestModernTranslatedForALegacyServer(t *testing.T) {
 }
 
 func TestModernTranslatedListen(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil, "-legacy-only")
 	c := newClient(t, srv.URL)
 	body := `{"jsonrpc":"2.0","id":"L","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,"promptsListChanged":true},` +
@@ -258,6 +262,7 @@ func TestModernTranslatedListen(t *testing.T) {
 }
 
 func TestModernOff(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, &ProxyOptions{Modern: ModernOff})
 	c := newClient(t, srv.URL)
 	resp, msgs := c.modern(1, "server/discover", nil, nil, nil)
@@ -270,6 +275,7 @@ func TestModernOff(t *testing.T) {
 }
 
 func TestModernCallersGetTheirOwnProcess(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{TrustGatewayHeaders: true})
 	pid := func(user string) string {
 		c := newClient(t, srv.URL)

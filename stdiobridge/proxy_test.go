@@ -18,6 +18,7 @@ import (
 )
 
 func TestRelayToolsAndSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	init := c.initialize()
@@ -57,6 +58,7 @@ func TestRelayToolsAndSessionLifecycle(t *testing.T) {
 }
 
 func TestTransportErrors(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, &ProxyOptions{MaxBodyBytes: 1024})
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -104,6 +106,7 @@ func TestTransportErrors(t *testing.T) {
 }
 
 func TestSessionBelongsToItsIdentity(t *testing.T) {
+	t.Parallel()
 	auth := func(w http.ResponseWriter, r *http.Request) (*mcpserver.Identity, bool) {
 		u := r.Header.Get("X-Test-User")
 		if u == "" {
@@ -143,6 +146,7 @@ func TestSessionBelongsToItsIdentity(t *testing.T) {
 }
 
 func TestProgressAndLogsOnThePostStream(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -182,6 +186,7 @@ func TestProgressAndLogsOnThePostStream(t *testing.T) {
 }
 
 func TestSamplingAndElicitationReachTheClient(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.onRequest = func(m rpc) any {
@@ -208,6 +213,7 @@ func TestSamplingAndElicitationReachTheClient(t *testing.T) {
 }
 
 func TestTenMebibyteResult(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -224,6 +230,7 @@ func TestTenMebibyteResult(t *testing.T) {
 }
 
 func TestCrashedChildEndsTheSession(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -249,6 +256,7 @@ func TestCrashedChildEndsTheSession(t *testing.T) {
 }
 
 func TestJunkOnStdoutAndStderrIsSkipped(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil, "-junk")
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -261,6 +269,7 @@ func TestJunkOnStdoutAndStderrIsSkipped(t *testing.T) {
 }
 
 func TestStubbornChildAndItsGrandchildAreKilled(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{StopGrace: 200 * time.Millisecond}, "-ignore-sigterm", "-grandchild")
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -281,6 +290,7 @@ func TestStubbornChildAndItsGrandchildAreKilled(t *testing.T) {
 }
 
 func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, &ProxyOptions{RequestTimeout: 200 * time.Millisecond})
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -297,6 +307,7 @@ func TestRequestTimeout(t *testing.T) {
 }
 
 func TestMaxChildren(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, &ProxyOptions{MaxChildren: 1})
 	a := newClient(t, srv.URL)
 	a.initialize()
@@ -316,6 +327,7 @@ func TestMaxChildren(t *testing.T) {
 }
 
 func TestIdleSessionsEnd(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{IdleTimeout: 150 * time.Millisecond})
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -333,6 +345,7 @@ func TestIdleSessionsEnd(t *testing.T) {
 }
 
 func TestEnvironmentAndWorkingDirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := testCommand()
 	cmd.Env = append(cmd.Env, "STDIOTEST_GREETING=bonjour")
@@ -367,6 +380,7 @@ func newServer(t *testing.T, h http.Handler) string {
 }
 
 func TestStartFailureShowsInHealth(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{StartupTimeout: 2 * time.Second}, "-fail-start")
 	c := newClient(t, srv.URL)
 	resp := c.do("POST", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`, nil)
@@ -383,6 +397,7 @@ func TestStartFailureShowsInHealth(t *testing.T) {
 }
 
 func TestCheckAndHealth(t *testing.T) {
+	t.Parallel()
 	px, _ := newTestProxy(t, nil)
 	if err := px.Check(t.Context()); err != nil {
 		t.Fatal(err)
@@ -393,6 +408,7 @@ func TestCheckAndHealth(t *testing.T) {
 }
 
 func TestSharedChild(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{Shared: true})
 	var pids []string
 	for i := range 3 {
@@ -421,6 +437,7 @@ func TestSharedChild(t *testing.T) {
 }
 
 func TestStandaloneStreamGetsListChanges(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -457,6 +474,7 @@ func TestStandaloneStreamGetsListChanges(t *testing.T) {
 }
 
 func TestResumeWithLastEventID(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
@@ -501,6 +519,7 @@ func TestResumeWithLastEventID(t *testing.T) {
 }
 
 func TestCloseLeavesNoProcess(t *testing.T) {
+	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{StopGrace: 100 * time.Millisecond}, "-ignore-sigterm")
 	var pids []int
 	for range 3 {
@@ -549,6 +568,7 @@ func testCommandParts() (string, []string, []string) {
 }
 
 func TestNoOrphansWhenTheProxyIsKilled(t *testing.T) {
+	t.Parallel()
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), proxyHelperEnv+"=1")
