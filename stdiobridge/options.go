@@ -80,6 +80,7 @@ func ParseModernMode(s string) (ModernMode, error) {
 // Defaults of ProxyOptions fields.
 const (
 	DefaultMaxChildren    = 100
+	DefaultMaxSessions    = 10000
 	DefaultPoolSize       = 1
 	DefaultStartupTimeout = 60 * time.Second
 	DefaultRequestTimeout = 5 * time.Minute
@@ -105,6 +106,11 @@ type ProxyOptions struct {
 	// MaxChildren caps the live server processes; an initialize beyond it
 	// gets 503 with a JSON-RPC error. Zero: 100. Negative: no cap.
 	MaxChildren int
+	// MaxSessions caps the live sessions (which matters for a shared
+	// process: with one process per session, MaxChildren bounds them
+	// first); an initialize beyond it gets 503. Zero: 10000. Negative: no
+	// cap.
+	MaxSessions int
 	// PoolSize is how many initialized processes serve the 2026-07-28
 	// requests of one caller (callers never share a process unless Shared is
 	// set). Zero: 1.
@@ -186,6 +192,9 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	}
 	if c.MaxChildren == 0 {
 		c.MaxChildren = DefaultMaxChildren
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = DefaultMaxSessions
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = DefaultPoolSize

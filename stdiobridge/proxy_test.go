@@ -326,6 +326,18 @@ func TestMaxChildren(t *testing.T) {
 	})
 }
 
+func TestMaxSessionsOfASharedProcess(t *testing.T) {
+	t.Parallel()
+	_, srv := newTestProxy(t, &ProxyOptions{Shared: true, MaxSessions: 2})
+	newClient(t, srv.URL).initialize()
+	newClient(t, srv.URL).initialize()
+	resp := newClient(t, srv.URL).do("POST", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`, nil)
+	msgs := readAll(t, resp)
+	if resp.StatusCode != http.StatusServiceUnavailable || msgs[0].Error == nil {
+		t.Fatalf("third session: HTTP %d %+v", resp.StatusCode, msgs[0])
+	}
+}
+
 func TestIdleSessionsEnd(t *testing.T) {
 	t.Parallel()
 	px, srv := newTestProxy(t, &ProxyOptions{IdleTimeout: 150 * time.Millisecond})

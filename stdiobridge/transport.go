@@ -228,6 +228,12 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 		writeError(w, http.StatusServiceUnavailable, m.idBytes(), codeServerError, errClosed.Error())
 		return
 	}
+	if px.cfg.MaxSessions > 0 && px.sessions.len() >= px.cfg.MaxSessions {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), codeServerError,
+			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
+		return
+	}
 	if px.cfg.Shared {
 		px.initializeShared(w, r, m, owner)
 		return

@@ -67,6 +67,7 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	path := fs.String("path", "/mcp", "endpoint path of a single server")
 	shared := fs.Bool("shared", false, "one server process for every session (only for servers without per-client state)")
 	maxChildren := fs.Int("max-children", stdiobridge.DefaultMaxChildren, "cap on live server processes; -1 for none")
+	maxSessions := fs.Int("max-sessions", stdiobridge.DefaultMaxSessions, "cap on live sessions; -1 for none")
 	poolSize := fs.Int("pool-size", stdiobridge.DefaultPoolSize, "processes per caller for 2026-07-28 clients")
 	startup := fs.Float64("startup-timeout", stdiobridge.DefaultStartupTimeout.Seconds(), "seconds a server gets to start and answer initialize")
 	request := fs.Float64("request-timeout", stdiobridge.DefaultRequestTimeout.Seconds(), "seconds a request may take; 0 for no limit")
@@ -105,6 +106,7 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	s.opts = stdiobridge.ProxyOptions{
 		Shared:              *shared,
 		MaxChildren:         *maxChildren,
+		MaxSessions:         *maxSessions,
 		PoolSize:            *poolSize,
 		StartupTimeout:      seconds(*startup),
 		RequestTimeout:      seconds(*request),
