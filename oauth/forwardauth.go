@@ -119,8 +119,10 @@ type forwardConfig struct {
 	def       Resource
 
 	mu      sync.RWMutex
-	derived map[string]*resource // by scheme://host/path as the proxy sent it
+	derived map[originalKey]*resource // as the proxy sent them
 }
+
+type originalKey struct{ scheme, host, path string }
 
 // NewForwardAuth returns the /verify handler, verifying tokens with v.
 func NewForwardAuth(v *Verifier, opts *ForwardAuthOptions) (*ForwardAuth, error) {
@@ -154,7 +156,7 @@ func NewForwardAuth(v *Verifier, opts *ForwardAuthOptions) (*ForwardAuth, error)
 // tokens are checked against the new rules (a user removed from a policy
 // is refused at once). On error nothing changes.
 func (fa *ForwardAuth) SetResources(resources []Resource, def Resource) error {
-	cfg := &forwardConfig{def: def, derived: make(map[string]*resource)}
+	cfg := &forwardConfig{def: def, derived: make(map[originalKey]*resource)}
 	for i := range resources {
 		res, err := resources[i].compile(fa.v.issuer)
 		if err != nil {
@@ -237,19 +239,22 @@ func (fa *ForwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // allow answers 200 with the identity headers.
 func (fa *ForwardAuth) allow(w http.ResponseWriter, t *verifiedToken, raw string) {
 	h := w.Header()
-	c := &t.claims
-	h[HeaderUserID] = []string{headerValue(c.Subject)}
-	h[HeaderUserName] = []string{headerValue(cmpOr(c.Login, c.Name))}
-	if c.Email != "" {
-		h[HeaderEmail] = []string{headerValue(c.Email)}
+	ih := t.identityHeaders()
+	h[HeaderUserID] = ih.userID
+	h[HeaderUserName] = ih.userName
+	if ih.email != nil {
+		h[HeaderEmail] = ih.email
 	}
-	h[HeaderClientID] = []string{headerValue(c.ClientID)}
+	h[HeaderClientID] = ih.clientID
 	if fa.passToken {
 		h[HeaderToken] = []string{raw}
 	}
-	h["Cache-Control"] = []string{"no-store"}
+	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
 }
+
+// noStore is a shared, read-only header value.
+var noStore = []string{"no-store"}
 
 // corsRefusal lets a browser client read a refusal (and its challenge)
 // that the proxy passes back. It reveals nothing: the client sent the
@@ -289,18 +294,22 @@ func (fa *ForwardAuth) original(r *http.Request) (original, error) {
 	if !strings.HasPrefix(uri, "/") {
 		return o, fmt.Errorf("original URI %q is not a path", truncate(uri, 100))
 	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return o, fmt.Errorf("original URI %q: %v", truncate(uri, 100), err)
+	p, query, _ := strings.Cut(uri, "?")
+	if !cleanPath(p) {
+		u, err := url.ParseRequestURI(uri)
+		if err != nil {
+			return o, fmt.Errorf("original URI %q: %v", truncate(uri, 100), err)
+		}
+		// Resolve dot segments (and escapes) as the proxy did when it
+		// routed the request, so /a/../b is checked as /b, the resource it
+		// reaches.
+		p = (&url.URL{Path: path.Clean(u.Path)}).EscapedPath()
+		query = u.RawQuery
 	}
-	// Resolve dot segments as the proxy did when it routed the request, so
-	// /a/../b is checked as /b, the resource it reaches.
-	p := path.Clean(u.Path)
-	o.path = (&url.URL{Path: p}).EscapedPath()
-	if o.path == "/" {
-		o.path = ""
+	if p == "/" {
+		p = ""
 	}
-	o.rawQuery = u.RawQuery
+	o.path, o.rawQuery = p, query
 	o.method = r.Method
 	for _, name := range fa.methodH {
 		if v := r.Header.Get(name); v != "" {
@@ -331,6 +340,35 @@ func (fa *ForwardAuth) original(r *http.Request) (original, error) {
 	return o, nil
 }
 
+// cleanPath reports whether p is a path that needs no decoding or
+// cleaning: plain characters only, no empty, "." or ".." segments. Linear
+// in len(p).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	seg, dots := 0, 0 // length of the current segment, and its dots
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if seg > 0 && dots == seg || seg == 0 && i < len(p) {
+				return false // a dots-only segment, or "//"
+			}
+			seg, dots = 0, 0
+			continue
+		}
+		switch c := p[i]; {
+		case c == '.':
+			dots++
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("-_~:@!$&'()*+,;=", c) >= 0:
+		default:
+			return false
+		}
+		seg++
+	}
+	return true
+}
+
 func firstListItem(v string) string {
 	first, _, _ := strings.Cut(v, ",")
 	return strings.TrimSpace(first)
@@ -350,14 +388,14 @@ func isWellKnownMetadata(p string) bool {
 // resourceFor finds the resource of a request.
 func (fa *ForwardAuth) resourceFor(o original) (*resource, error) {
 	cfg := fa.cfg.Load()
-	key := o.scheme + "://" + o.host + o.path
+	key := originalKey{o.scheme, o.host, o.path}
 	cfg.mu.RLock()
 	res := cfg.derived[key]
 	cfg.mu.RUnlock()
 	if res != nil {
 		return res, nil
 	}
-	canon, err := CanonicalResource(key)
+	canon, err := CanonicalResource(o.scheme + "://" + o.host + o.path)
 	if err != nil {
 		return nil, err
 	}

@@ -357,3 +357,23 @@ func TestForwardAuthRevocation(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCleanPath: the fast path takes only paths that need no cleaning; the
+// others go through path.Clean.
+func TestCleanPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/": true, "/mcp": true, "/mcp/": true, "/svc/mcp": true, "/a.b/c": true, "/v1.2/mcp": true,
+		"": false, "mcp": false, "//mcp": false, "/a//b": false, "/.": false, "/..": false, "/a/./b": false,
+		"/a/../b": false, "/a/..": false, "/...": false, "/a%2Fb": false, "/a b": false, "/é": false,
+	} {
+		if got := cleanPath(p); got != want {
+			t.Errorf("cleanPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+	long := "/" + strings.Repeat(".", 1<<20)
+	start := time.Now()
+	cleanPath(long)
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("a megabyte of dots took %v", d)
+	}
+}

@@ -108,6 +108,7 @@ type Verifier struct {
 	now     func() time.Time
 
 	cache   *tokenCache // nil: no cache
+	bufs    sync.Pool   // *[]byte scratch for hashing tokens
 	revoked revocationSet
 	// gen changes whenever cached store answers must not be trusted any
 	// more (feed reset or re-established).
@@ -210,6 +211,30 @@ type verifiedToken struct {
 
 	identOnce sync.Once
 	ident     *mcpserver.Identity
+
+	headersOnce sync.Once
+	headers     identityHeaders
+}
+
+// identityHeaders are the values of ForwardAuth's identity headers, built
+// once per token and shared (read-only) by every response.
+type identityHeaders struct {
+	userID, userName, email, clientID []string
+}
+
+func (t *verifiedToken) identityHeaders() *identityHeaders {
+	t.headersOnce.Do(func() {
+		c := &t.claims
+		t.headers = identityHeaders{
+			userID:   []string{headerValue(c.Subject)},
+			userName: []string{headerValue(cmpOr(c.Login, c.Name))},
+			clientID: []string{headerValue(c.ClientID)},
+		}
+		if c.Email != "" {
+			t.headers.email = []string{headerValue(c.Email)}
+		}
+	})
+	return &t.headers
 }
 
 // verify returns the checked token, from the cache when possible.
@@ -220,7 +245,7 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*verifiedToken, erro
 	now := v.now()
 	var key [32]byte
 	if v.cache != nil {
-		key = sha256.Sum256([]byte(raw))
+		key = v.tokenKey(raw)
 		if t := v.cache.get(&key); t != nil {
 			if err := v.checkLive(ctx, t, now); err != nil {
 				if errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrTokenRevoked) {
@@ -242,6 +267,20 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*verifiedToken, erro
 		v.cache.put(&key, t, now, v.leeway)
 	}
 	return t, nil
+}
+
+// tokenKey is the cache key of a token: its SHA-256, hashed from a pooled
+// buffer so the hot path does not allocate a copy of the token.
+func (v *Verifier) tokenKey(raw string) [32]byte {
+	bp, _ := v.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b := append((*bp)[:0], raw...)
+	key := sha256.Sum256(b)
+	*bp = b[:0]
+	v.bufs.Put(bp)
+	return key
 }
 
 // parse checks form, header, signature and claims of a token.
