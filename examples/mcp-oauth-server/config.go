@@ -32,6 +32,11 @@ type config struct {
 	logLevel     slog.Level
 	keyFile      string
 	opts         oauth.Options
+	// The resource-server side: /verify and the protected-resource
+	// metadata.
+	resourceFile string
+	resources    *resourceConfig
+	passToken    bool
 }
 
 // getenv reads an environment variable through a lookup function (tests
@@ -60,6 +65,8 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	schemes := fs.String("redirect-schemes", "", "comma-separated private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor (default $OAUTH_REDIRECT_SCHEMES)")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
 	rotation := fs.String("key-rotation", "", "replace the generated signing key after this long, e.g. 720h (default never)")
+	fs.StringVar(&c.resourceFile, "resource-config", "", "JSON file naming the protected MCP resources and who may use each (default $OAUTH_RESOURCE_CONFIG; none: every request's URL is its resource); re-read on SIGHUP")
+	fs.BoolVar(&c.passToken, "pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -156,6 +163,14 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	o.Resources = splitList(firstSet(*resources, env("OAUTH_RESOURCES")))
 	o.RedirectSchemes = splitList(firstSet(*schemes, env("OAUTH_REDIRECT_SCHEMES")))
 	o.TrustProxyHeaders = *trustProxy
+	c.resourceFile = firstSet(c.resourceFile, env("OAUTH_RESOURCE_CONFIG"))
+	granted := o.Scopes
+	if len(granted) == 0 {
+		granted = []string{oauth.DefaultScope}
+	}
+	if c.resources, err = loadResources(c.resourceFile, granted); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +43,64 @@ func main() {
 	}
 }
 
+// routes serves the authorization server, and next to it the /verify
+// endpoint of the reverse proxy (under the issuer's path) and the
+// protected-resource metadata the proxy routes here from the MCP hosts.
+func routes(srv *oauth.Server, fa *oauth.ForwardAuth) http.Handler {
+	prefix := strings.TrimSuffix(issuerPath(srv.Issuer()), "/")
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/verify", fa)
+	meta := fa.MetadataHandler()
+	mux.Handle(oauth.WellKnownResourceMetadata, meta)
+	mux.Handle(oauth.WellKnownResourceMetadata+"/", meta)
+	mux.Handle("/", srv)
+	return mux
+}
+
+func issuerPath(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+// reloadResources re-reads --resource-config (SIGHUP); a bad file keeps
+// the running configuration.
+func reloadResources(cfg *config, fa *oauth.ForwardAuth, log *slog.Logger) {
+	if cfg.resourceFile == "" {
+		log.Info("SIGHUP: no --resource-config to reload")
+		return
+	}
+	scopes := cfg.opts.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{oauth.DefaultScope}
+	}
+	rc, err := loadResources(cfg.resourceFile, scopes)
+	if err == nil {
+		err = fa.SetResources(rc.resources, rc.def)
+	}
+	if err != nil {
+		log.Error("SIGHUP: the resource configuration was not reloaded; the previous one stays", "error", err)
+		return
+	}
+	if rc.orgs && !cfg.resources.orgs && !cfg.devLogin {
+		log.Warn("SIGHUP: the new configuration names organizations; GitHub reports them only after a restart")
+	}
+	log.Info("SIGHUP: resource configuration reloaded", "file", cfg.resourceFile, "resources", resourcesLabel(rc))
+}
+
+func resourcesLabel(rc *resourceConfig) string {
+	if len(rc.resources) == 0 {
+		return "each request's own URL"
+	}
+	urls := make([]string, len(rc.resources))
+	for i, r := range rc.resources {
+		urls[i] = r.URL
+	}
+	return strings.Join(urls, " ")
+}
+
 // badSetting marks an error caused by the configuration (exit status 2).
 type badSetting struct{ error }
 
@@ -62,7 +122,7 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 		idp, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.devUser, AllowPublicIssuer: cfg.devInsecure})
 	} else {
 		idp, err = oauth.NewGitHub(cfg.githubID, cfg.githubSecret, &oauth.GitHubOptions{
-			BaseURL: cfg.githubURL, APIURL: cfg.githubAPI, FetchOrgs: len(cfg.opts.Policy.Orgs) > 0,
+			BaseURL: cfg.githubURL, APIURL: cfg.githubAPI, FetchOrgs: len(cfg.opts.Policy.Orgs) > 0 || cfg.resources.orgs,
 		})
 	}
 	if err != nil {
@@ -75,9 +135,23 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 		return badSetting{err}
 	}
 
+	// The resource-server side, in the same process: tokens verified with
+	// the server's keys, revocations followed through the store.
+	verifier, err := oauth.NewVerifier(srv.Issuer(), srv, &oauth.VerifierOptions{Revocations: store, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
+	fa, err := oauth.NewForwardAuth(verifier, &oauth.ForwardAuthOptions{
+		Resources: cfg.resources.resources, Default: cfg.resources.def, PassToken: cfg.passToken, Logger: log,
+	})
+	if err != nil {
+		return badSetting{err}
+	}
+
 	hs := &http.Server{
 		Addr:              net.JoinHostPort(cfg.host, cfg.port),
-		Handler:           srv,
+		Handler:           routes(srv, fa),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -89,13 +163,23 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 		return err
 	}
 	log.Info("mcp-oauth-server listening", "addr", ln.Addr().String(), "issuer", srv.Issuer(), "store", storeLabel(cfg.store),
-		"identity_provider", idp.Name(), "policy", cfg.opts.Policy.String())
+		"identity_provider", idp.Name(), "policy", cfg.opts.Policy.String(), "verify", srv.Issuer()+"/verify",
+		"resources", resourcesLabel(cfg.resources))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			reloadResources(cfg, fa, log)
+		}
 	}
 	log.Info("mcp-oauth-server shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

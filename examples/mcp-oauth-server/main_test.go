@@ -157,25 +157,8 @@ func restart(t *testing.T, store string) {
 	port := freePort(t)
 	s := start(t, port, "--dev-user", "robot", "--store", store)
 
-	redirect := "http://127.0.0.1:9/cb"
-	reg := postJSON(t, s.issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
+	reg, tok := login(t, s.issuer, "")
 	clientID := reg["client_id"].(string)
-	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"s"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(s.issuer + "/authorize?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	tok := postForm(t, s.issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
-		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
-	if tok["refresh_token"] == nil {
-		t.Fatalf("token: %v", tok)
-	}
 	s.stop(t)
 
 	s = start(t, port, "--dev-user", "robot", "--store", store)
@@ -197,6 +180,36 @@ func restart(t *testing.T, store string) {
 		t.Fatalf("registration after restart: %v", m)
 	}
 	s.stop(t)
+}
+
+// login registers a public client and runs an authorization (the server
+// approves at once, --dev-user) and the code exchange, for resource when
+// it is not empty. It returns the registration and the token response.
+func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
+	t.Helper()
+	redirect := "http://127.0.0.1:9/cb"
+	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
+	clientID := reg["client_id"].(string)
+	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"s"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	if resource != "" {
+		q.Set("resource", resource)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	if tok["refresh_token"] == nil {
+		t.Fatalf("token: %v", tok)
+	}
+	return reg, tok
 }
 
 func randomBytes(n int) []byte {

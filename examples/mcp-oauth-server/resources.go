@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mcp-oauth-gateway/gateway/oauth"
+)
+
+// The --resource-config file: the MCP services behind the proxy and who
+// may use each. Example:
+//
+//	{
+//	  "resources": [
+//	    {"url": "https://echo.example.com/mcp", "name": "Echo", "allowed_users": "alice, org:acme"},
+//	    {"url": "https://admin.example.com/mcp", "required_scopes": ["mcp", "admin"]}
+//	  ],
+//	  "default": {"name": "MCP gateway"}
+//	}
+//
+// Without "resources" every request's own URL is its resource, with the
+// settings of "default".
+
+// resourceFile is the document.
+type resourceFile struct {
+	Resources []resourceEntry `json:"resources"`
+	Default   *resourceEntry  `json:"default"`
+}
+
+// resourceEntry is one resource (or the default's settings; its url is
+// then not allowed).
+type resourceEntry struct {
+	URL  string `json:"url"`
+	Name string `json:"name"`
+	// AllowedUsers uses the ALLOWED_GITHUB_USERS syntax; absent: every
+	// user the server lets in; "": nobody.
+	AllowedUsers     *string  `json:"allowed_users"`
+	RequiredScopes   []string `json:"required_scopes"`
+	Scopes           []string `json:"scopes"`
+	DocumentationURL string   `json:"documentation_url"`
+}
+
+func (e *resourceEntry) resource(scopes []string) oauth.Resource {
+	r := oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes, DocumentationURL: e.DocumentationURL}
+	if len(r.Scopes) == 0 && len(r.RequiredScopes) == 0 {
+		r.Scopes = scopes
+	}
+	if e.AllowedUsers != nil {
+		p := oauth.ParsePolicy(*e.AllowedUsers)
+		r.Allow = &p
+	}
+	return r
+}
+
+// resourceConfig is what ForwardAuth is configured with.
+type resourceConfig struct {
+	resources []oauth.Resource
+	def       oauth.Resource
+	orgs      bool // some policy names GitHub organizations
+}
+
+// loadResources reads the file at path ("" for none); scopes are the
+// server's, advertised by resources that name none.
+func loadResources(path string, scopes []string) (*resourceConfig, error) {
+	rc := &resourceConfig{def: oauth.Resource{Scopes: scopes}}
+	if path == "" {
+		return rc, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--resource-config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f resourceFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("--resource-config %s: %v", path, err)
+	}
+	for i := range f.Resources {
+		e := &f.Resources[i]
+		if e.URL == "" {
+			return nil, fmt.Errorf("--resource-config %s: resource %d has no url", path, i+1)
+		}
+		rc.resources = append(rc.resources, e.resource(scopes))
+		rc.orgs = rc.orgs || e.AllowedUsers != nil && strings.Contains(strings.ToLower(*e.AllowedUsers), "org:")
+	}
+	if f.Default != nil {
+		if f.Default.URL != "" {
+			return nil, fmt.Errorf("--resource-config %s: the default has no url (each request's URL is its resource)", path)
+		}
+		rc.def = f.Default.resource(scopes)
+		rc.orgs = rc.orgs || f.Default.AllowedUsers != nil && strings.Contains(strings.ToLower(*f.Default.AllowedUsers), "org:")
+	}
+	if len(f.Resources) == 0 && f.Default == nil {
+		return nil, errors.New("--resource-config " + path + `: neither "resources" nor "default"`)
+	}
+	return rc, nil
+}

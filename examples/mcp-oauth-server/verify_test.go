@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// verify asks the server's /verify about a client's POST to rawURL, as
+// Traefik does.
+func verify(t *testing.T, issuer, rawURL, token string) *http.Response {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", issuer+"/verify", nil)
+	req.Header.Set("X-Forwarded-Method", "POST")
+	req.Header.Set("X-Forwarded-Proto", u.Scheme)
+	req.Header.Set("X-Forwarded-Host", u.Host)
+	req.Header.Set("X-Forwarded-Uri", u.RequestURI())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestVerifyEndpoint runs the binary as the gateway's auth service: /verify
+// with per-resource policies (reloaded on SIGHUP), the protected-resource
+// metadata for the MCP hosts, and revocation reaching /verify.
+func TestVerifyEndpoint(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "resources.json")
+	write := func(adminUsers string) {
+		doc := `{"resources": [
+			{"url": "https://mcp.example.com/mcp", "name": "Echo", "allowed_users": "robot"},
+			{"url": "https://admin.example.com/mcp", "allowed_users": "` + adminUsers + `", "required_scopes": ["mcp"]}
+		]}`
+		if err := os.WriteFile(conf, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("alice")
+	s := start(t, freePort(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
+
+	reg, tok := login(t, s.issuer, "https://mcp.example.com/mcp")
+	at := tok["access_token"].(string)
+	resp := verify(t, s.issuer, "https://mcp.example.com/mcp", at)
+	if resp.StatusCode != 200 || resp.Header.Get("X-User-Name") != "robot" || resp.Header.Get("X-User-Id") == "" || resp.Header.Get("X-Auth-Client-Id") == "" || resp.Header.Get("X-Auth-Token") != "" {
+		t.Fatalf("good token: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp = verify(t, s.issuer, "https://mcp.example.com/mcp", "")
+	if want := `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp"`; resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != want {
+		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", at); resp.StatusCode != 401 {
+		t.Fatalf("token of another resource: %d", resp.StatusCode)
+	}
+	if resp = verify(t, s.issuer, "https://other.example.com/mcp", at); resp.StatusCode != 403 {
+		t.Fatalf("unlisted resource: %d", resp.StatusCode)
+	}
+
+	// The metadata, as the proxy forwards it from the MCP host.
+	req, _ := http.NewRequest("GET", s.issuer+"/.well-known/oauth-protected-resource/mcp", nil)
+	req.Header.Set("X-Forwarded-Host", "mcp.example.com")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := json.NewDecoder(r2.Body).Decode(&meta); err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if meta["resource"] != "https://mcp.example.com/mcp" || meta["resource_name"] != "Echo" || meta["authorization_servers"].([]any)[0] != s.issuer {
+		t.Fatalf("metadata: %v", meta)
+	}
+	if as := decode(t, mustGet(t, s.issuer+"/.well-known/oauth-authorization-server")); as["client_id_metadata_document_supported"] != true {
+		t.Fatalf("AS metadata: %v", as)
+	}
+
+	// Admitting robot to the admin service takes effect on SIGHUP, for a
+	// token issued before.
+	_, adminTok := login(t, s.issuer, "https://admin.example.com/mcp")
+	admin := adminTok["access_token"].(string)
+	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", admin); resp.StatusCode != 403 {
+		t.Fatalf("robot on the admin service: %d", resp.StatusCode)
+	}
+	write("alice, robot")
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reloaded policy", func() bool { return verify(t, s.issuer, "https://admin.example.com/mcp", admin).StatusCode == 200 })
+
+	// Revocation at /revoke reaches /verify within a second.
+	rr, err := http.PostForm(s.issuer+"/revoke", url.Values{"token": {at}, "client_id": {reg["client_id"].(string)}})
+	if err != nil || rr.StatusCode != 200 {
+		t.Fatalf("revoke: %v %v", rr, err)
+	}
+	rr.Body.Close()
+	start := time.Now()
+	eventually(t, "the revocation", func() bool {
+		r := verify(t, s.issuer, "https://mcp.example.com/mcp", at)
+		return r.StatusCode == 401 && strings.Contains(r.Header.Get("WWW-Authenticate"), "revoked")
+	})
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("revocation took %v", d)
+	}
+	s.stop(t)
+}
+
+func mustGet(t *testing.T, u string) *http.Response {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBadResourceConfig: a bad --resource-config is a clear error and exit
+// status 2.
+func TestBadResourceConfig(t *testing.T) {
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"unknown member": `{"resources": [{"url": "https://a.example/mcp", "alowed_users": "x"}]}`,
+		"no url":         `{"resources": [{"name": "x"}]}`,
+		"bad url":        `{"resources": [{"url": "mcp.example.com"}]}`,
+		"empty":          `{}`,
+		"not JSON":       `resources:`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := command(t, nil, "--dev-user", "robot", "--store", "memory", "--port", freePort(t), "--resource-config", path)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(interface{ ExitCode() int }); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "resource") {
+				t.Fatalf("exit %v: %s", err, out)
+			}
+		})
+	}
+}
