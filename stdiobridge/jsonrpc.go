@@ -70,7 +70,10 @@ func parseMessage(raw []byte) (message, error) {
 	err := eachMember(raw, span{i, len(raw)}, func(key []byte, v span) bool {
 		var bit int
 		var dst *span
-		switch keyString(key) {
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(keyString(key))
+		}
+		switch string(key) {
 		case "id":
 			bit, dst = 1, &m.id
 		case "method":
@@ -111,7 +114,9 @@ func parseMessage(raw []byte) (message, error) {
 		if raw[method.start] != '"' {
 			return m, invalidError("method must be a string")
 		}
-		if err := json.Unmarshal(raw[method.start:method.end], &m.method); err != nil {
+		if q := raw[method.start+1 : method.end-1]; bytes.IndexByte(q, '\\') < 0 {
+			m.method = string(q)
+		} else if err := json.Unmarshal(raw[method.start:method.end], &m.method); err != nil {
 			return m, invalidError("method must be a string")
 		}
 		if m.params.ok() && raw[m.params.start] != '{' && raw[m.params.start] != '[' {
@@ -128,6 +133,14 @@ func parseMessage(raw []byte) (message, error) {
 		return m, invalidError("not a JSON-RPC request, notification or response")
 	}
 	return m, nil
+}
+
+// keyIs reports whether the raw member name key is name.
+func keyIs(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key) == name
+	}
+	return keyString(key) == name
 }
 
 // keyString returns a member name; escaped names are decoded so that
@@ -203,7 +216,7 @@ func withoutMember(raw []byte, obj span, key string) ([]byte, bool) {
 	_ = eachMember(raw, obj, func(k []byte, v span) bool {
 		// The key's opening quote: k is a subslice of raw.
 		kstart := cap(raw) - cap(k) - 1
-		if keyString(k) == key {
+		if keyIs(k, key) {
 			if prevEnd >= 0 {
 				cut = span{prevEnd, v.end} // ,"key":value
 			} else {
@@ -232,7 +245,7 @@ func member(raw []byte, obj span, key string) (span, bool) {
 	}
 	var found span
 	_ = eachMember(raw, obj, func(k []byte, v span) bool {
-		if keyString(k) == key {
+		if keyIs(k, key) {
 			found = v
 		}
 		return true // the last one wins, as in encoding/json

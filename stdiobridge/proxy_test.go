@@ -1,15 +1,18 @@
 package stdiobridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -234,9 +237,31 @@ func TestCrashedChildEndsTheSession(t *testing.T) {
 	px, srv := newTestProxy(t, nil)
 	c := newClient(t, srv.URL)
 	c.initialize()
+	// A slow request is pending when the server crashes: it fails too.
+	slow := make(chan rpc, 1)
+	go func() {
+		resp := c.do("POST", `{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep","arguments":{"ms":30000}}}`, nil)
+		slow <- readAll(t, resp)[0]
+	}()
+	waitFor(t, "the slow request to be pending", 5*time.Second, func() bool {
+		for _, s := range px.sessions.all() {
+			if s.inflight.Load() > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	r, _ := c.call("tools/call", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
 	if r.Error == nil || r.Error.Code != codeServerError || !strings.Contains(r.Error.Message, "exit status 7") {
 		t.Fatalf("crash answer: %+v", r.Error)
+	}
+	select {
+	case m := <-slow:
+		if m.Error == nil || string(m.ID) != `"slow"` || !strings.Contains(m.Error.Message, "exit status 7") {
+			t.Fatalf("pending request after the crash: %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pending request hangs after the crash")
 	}
 	resp := c.do("POST", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, nil)
 	resp.Body.Close()
@@ -255,9 +280,55 @@ func TestCrashedChildEndsTheSession(t *testing.T) {
 	}
 }
 
+// logRecords collects log records.
+type logRecords struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
+	l.mu.Lock()
+	l.recs = append(l.recs, b.String())
+	l.mu.Unlock()
+	return nil
+}
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+func (l *logRecords) has(sub ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+next:
+	for _, r := range l.recs {
+		for _, s := range sub {
+			if !strings.Contains(r, s) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func TestStderrGoesToTheLog(t *testing.T) {
+	t.Parallel()
+	logs := &logRecords{}
+	_, srv := newTestProxy(t, &ProxyOptions{Logger: slog.New(logs)})
+	c := newClient(t, srv.URL)
+	c.initialize()
+	c.call("tools/call", map[string]any{"name": "stderr", "arguments": map[string]any{"text": "disk almost full"}})
+	waitFor(t, "the stderr line in the log", 5*time.Second, func() bool {
+		return logs.has("stdio server stderr", "disk almost full")
+	})
+}
+
 func TestJunkOnStdoutAndStderrIsSkipped(t *testing.T) {
 	t.Parallel()
-	_, srv := newTestProxy(t, nil, "-junk")
+	logs := &logRecords{}
+	_, srv := newTestProxy(t, &ProxyOptions{Logger: slog.New(logs)}, "-junk")
 	c := newClient(t, srv.URL)
 	c.initialize()
 	for i := range 5 {
@@ -265,6 +336,10 @@ func TestJunkOnStdoutAndStderrIsSkipped(t *testing.T) {
 		if toolText(t, r) != fmt.Sprint(i) {
 			t.Fatal("wrong answer")
 		}
+	}
+	if !logs.has("not a JSON-RPC message", "junk line") || !logs.has("not a JSON-RPC message", `{"not":"a message"}`) ||
+		!logs.has("stdio server stderr", "starting up") {
+		t.Fatal("the junk was not logged")
 	}
 }
 

@@ -1,9 +1,11 @@
 package stdiobridge
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +24,7 @@ type session struct {
 	standalone *stream
 	standStop  chan struct{} // closed to retire the standalone connection
 	nextStream int64
-	calls      map[string]*call // in-flight requests by the client's id
+	inflight   atomic.Int64 // requests in flight
 	lastActive time.Time
 	open       int // live HTTP connections writing this session's streams
 	ended      bool
@@ -40,27 +42,39 @@ func (s *session) touch() {
 	s.mu.Unlock()
 }
 
-// track and untrack keep the requests in flight by client id, for
+// track and untrack count the requests in flight; a session with one is
+// not idle.
+func (s *session) track(*call) { s.inflight.Add(1) }
+
+func (s *session) untrack(*call) {
+	s.inflight.Add(-1)
+	s.touch()
+}
+
+// lookup finds the session's request in flight with the client's id, for
 // notifications/cancelled.
-func (s *session) track(c *call) {
-	s.mu.Lock()
-	s.calls[string(c.clientID)] = c
-	s.mu.Unlock()
-}
-
-func (s *session) untrack(c *call) {
-	s.mu.Lock()
-	if s.calls[string(c.clientID)] == c {
-		delete(s.calls, string(c.clientID))
-	}
-	s.lastActive = time.Now()
-	s.mu.Unlock()
-}
-
 func (s *session) lookup(clientID []byte) *call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[string(clientID)]
+	s.ch.mu.Lock()
+	defer s.ch.mu.Unlock()
+	for _, c := range s.ch.calls {
+		if c.sess == s && bytes.Equal(c.clientID, clientID) {
+			return c
+		}
+	}
+	return nil
+}
+
+// pending returns the session's requests in flight.
+func (s *session) pending() []*call {
+	s.ch.mu.Lock()
+	defer s.ch.mu.Unlock()
+	var out []*call
+	for _, c := range s.ch.calls {
+		if c.sess == s {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // resumable reports whether the session's streams carry event ids.
@@ -171,7 +185,7 @@ func (s *session) connected(delta int) {
 func (s *session) idleSince(t time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.open == 0 && len(s.calls) == 0 && s.lastActive.Before(t)
+	return s.open == 0 && s.inflight.Load() == 0 && s.lastActive.Before(t)
 }
 
 // sweepStreams forgets finished streams nobody resumed before t.
@@ -201,12 +215,8 @@ func (s *session) close() bool {
 	if s.standalone != nil {
 		streams = append(streams, s.standalone)
 	}
-	calls := make([]*call, 0, len(s.calls))
-	for _, c := range s.calls {
-		calls = append(calls, c)
-	}
 	s.mu.Unlock()
-	for _, c := range calls {
+	for _, c := range s.pending() {
 		if s.ch.forget(c) {
 			c.fail(codeServerError, "the session has ended")
 		}

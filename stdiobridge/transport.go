@@ -251,7 +251,7 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 		return
 	}
 	px.track(ch)
-	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, calls: map[string]*call{}, lastActive: time.Now()}
+	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, lastActive: time.Now()}
 	st := s.newStream()
 	c := &call{clientID: m.idBytes(), method: m.method, st: st}
 	if err := ch.send(c, m, px.cfg.StartupTimeout); err != nil {
@@ -362,7 +362,7 @@ func (px *Proxy) initializeShared(w http.ResponseWriter, r *http.Request, m *mes
 	if v, ok := member(result, span{0, len(result)}, "protocolVersion"); ok {
 		result = splice(result, v, strconv.AppendQuote(nil, version), "")
 	}
-	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, version: version, calls: map[string]*call{}, lastActive: time.Now()}
+	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, version: version, lastActive: time.Now()}
 	ch.mu.Lock()
 	dead := ch.dead
 	if !dead {
