@@ -114,7 +114,7 @@ func parseMessage(raw []byte) (message, error) {
 		if raw[method.start] != '"' {
 			return m, invalidError("method must be a string")
 		}
-		if q := raw[method.start+1 : method.end-1]; bytes.IndexByte(q, '\\') < 0 {
+		if q := raw[method.start+1 : method.end-1]; plainASCII(q) {
 			m.method = string(q)
 		} else if err := json.Unmarshal(raw[method.start:method.end], &m.method); err != nil {
 			return m, invalidError("method must be a string")
@@ -133,6 +133,16 @@ func parseMessage(raw []byte) (message, error) {
 		return m, invalidError("not a JSON-RPC request, notification or response")
 	}
 	return m, nil
+}
+
+// plainASCII reports whether a JSON string's content needs no decoding.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // keyIs reports whether the raw member name key is name.
