@@ -57,6 +57,7 @@ type ServerConfig struct {
 // number of seconds.
 type Duration time.Duration
 
+// UnmarshalJSON reads "90s"-style strings and numbers of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -78,6 +79,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalJSON writes the duration as a Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }

@@ -97,7 +97,9 @@ func TestMuxServesSeveralServersAndTheirHealth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mux.Handle(cfg.Route(name), px)
+		if err := mux.Handle(cfg.Route(name), px); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -141,5 +143,12 @@ func TestMuxServesSeveralServersAndTheirHealth(t *testing.T) {
 	}
 	if r, _ := http.Get(srv.URL + "/nowhere"); r.StatusCode != 404 {
 		t.Fatalf("unknown path: %d", r.StatusCode)
+	}
+	px, _ := NewProxy(testCommand(), nil)
+	defer px.Close()
+	for _, p := range []string{"/good/mcp/", "/health", "relative", "/a b"} {
+		if err := mux.Handle(p, px); err == nil {
+			t.Errorf("Handle(%q) succeeded", p)
+		}
 	}
 }

@@ -13,7 +13,9 @@
 //	}
 //	defer px.Close()
 //	mux := stdiobridge.NewMux()
-//	mux.Handle("/mcp", px)
+//	if err := mux.Handle("/mcp", px); err != nil {
+//		return err
+//	}
 //	return http.ListenAndServe("127.0.0.1:3000", mux) // also serves /health
 //
 // # A raw relay

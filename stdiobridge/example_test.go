@@ -25,7 +25,10 @@ func ExampleNewProxy() {
 	}
 	defer px.Close()
 	mux := stdiobridge.NewMux()
-	mux.Handle("/mcp", px)
+	if err := mux.Handle("/mcp", px); err != nil {
+		fmt.Println(err)
+		return
+	}
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -2,6 +2,8 @@ package stdiobridge
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,19 +29,32 @@ func NewMux() *Mux {
 	return m
 }
 
-// Handle serves px at path (with or without a trailing slash). Path must
-// start with a slash and not be /health.
-func (m *Mux) Handle(path string, px *Proxy) {
+// Handle serves px at path (with or without a trailing slash). It fails
+// for a path that is taken, is /health, or is not a plain absolute path.
+func (m *Mux) Handle(path string, px *Proxy) error {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " {}") {
+		return fmt.Errorf("stdiobridge: bad path %q", path)
+	}
 	path = "/" + strings.Trim(path, "/")
+	if path == "/health" {
+		return errors.New("stdiobridge: /health is the health report's path")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.routes {
+		if r.path == path {
+			return fmt.Errorf("stdiobridge: path %s is already served", path)
+		}
+	}
 	m.mux.Handle(path, px)
 	if path != "/" {
 		m.mux.Handle(path+"/{$}", px)
 	}
-	m.mu.Lock()
 	m.routes = append(m.routes, route{path, px})
-	m.mu.Unlock()
+	return nil
 }
 
+// ServeHTTP routes a request to its server, or answers /health.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
 
 // Health reports the state of every server, in the order they were added.

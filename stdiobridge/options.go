@@ -25,6 +25,7 @@ type Command struct {
 	Dir string
 }
 
+// String is the command line, for logs.
 func (c Command) String() string {
 	return strings.Join(append([]string{c.Path}, c.Args...), " ")
 }
@@ -52,6 +53,7 @@ const (
 	ModernOff
 )
 
+// String names the mode as ParseModernMode reads it.
 func (m ModernMode) String() string {
 	switch m {
 	case ModernAuto:

@@ -184,7 +184,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "mcp-streamablehttp-proxy: server %q: %v\n", name, err)
 				return 2
 			}
-			mux.Handle(s.config.Route(name), px)
+			if err := mux.Handle(s.config.Route(name), px); err != nil {
+				fmt.Fprintf(stderr, "mcp-streamablehttp-proxy: server %q: %v\n", name, err)
+				mux.Close()
+				return 2
+			}
 			proxies = append(proxies, px)
 			logger.Info("serving stdio server", "name", name, "path", s.config.Route(name), "command", sc.Command)
 		}
@@ -194,7 +198,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
 			return 2
 		}
-		mux.Handle(s.path, px)
+		if err := mux.Handle(s.path, px); err != nil {
+			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
+			px.Close()
+			return 2
+		}
 		proxies = append(proxies, px)
 		logger.Info("serving stdio server", "path", s.path, "command", strings.Join(s.command, " "))
 	}
