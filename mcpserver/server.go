@@ -33,6 +33,7 @@ type Server struct {
 
 	sessions *sessionTable
 	pending  *pendingTable
+	workers  *workers
 	cancel   context.CancelFunc
 }
 
@@ -70,6 +71,7 @@ func New(name, version string, opts *Options) (*Server, error) {
 		started: cfg.Now(),
 		guard:   guard,
 		pending: newPendingTable(),
+		workers: newWorkers(),
 		cancel:  cancel,
 	}
 	s.sessions = newSessionTable(s)
@@ -165,5 +167,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	s.cancel()
 	s.sessions.closeAll()
+	s.workers.stop()
 	return nil
 }

@@ -418,7 +418,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	// go of it (CloseStream) at once.
 	detach, _, _ := st.attach()
 	initOK := make(chan bool, 1)
-	go func() {
+	s.workers.run(func() {
 		resp := addResourceURI(env.Method, body, applyRPCError(st, s.mcp.HandleMessage(ctx, body)))
 		if mode.initialize {
 			var ok bool
@@ -433,7 +433,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 		if !st.send(data, true) && mode.resumable {
 			s.cfg.Logger.Debug("mcpserver: response after the session ended", "method", env.Method)
 		}
-	}()
+	})
 
 	header := w.Header()
 	if mode.initialize && s.cfg.Sessions == Stateful {
