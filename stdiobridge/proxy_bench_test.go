@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -24,12 +25,17 @@ import (
 //
 //	direct        a JSON-RPC client on the server's stdin and stdout: the baseline
 //	proxy         the same calls over HTTP through the proxy, in one session
+//	proxy-process the same with the proxy in a process of its own, which also
+//	              reports the CPU time per call of the proxy and of the server
 //	supergateway  the npm supergateway (stateful Streamable HTTP) in front of the
 //	              same server, when STDIOBRIDGE_SUPERGATEWAY names its bin script
 //	              (stdiobridge/bench/run.sh installs it)
 //
-// Each reports calls/s; the goal is proxy >= 0.7 x direct and proxy >= 2 x
-// supergateway. "seq" makes one call at a time, "par" keeps 16 in flight.
+// and the same direct/proxy pair with @modelcontextprotocol/server-everything
+// (Node) as the server. Each reports calls/s; the goal is proxy >= 0.7 x
+// direct and proxy >= 2 x supergateway. "seq" makes one call at a time,
+// "par" keeps 16 in flight. Client, proxy and server share the machine's
+// cores, so the figures are only comparable within one run.
 
 const echoCall = `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello, bench"}}}`
 
@@ -58,6 +64,17 @@ func BenchmarkToolCall(b *testing.B) {
 			b.Cleanup(srv.Close)
 			hc := newHTTPCaller(b, srv.URL)
 			runCalls(b, mode, hc.callEverything)
+		})
+		b.Run("proxy-process/"+mode, func(b *testing.B) {
+			// The proxy in a process of its own, to measure its CPU time
+			// per call apart from the load generator's.
+			pid, url := startProxyProcess(b)
+			hc := newHTTPCaller(b, url)
+			child := childPID(b, hc)
+			p0, c0 := cpuTime(pid), cpuTime(child)
+			runCalls(b, mode, hc.call)
+			b.ReportMetric(float64((cpuTime(pid)-p0).Microseconds())/float64(b.N), "proxy-cpu-µs/call")
+			b.ReportMetric(float64((cpuTime(child)-c0).Microseconds())/float64(b.N), "server-cpu-µs/call")
 		})
 		b.Run("supergateway/"+mode, func(b *testing.B) {
 			url := startSupergateway(b)
@@ -331,4 +348,58 @@ func startSupergateway(b *testing.B) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
+}
+
+// startProxyProcess runs this test binary as a proxy in front of the
+// stdiotest server (see runProxyHelper) and returns its pid and URL.
+func startProxyProcess(b *testing.B) (int, string) {
+	exe, _ := os.Executable()
+	c := exec.Command(exe)
+	c.Env = append(os.Environ(), proxyHelperEnv+"=1")
+	out, _ := c.StdoutPipe()
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = c.Process.Signal(syscall.SIGKILL)
+		_ = c.Wait()
+	})
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.Process.Pid, "http://" + strings.TrimSpace(addr)
+}
+
+// childPID asks the stdiotest server behind a caller's session for its pid.
+func childPID(b *testing.B, h *httpCaller) int {
+	resp, err := h.post(`{"jsonrpc":"2.0","id":"pid","method":"tools/call","params":{"name":"pid"}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var r struct {
+		Result struct {
+			Content []struct{ Text string } `json:"content"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(body, &r) != nil || len(r.Result.Content) == 0 {
+		b.Fatalf("pid: %s", body)
+	}
+	pid, _ := strconv.Atoi(strings.Fields(r.Result.Content[0].Text)[0])
+	return pid
+}
+
+// cpuTime is the user and system CPU time a process has used so far.
+func cpuTime(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // clock ticks of 10 ms
 }

@@ -636,7 +636,7 @@ const proxyHelperEnv = "STDIOBRIDGE_TEST_PROXY"
 
 func runProxyHelper() int {
 	path, args, env := testCommandParts()
-	px, err := NewProxy(Command{Path: path, Args: args, Env: env}, nil)
+	px, err := NewProxy(Command{Path: path, Args: args, Env: env}, &ProxyOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

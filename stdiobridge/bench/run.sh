@@ -35,6 +35,7 @@ END {
   for (i=1;i<=2;i++) { md=ms[i]
     printf "%s: direct %.0f, proxy %.0f, supergateway %.0f calls/s; proxy/direct %.2f (goal >= 0.7), proxy/supergateway %.1f (goal >= 2)\n", md, m["direct/" md], m["proxy/" md], m["supergateway/" md], m["proxy/" md]/m["direct/" md], (m["supergateway/" md] > 0 ? m["proxy/" md]/m["supergateway/" md] : 0)
     printf "%s, server-everything: direct %.0f, proxy %.0f calls/s; proxy/direct %.2f\n", md, m["everything-direct/" md], m["everything-proxy/" md], m["everything-proxy/" md]/m["everything-direct/" md]
+    printf "%s, proxy in a process of its own: %.0f calls/s; proxy/direct %.2f\n", md, m["proxy-process/" md], m["proxy-process/" md]/m["direct/" md]
   }
 }' "$out"
 rm -f "$out"
