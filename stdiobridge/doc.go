@@ -54,6 +54,17 @@
 // stderr goes to the log, line by line; lines of stdout that are not
 // JSON-RPC are logged and skipped; messages may be of any size.
 //
+// # What stdio cannot tell
+//
+// A stdio server does not say which request a log message or a sampling
+// request of its own belongs to. The proxy sends it on the stream of the
+// only request in flight (or the newest one, when all in flight belong to
+// one session), else on the session's GET stream. On a process several
+// clients share, a server request that could belong to requests of several
+// clients is refused with a JSON-RPC error to the server rather than sent
+// to a client it may not concern; so is one for which no client stream is
+// open. Progress notifications are always routed exactly, by token.
+//
 // # Several servers
 //
 // A Mux serves several proxies at their own paths and reports their state at
