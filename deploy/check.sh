@@ -179,9 +179,9 @@ token() { # token RESOURCE SCOPE
 }
 at=$(token "$mcp/mcp" mcp)
 call='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"authContext","arguments":{}}}'
-post "$mcp/mcp" "$call" -H "Authorization: Bearer $at" -H 'X-User-Id: spoofed' -H 'X-User-Name: spoofed'
+post "$mcp/mcp" "$call" -H "Authorization: Bearer $at" -H 'X-User-Id: spoofed' -H 'X-User-Name: spoofed' -H 'X-User-Email: spoofed@evil.example'
 status=$(head -1 "$work/h" | cut -d' ' -f2)
-[ "$status" = 200 ] && grep -q 'Name: robot' "$work/b" && ! grep -q spoofed "$work/b"
+[ "$status" = 200 ] && grep -q 'Name: robot' "$work/b" && ! grep -q spoofed "$work/b" && ! grep -q '{http\.' "$work/b"
 check "good token: the service sees the verified user, not the client's X-User-* headers" $? "status $status: $(head -c 600 "$work/b")"
 ! grep -q "$at" "$work/b"
 check "the bearer token is not passed on to the service" $? "the service saw the token"

@@ -49,7 +49,7 @@ var (
 const (
 	HeaderUserID   = "X-User-Id"        // the token's sub
 	HeaderUserName = "X-User-Name"      // the user's login (GitHub handle), else the display name
-	HeaderEmail    = "X-User-Email"     // the user's email, when known
+	HeaderEmail    = "X-User-Email"     // the user's email; empty when unknown
 	HeaderClientID = "X-Auth-Client-Id" // the OAuth client acting for the user
 	HeaderToken    = "X-Auth-Token"     // the bearer token, only with ForwardAuthOptions.PassToken
 )
@@ -242,9 +242,7 @@ func (fa *ForwardAuth) allow(w http.ResponseWriter, t *verifiedToken, raw string
 	ih := t.identityHeaders()
 	h[HeaderUserID] = ih.userID
 	h[HeaderUserName] = ih.userName
-	if ih.email != nil {
-		h[HeaderEmail] = ih.email
-	}
+	h[HeaderEmail] = ih.email
 	h[HeaderClientID] = ih.clientID
 	if fa.passToken {
 		h[HeaderToken] = []string{raw}

@@ -244,6 +244,7 @@ func TestForwardAuthHeaders(t *testing.T) {
 	claims := e.claimsFor("https://mcp.example.com:8443/mcp")
 	claims["name"] = "Evil\r\nX-User-Id: 1"
 	claims["preferred_username"] = ""
+	delete(claims, "email")
 	tok := e.sign(t, claims)
 
 	r := httptest.NewRequest("GET", "/verify", nil)
@@ -252,6 +253,10 @@ func TestForwardAuthHeaders(t *testing.T) {
 	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443, internal.lan")
 	r.Header.Set("X-Forwarded-Proto", "HTTPS,http")
 	rec := serve(fa, r)
+	// Present and empty when unknown, so the proxy replaces a client's.
+	if v, ok := rec.Header()[HeaderEmail]; !ok || len(v) != 1 || v[0] != "" {
+		t.Fatalf("X-User-Email of a user without email: %q", v)
+	}
 	if rec.Code != 200 || rec.Header().Get(HeaderUserName) != "EvilX-User-Id: 1" {
 		t.Fatalf("first list items, sanitized name: %d %q", rec.Code, rec.Header().Get(HeaderUserName))
 	}

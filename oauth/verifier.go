@@ -229,9 +229,11 @@ func (t *verifiedToken) identityHeaders() *identityHeaders {
 			userID:   []string{headerValue(c.Subject)},
 			userName: []string{headerValue(cmpOr(c.Login, c.Name))},
 			clientID: []string{headerValue(c.ClientID)},
-		}
-		if c.Email != "" {
-			t.headers.email = []string{headerValue(c.Email)}
+			// Always sent, empty when unknown: a proxy then replaces a
+			// client-sent X-User-Email even if it only copies headers the
+			// answer has (and Caddy 2.6 would otherwise copy a literal
+			// placeholder).
+			email: []string{headerValue(c.Email)},
 		}
 	})
 	return &t.headers
