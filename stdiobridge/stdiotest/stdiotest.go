@@ -93,7 +93,7 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "stdiotest: starting up, this line goes to stderr")
 		out = &junkWriter{w: os.Stdout}
 	}
-	s := New(*name, kid)
+	s := newServer(*name, kid)
 	stdio := server.NewStdioServer(s)
 	ctx := context.Background()
 	var in io.Reader = os.Stdin
@@ -192,9 +192,9 @@ func extractID(line string) string {
 	return rest[:j]
 }
 
-// New returns the MCP server with the test tools. kid is the grandchild
+// newServer returns the MCP server with the test tools. kid is the grandchild
 // process, if any, whose pid the pid tool reports.
-func New(name string, kid *exec.Cmd) *server.MCPServer {
+func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 	s := server.NewMCPServer(name, "1.0.0",
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
