@@ -129,7 +129,7 @@ func (c *client) do(method, body string, hdr map[string]string) *http.Response {
 
 func (c *client) initialize() rpc {
 	c.t.Helper()
-	resp := c.do("POST", `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"`+c.version+`","capabilities":{"sampling":{},"elicitation":{}},"clientInfo":{"name":"test","version":"1"}}}`, map[string]string{"Mcp-Session-Id": ""})
+	resp := c.do("POST", `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"`+c.version+`","capabilities":{"sampling":{},"elicitation":{},"roots":{}},"clientInfo":{"name":"test","version":"1"}}}`, map[string]string{"Mcp-Session-Id": ""})
 	msgs := readAll(c.t, resp)
 	if resp.StatusCode != 200 {
 		c.t.Fatalf("initialize: HTTP %d: %v", resp.StatusCode, msgs)

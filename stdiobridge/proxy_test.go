@@ -198,6 +198,8 @@ func TestSamplingAndElicitationReachTheClient(t *testing.T) {
 			return map[string]any{"role": "assistant", "content": map[string]any{"type": "text", "text": "from the client"}, "model": "test"}
 		case "elicitation/create":
 			return map[string]any{"action": "accept", "content": map[string]any{"name": "Ada"}}
+		case "roots/list":
+			return map[string]any{"roots": []any{map[string]any{"uri": "file:///work", "name": "work"}}}
 		}
 		return map[string]any{}
 	}
@@ -212,6 +214,10 @@ func TestSamplingAndElicitationReachTheClient(t *testing.T) {
 	r, _ = c.call("tools/call", map[string]any{"name": "elicit", "arguments": map[string]any{"message": "name?"}})
 	if got := toolText(t, r); !strings.Contains(got, "accept") || !strings.Contains(got, "Ada") {
 		t.Fatalf("elicit = %q", got)
+	}
+	r, _ = c.call("tools/call", map[string]any{"name": "roots"})
+	if got := toolText(t, r); got != "roots: file:///work" {
+		t.Fatalf("roots = %q", got)
 	}
 }
 

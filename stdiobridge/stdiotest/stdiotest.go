@@ -264,6 +264,18 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 			}
 			return mcp.NewToolResultText(fmt.Sprintf("elicited: %s %v", res.Action, res.Content)), nil
 		})
+	s.AddTool(mcp.NewTool("roots"),
+		func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := s.RequestRoots(ctx, mcp.ListRootsRequest{})
+			if err != nil {
+				return mcp.NewToolResultError("roots failed: " + err.Error()), nil
+			}
+			var uris []string
+			for _, root := range res.Roots {
+				uris = append(uris, root.URI)
+			}
+			return mcp.NewToolResultText("roots: " + strings.Join(uris, " ")), nil
+		})
 	s.AddTool(mcp.NewTool("input", mcp.WithString("prompt", mcp.Required())),
 		func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if res := server.SamplingResponse(r.Params.InputResponses, "llm"); res != nil {
