@@ -357,7 +357,7 @@ func (ch *child) onResponse(m *message) {
 
 // progressLinger is how long the response of a request with a progress token
 // waits for notifications that trail it.
-const progressLinger = 3 * time.Millisecond
+const progressLinger = 10 * time.Millisecond
 
 // deliver hands a response to whoever waits for it.
 func (ch *child) deliver(c *call, m *message) {

@@ -372,7 +372,7 @@ func TestStubbornChildAndItsGrandchildAreKilled(t *testing.T) {
 
 func TestRequestTimeout(t *testing.T) {
 	t.Parallel()
-	_, srv := newTestProxy(t, &ProxyOptions{RequestTimeout: 200 * time.Millisecond})
+	_, srv := newTestProxy(t, &ProxyOptions{RequestTimeout: 400 * time.Millisecond})
 	c := newClient(t, srv.URL)
 	c.initialize()
 	r, _ := c.call("tools/call", map[string]any{"name": "sleep", "arguments": map[string]any{"ms": 5000}})
@@ -380,9 +380,9 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("want a timeout error, got %+v %s", r.Error, r.Result)
 	}
 	// A request that sends progress keeps its clock running.
-	r, _ = c.call("tools/call", map[string]any{"name": "progress", "arguments": map[string]any{"steps": 4, "delay_ms": 120},
+	r, _ = c.call("tools/call", map[string]any{"name": "progress", "arguments": map[string]any{"steps": 5, "delay_ms": 150},
 		"_meta": map[string]any{"progressToken": 1}})
-	if toolText(t, r) != "done 4 steps" {
+	if toolText(t, r) != "done 5 steps" {
 		t.Fatal("progress did not restart the request clock")
 	}
 }
@@ -424,8 +424,15 @@ func TestIdleSessionsEnd(t *testing.T) {
 	px, srv := newTestProxy(t, &ProxyOptions{IdleTimeout: 150 * time.Millisecond})
 	c := newClient(t, srv.URL)
 	c.initialize()
-	r, _ := c.call("tools/call", map[string]any{"name": "pid"})
-	pid, _ := strconv.Atoi(toolText(t, r))
+	var pid int
+	px.mu.Lock()
+	for ch := range px.children {
+		pid = ch.proc.pid
+	}
+	px.mu.Unlock()
+	if pid == 0 {
+		t.Fatal("no process")
+	}
 	waitGone(t, pid, 3*time.Second)
 	if px.Sessions() != 0 {
 		t.Fatal("idle session still listed")

@@ -231,6 +231,7 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 					time.Sleep(delay)
 				}
 			}
+			settle()
 			return mcp.NewToolResultText(fmt.Sprintf("done %d steps", steps)), nil
 		})
 	s.AddTool(mcp.NewTool("log", mcp.WithNumber("count"), mcp.WithString("level")),
@@ -240,6 +241,7 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 			for i := 1; i <= n; i++ {
 				_ = s.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(lvl, "log", fmt.Sprintf("message %d", i)))
 			}
+			settle()
 			return mcp.NewToolResultText(fmt.Sprintf("logged %d", n)), nil
 		})
 	s.AddTool(mcp.NewTool("sample", mcp.WithString("prompt", mcp.Required())),
@@ -335,6 +337,12 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 		})
 	return s
 }
+
+// settle lets mcp-go's stdio server write the notifications a tool sent
+// before the tool's response: it writes them from another goroutine, so
+// without a pause the last ones can trail the response (a real tool keeps
+// working a moment after its last notification anyway).
+func settle() { time.Sleep(20 * time.Millisecond) }
 
 func textOf(c any) string {
 	switch t := c.(type) {
