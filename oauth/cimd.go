@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -273,6 +274,21 @@ func (d *clientDocuments) validate(id string, body []byte) (*Client, error) {
 	}
 	if len(m.RedirectURIs) == 0 {
 		return nil, errors.New("redirect_uris is required")
+	}
+	// A published document is written for many servers: it may name
+	// scopes this one does not offer. They are dropped (registration
+	// would refuse them); a document left with none is refused rather than
+	// widened to every scope.
+	if m.Scope != "" {
+		asked, err := parseScope(m.Scope)
+		if err != nil {
+			return nil, errors.New("malformed scope")
+		}
+		kept := slices.DeleteFunc(asked, func(sc string) bool { return !slices.Contains(d.s.scopes, sc) })
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("none of its scopes is offered here (offered: %s)", strings.Join(d.s.scopes, " "))
+		}
+		m.Scope = strings.Join(kept, " ")
 	}
 	if err := d.s.validateMetadata(&m); err != nil {
 		return nil, errors.New(asOAuthError(err).Description)

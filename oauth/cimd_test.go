@@ -183,6 +183,7 @@ func TestClientMetadataDocumentRefusals(t *testing.T) {
 		{"javascript redirect", "/m.json", docAnswer{body: d.doc("/m.json", func(m map[string]any) { m["redirect_uris"] = []string{"javascript:alert(1)"} })}, "not allowed"},
 		{"malformed JSON", "/n.json", docAnswer{body: `{"client_id":`}, "malformed JSON"},
 		{"array", "/o.json", docAnswer{body: `[]`}, "not a JSON object"},
+		{"only unknown scopes", "/p.json", docAnswer{body: d.doc("/p.json", func(m map[string]any) { m["scope"] = "openid profile" })}, "none of its scopes is offered here"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,6 +198,12 @@ func TestClientMetadataDocumentRefusals(t *testing.T) {
 			}
 		})
 	}
+	// Scopes this server does not offer are dropped, the others kept.
+	d.set("/q.json", docAnswer{body: d.doc("/q.json", func(m map[string]any) { m["scope"] = "openid mcp profile" })})
+	if status, page := e.authorizePage(t, d.URL+"/q.json", "http://127.0.0.1:9999/cb"); status != 200 || !strings.Contains(page, "<code>mcp</code>") || strings.Contains(page, "openid") {
+		t.Fatalf("document with extra scopes: %d %.400s", status, page)
+	}
+
 	// URLs that are not Client Identifier URLs are refused before any fetch.
 	n := d.fetches.Load()
 	for _, bad := range []string{d.URL, d.URL + "/a/../b.json", d.URL + "/x.json#frag", "https://user:pw@" + strings.TrimPrefix(d.URL, "https://") + "/x.json"} {

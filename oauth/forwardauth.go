@@ -376,7 +376,7 @@ func firstListItem(v string) string {
 // documents clients fetch before they have a token.
 func isWellKnownMetadata(p string) bool {
 	for _, prefix := range [...]string{WellKnownResourceMetadata, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
-		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+		if strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/') {
 			return true
 		}
 	}

@@ -339,13 +339,8 @@ func queryHasToken(rawQuery string) bool {
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func validB64Token(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			continue
-		}
-		break
+	for i < len(s) && b64tokenChar[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -357,6 +352,15 @@ func validB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64tokenChar marks the characters of a b64token before its padding. It
+// is a lookup table, read only: a token is checked on every request.
+var b64tokenChar = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") {
+		t[c] = true
+	}
+	return t
+}()
 
 // isPreflight reports whether a request is a CORS preflight.
 func isPreflight(method string, h http.Header) bool {

@@ -26,7 +26,7 @@ import (
 // BenchmarkVerifyHTTP/noop-baseline and /warm: ns/op is the inverse of
 // throughput), and a cold /verify costs at most 1.3x a bare go-jose RS256
 // verification (compare BenchmarkVerifyCPU/bare-go-jose-RS256 and /cold).
-// Each benchmark runs its baseline first, so -count interleaves them.
+// The machine's load varies: compare medians of several runs.
 
 var (
 	benchRSAOnce sync.Once
