@@ -48,6 +48,11 @@ var (
 //	mux.Handle("/mcp", srv.Handler())
 //
 // or in front of any handler: mux.Handle("/mcp", guard.Wrap(pr.Middleware(h))).
+// Clients of the 2025-03-26 era look for the authorization server's
+// metadata on the MCP host; with the Server in the same process (its issuer
+// without a path), mount it there too:
+//
+//	mux.Handle("GET /.well-known/oauth-authorization-server", srv)
 type ProtectedResource struct {
 	v   *Verifier
 	res atomic.Pointer[resource]

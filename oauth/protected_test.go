@@ -242,6 +242,7 @@ func TestAuthFuncInMCPServer(t *testing.T) {
 	})
 	mux := http.NewServeMux()
 	mux.Handle(pr.MetadataPath(), pr.MetadataHandler())
+	mux.Handle("GET /.well-known/oauth-authorization-server", e.srv) // for 2025-03-26 clients
 	mux.Handle("/mcp", s.Handler())
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
@@ -280,6 +281,15 @@ func TestAuthFuncInMCPServer(t *testing.T) {
 	var m map[string]any
 	if err := json.NewDecoder(resp2.Body).Decode(&m); err != nil || m["resource"] != testResource || m["resource_name"] != "Who am I" {
 		t.Fatalf("metadata: %v %v", m, err)
+	}
+	resp3, err := http.Get(ts.URL + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp3.Body.Close()
+	var as Metadata
+	if err := json.NewDecoder(resp3.Body).Decode(&as); err != nil || as.Issuer != e.issuer || as.TokenEndpoint != e.issuer+"/token" {
+		t.Fatalf("authorization server metadata on the MCP host: %+v %v", as, err)
 	}
 }
 
