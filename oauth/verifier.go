@@ -18,36 +18,9 @@ import (
 )
 
 // Token verification for resource servers: local, with no store round trip
-// per request in steady state.
-//
-// A token seen for the first time is checked in full: compact JWS form,
-// header typ at+jwt and no crit, signature by kid with the key's own
-// algorithm, iss, the required RFC 9068 claims, exp, nbf and iat with a
-// leeway, and once with the revocation store. The result is cached, keyed
-// by the SHA-256 of the token, until the token expires. A cached token
-// costs a hash, a map lookup and the local revocation set on every later
-// request.
-//
-// Revocation: the verifier subscribes to the store's revocation feed (Redis
-// pub/sub across replicas, an in-process feed for the memory and file
-// stores) and keeps every announced revocation in a local set until the
-// tokens it covers have expired; every request, cached or not, is checked
-// against that set. A revocation therefore reaches every verifier within
-// the feed's delivery time (milliseconds; the documented bound is one
-// second). The store's answer for a token ("not revoked") is trusted only
-// while the feed is known to be complete since that answer:
-//
-//   - when the feed reports a possible loss (RevocationReset: a reconnection
-//     to Redis, a subscriber that fell behind) or is (re)established, every
-//     cached answer is invalidated, and each token is checked with the store
-//     again at its next use;
-//   - while the feed is down, every request asks the store;
-//   - even with a healthy feed, an answer is trusted for at most
-//     RevocationRecheck (one minute by default), so a feed that broke
-//     silently cannot hide a revocation for longer.
-//
-// A store that cannot answer fails the request (ErrRevocationUnavailable,
-// 503): never open.
+// per request in steady state. The package documentation describes what is
+// checked and how revocations reach the verifier (the local revocation
+// set, the feed's reset events, RevocationRecheck).
 
 // Defaults of VerifierOptions fields.
 const (
