@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -35,6 +36,8 @@ type Server struct {
 	pending  *pendingTable
 	workers  *workers
 	cancel   context.CancelFunc
+
+	closeOnce sync.Once
 }
 
 // New returns a Server that reports name and version to clients. It fails on
@@ -164,9 +167,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close ends every session and stops the server's background work. Requests
 // in flight are not interrupted; streams held open by clients are closed.
+// Close may be called more than once.
 func (s *Server) Close() error {
-	s.cancel()
-	s.sessions.closeAll()
-	s.workers.stop()
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.sessions.closeAll()
+		s.workers.stop()
+	})
 	return nil
 }

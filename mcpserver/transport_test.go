@@ -105,6 +105,8 @@ func TestDeleteEndsSession(t *testing.T) {
 	if s.ActiveSessions() != 0 {
 		t.Errorf("ActiveSessions = %d after DELETE", s.ActiveSessions())
 	}
+	s.Close()
+	s.Close() // a second Close is harmless
 }
 
 func TestSessionIdleTimeout(t *testing.T) {
