@@ -36,12 +36,12 @@ import (
 //     reconstructed from X-Original-URI get 401 instead of 400, and the
 //     configuration copies the 403 challenge itself.
 
-// Defaults of ForwardAuthOptions header lists.
+// The default header lists of ForwardAuthOptions (read only).
 var (
-	DefaultURIHeaders    = []string{"X-Forwarded-Uri", "X-Original-URI"}
-	DefaultMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
-	DefaultHostHeaders   = []string{"X-Forwarded-Host", "X-Original-Host"}
-	DefaultProtoHeaders  = []string{"X-Forwarded-Proto", "X-Original-Proto"}
+	defaultURIHeaders    = []string{"X-Forwarded-Uri", "X-Original-URI"}
+	defaultMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
+	defaultHostHeaders   = []string{"X-Forwarded-Host", "X-Original-Host"}
+	defaultProtoHeaders  = []string{"X-Forwarded-Proto", "X-Original-Proto"}
 )
 
 // Identity headers ForwardAuth sets on the requests it lets through, for
@@ -77,17 +77,21 @@ type ForwardAuthOptions struct {
 	PassToken bool
 	// URIHeaders name the headers that carry the original request URI
 	// (path and query), tried in order. A URI from X-Original-URI marks an
-	// nginx auth_request subrequest. Zero: DefaultURIHeaders.
+	// nginx auth_request subrequest (which then gets 401, never 400).
+	// Zero: X-Forwarded-Uri (Traefik, Caddy), then X-Original-URI (nginx).
 	URIHeaders []string
 	// MethodHeaders name the headers that carry the original method,
 	// tried in order; without one, the method of the request to /verify
-	// is used (nginx subrequests keep it). Zero: DefaultMethodHeaders.
+	// is used (nginx subrequests keep it). Zero: X-Forwarded-Method, then
+	// X-Original-Method.
 	MethodHeaders []string
 	// HostHeaders name the headers that carry the original host, tried in
-	// order, then the request's Host. Zero: DefaultHostHeaders.
+	// order, then the request's Host. Zero: X-Forwarded-Host, then
+	// X-Original-Host.
 	HostHeaders []string
 	// ProtoHeaders name the headers that carry the original scheme, tried
-	// in order, then "https". Zero: DefaultProtoHeaders.
+	// in order, then "https". Zero: X-Forwarded-Proto, then
+	// X-Original-Proto.
 	ProtoHeaders []string
 	// Logger receives the refusals (debug) and failures. Zero: the
 	// verifier's logger.
@@ -136,10 +140,10 @@ func NewForwardAuth(v *Verifier, opts *ForwardAuthOptions) (*ForwardAuth, error)
 		v:         v,
 		log:       opts.Logger,
 		passToken: opts.PassToken,
-		uriH:      headerList(opts.URIHeaders, DefaultURIHeaders),
-		methodH:   headerList(opts.MethodHeaders, DefaultMethodHeaders),
-		hostH:     headerList(opts.HostHeaders, DefaultHostHeaders),
-		protoH:    headerList(opts.ProtoHeaders, DefaultProtoHeaders),
+		uriH:      headerList(opts.URIHeaders, defaultURIHeaders),
+		methodH:   headerList(opts.MethodHeaders, defaultMethodHeaders),
+		hostH:     headerList(opts.HostHeaders, defaultHostHeaders),
+		protoH:    headerList(opts.ProtoHeaders, defaultProtoHeaders),
 	}
 	if fa.log == nil {
 		fa.log = v.log
