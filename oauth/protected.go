@@ -344,7 +344,7 @@ func queryHasToken(rawQuery string) bool {
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func validB64Token(s string) bool {
 	i := 0
-	for i < len(s) && b64tokenChar[s[i]] {
+	for i < len(s) && b64tokenChar(s[i]) {
 		i++
 	}
 	if i == 0 {
@@ -358,14 +358,22 @@ func validB64Token(s string) bool {
 	return true
 }
 
-// b64tokenChar marks the characters of a b64token before its padding. It
-// is a lookup table, read only: a token is checked on every request.
-var b64tokenChar = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") {
-		t[c] = true
+// The b64token characters before the padding, as bit sets of the ASCII
+// codes 0-63 and 64-127: a token is checked on every request.
+const (
+	b64tokenLow  uint64 = 1<<'+' | 1<<'-' | 1<<'.' | 1<<'/' | (1<<10-1)<<'0'
+	b64tokenHigh uint64 = (1<<26-1)<<('A'-64) | 1<<('_'-64) | (1<<26-1)<<('a'-64) | 1<<('~'-64)
+)
+
+func b64tokenChar(c byte) bool {
+	switch {
+	case c < 64:
+		return b64tokenLow>>c&1 == 1
+	case c < 128:
+		return b64tokenHigh>>(c-64)&1 == 1
 	}
-	return t
-}()
+	return false
+}
 
 // isPreflight reports whether a request is a CORS preflight.
 func isPreflight(method string, h http.Header) bool {

@@ -394,3 +394,18 @@ func TestOrganizationPolicyEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestB64Token: the bit sets hold exactly the RFC 6750 b64token characters.
+func TestB64Token(t *testing.T) {
+	const want = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+	for c := 0; c < 256; c++ {
+		if got := b64tokenChar(byte(c)); got != strings.ContainsRune(want, rune(c)) || c >= 128 && got {
+			t.Errorf("b64tokenChar(%q) = %v", rune(c), got)
+		}
+	}
+	for tok, ok := range map[string]bool{"abc": true, "a.b-c_d~e+f/g==": true, "=": false, "a=b": false, "a b": false, "": false, "é": false} {
+		if validB64Token(tok) != ok {
+			t.Errorf("validB64Token(%q) != %v", tok, ok)
+		}
+	}
+}
