@@ -114,6 +114,7 @@ type ForwardAuth struct {
 	methodH   []string
 	hostH     []string
 	protoH    []string
+	noStore   []string // a header value shared by every answer, read only
 	cfg       atomic.Pointer[forwardConfig]
 }
 
@@ -144,6 +145,7 @@ func NewForwardAuth(v *Verifier, opts *ForwardAuthOptions) (*ForwardAuth, error)
 		methodH:   headerList(opts.MethodHeaders, defaultMethodHeaders),
 		hostH:     headerList(opts.HostHeaders, defaultHostHeaders),
 		protoH:    headerList(opts.ProtoHeaders, defaultProtoHeaders),
+		noStore:   []string{"no-store"},
 	}
 	if fa.log == nil {
 		fa.log = v.log
@@ -251,12 +253,9 @@ func (fa *ForwardAuth) allow(w http.ResponseWriter, t *verifiedToken, raw string
 	if fa.passToken {
 		h[HeaderToken] = []string{raw}
 	}
-	h["Cache-Control"] = noStore
+	h["Cache-Control"] = fa.noStore
 	w.WriteHeader(http.StatusOK)
 }
-
-// noStore is a shared, read-only header value.
-var noStore = []string{"no-store"}
 
 // corsRefusal lets a browser client read a refusal (and its challenge)
 // that the proxy passes back. It reveals nothing: the client sent the
