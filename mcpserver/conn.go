@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -17,7 +18,8 @@ import (
 // session's standing conn, with no call, sends to the GET stream.
 type conn struct {
 	*Session
-	call *stream // the POST stream; nil for the session's standing conn
+	call     *stream                // the POST stream; nil for the session's standing conn
+	listenID atomic.Pointer[string] // set while the call serves a subscriptions/listen stream
 }
 
 var (
@@ -128,10 +130,17 @@ func (c *conn) SetSubscriptionFilter(filter mcp.SubscriptionFilter) {
 	if c.call == nil {
 		return
 	}
-	if active {
-		_ = c.srv.mcp.RegisterSession(c.Session.ctx, c)
-	} else {
-		c.srv.mcp.UnregisterSession(c.Session.ctx, c.Session.id)
+	// A listen stream is registered under an id of its own: its session
+	// (over stdio) may be registered already, and must keep hearing
+	// broadcasts after the stream ends.
+	if active && c.listenID.Load() == nil {
+		id := "listen-" + randomID(12)
+		c.listenID.Store(&id)
+		if err := c.srv.mcp.RegisterSession(c.Session.ctx, c); err != nil {
+			c.srv.cfg.Logger.Warn("mcpserver: subscriptions/listen not registered", "err", err)
+		}
+	} else if id := c.listenID.Load(); !active && id != nil {
+		c.srv.mcp.UnregisterSession(c.Session.ctx, *id)
 	}
 }
 

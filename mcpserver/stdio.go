@@ -19,7 +19,13 @@ import (
 func (s *Server) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess := newSession(s, "stdio", nil)
+	sess := newSession(s, "stdio-"+randomID(9), nil)
+	// Registered, the session hears what the server broadcasts (list
+	// changes) on its standing stream.
+	if err := s.mcp.RegisterSession(ctx, sess.conn); err != nil {
+		return err
+	}
+	defer s.mcp.UnregisterSession(context.Background(), sess.id)
 	out := &lineWriter{w: w}
 	var calls sync.WaitGroup
 	// When input ends, calls still running finish and write their
@@ -71,6 +77,11 @@ func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWrite
 		s.mcp.HandleMessage(s.callContext(ctx, sess, c, nil, nil), msg)
 	default:
 		st := newStream("", 0)
+		if env.Method == string(mcp.MethodSubscriptionsListen) {
+			var id any
+			_ = json.Unmarshal(env.ID, &id)
+			st.tag = id
+		}
 		c := &conn{Session: sess, call: st}
 		cctx := s.callContext(ctx, sess, c, nil, nil)
 		calls.Add(2)

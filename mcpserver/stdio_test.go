@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -55,6 +57,11 @@ func TestServeStdio(t *testing.T) {
 	}
 	if r := read(); r["id"] != float64(2) || !strings.Contains(fmt.Sprint(r["result"]), "done") {
 		t.Fatalf("response: %v", r)
+	}
+	// What the server broadcasts reaches the stdio client too.
+	s.AddTool(mcp.NewTool("late"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
+	if m := read(); m["method"] != "notifications/tools/list_changed" {
+		t.Fatalf("after AddTool: %v", m)
 	}
 	inW.Close()
 	select {
