@@ -1,4 +1,8 @@
-package main
+// Package echocmd is the command line of the two echo diagnostic binaries,
+// examples/mcp-echo-streamablehttp-server-stateful and -stateless: their
+// flags and environment variables (the Python originals'), the server they
+// run and its graceful shutdown.
+package echocmd
 
 import (
 	"errors"
@@ -25,13 +29,17 @@ type config struct {
 	shutdown time.Duration
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+func parseConfig(name string, stateful bool, args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	host := fs.String("host", "", "address to bind to (env MCP_ECHO_HOST, default 127.0.0.1)")
 	port := fs.String("port", "", "port to bind to; 0 picks a free one (env MCP_ECHO_PORT, default 3000)")
 	debugFlag := fs.Bool("debug", false, "log at debug level, every HTTP request included (env MCP_ECHO_DEBUG)")
 	versions := fs.String("protocol-versions", "", "comma-separated MCP protocol versions to serve (env MCP_PROTOCOL_VERSIONS_SUPPORTED, default all)")
+	var timeout *string
+	if stateful {
+		timeout = fs.String("session-timeout", "", "end sessions idle this long: seconds or a Go duration such as 90m (env MCP_SESSION_TIMEOUT, default 3600)")
+	}
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides loopback and same-origin, or * (env MCP_ECHO_ALLOWED_ORIGINS or MCP_CORS_ORIGINS)")
 	hosts := fs.String("allowed-hosts", "", "comma-separated Host values accepted besides loopback names when bound to loopback (env MCP_ECHO_ALLOWED_HOSTS)")
 	trust := fs.Bool("trust-gateway-headers", false, "take the caller's identity from X-User-Id/X-User-Name; only behind the gateway (env MCP_ECHO_TRUST_GATEWAY_HEADERS)")
@@ -80,9 +88,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 
 	cfg := &config{shutdown: 10 * time.Second}
-	cfg.server.Sessions = mcpserver.Stateless
-	cfg.server.Title = "MCP Echo Server (stateless)"
-	cfg.server.Instructions = "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment and health. The echo tool returns its message exactly."
+	if stateful {
+		cfg.server.Sessions = mcpserver.Stateful
+		cfg.server.Title = "MCP Echo Server (stateful)"
+		cfg.server.Instructions = "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment, health and session."
+	} else {
+		cfg.server.Sessions = mcpserver.Stateless
+		cfg.server.Title = "MCP Echo Server (stateless)"
+		cfg.server.Instructions = "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment and health. The echo tool returns its message exactly."
+	}
 
 	h, src := setting("host", host, "127.0.0.1", "MCP_ECHO_HOST")
 	if strings.TrimSpace(h) == "" {
@@ -106,6 +120,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, fmt.Errorf("%s: %w", src, err)
 		}
 	}
+	if stateful {
+		t, src := setting("session-timeout", timeout, "3600", "MCP_SESSION_TIMEOUT")
+		if cfg.server.SessionIdleTimeout, err = parseTimeout(t); err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+	}
 	o, oSrc := setting("allowed-origins", origins, "", "MCP_ECHO_ALLOWED_ORIGINS", "MCP_CORS_ORIGINS")
 	cfg.server.AllowedOrigins = splitList(o)
 	hl, hSrc := setting("allowed-hosts", hosts, "", "MCP_ECHO_ALLOWED_HOSTS")
@@ -118,6 +138,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	cfg.logFile = getenv("LOG_FILE")
 	return cfg, nil
+}
+
+// parseTimeout reads a session timeout: whole seconds, as the original
+// server takes it, or a Go duration.
+func parseTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.ParseInt(s, 10, 64); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+		if n > int64(1<<63-1)/int64(time.Second) {
+			err = errors.New("too long")
+		}
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid session timeout %q: want a positive number of seconds or a duration such as 90m", s)
+	}
+	return d, nil
 }
 
 func parseBool(s string) (bool, error) {

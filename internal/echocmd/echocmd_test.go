@@ -1,4 +1,4 @@
-package main
+package echocmd
 
 import (
 	"bufio"
@@ -17,44 +17,50 @@ import (
 	"time"
 )
 
-// binary is the built command, shared by the tests.
-var binary string
+// The binaries under test, built once from examples/.
+const (
+	stateful  = "mcp-echo-streamablehttp-server-stateful"
+	stateless = "mcp-echo-streamablehttp-server-stateless"
+)
+
+var binaries = map[string]string{}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "echo-stateful-test")
+	dir, err := os.MkdirTemp("", "echocmd-test")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	for _, name := range []string{stateful, stateless} {
+		binaries[name] = filepath.Join(dir, name)
+		out, err := exec.Command("go", "build", "-o", binaries[name], "github.com/mcp-oauth-gateway/gateway/examples/"+name).CombinedOutput()
+		if err != nil {
+			os.Stderr.Write(out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// command runs the binary with args and only the given environment.
-func command(args []string, env ...string) *exec.Cmd {
-	cmd := exec.Command(binary, args...)
+// command runs a binary with args and only the given environment.
+func command(name string, args []string, env ...string) *exec.Cmd {
+	cmd := exec.Command(binaries[name], args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	return cmd
 }
 
 func TestBadSettingsExitWithStatus2(t *testing.T) {
-	for _, tc := range []struct {
+	type badCase struct {
 		args []string
 		env  []string
 		want string
-	}{
+	}
+	both := []badCase{
 		{[]string{"--port", "abc"}, nil, `--port: invalid port "abc": want a number from 0 to 65535`},
 		{nil, []string{"MCP_ECHO_PORT=70000"}, `MCP_ECHO_PORT: invalid port "70000"`},
 		{[]string{"--host", " "}, nil, "--host: empty host"},
-		{[]string{"--session-timeout", "0"}, nil, `--session-timeout: invalid session timeout "0": want a positive number of seconds`},
-		{nil, []string{"MCP_SESSION_TIMEOUT=soon"}, `MCP_SESSION_TIMEOUT: invalid session timeout "soon"`},
-		{nil, []string{"MCP_SESSION_TIMEOUT=-5"}, `MCP_SESSION_TIMEOUT: invalid session timeout "-5"`},
 		{[]string{"--protocol-versions", "2025-06-18,1999-01-01"}, nil, `--protocol-versions: unknown protocol version "1999-01-01"`},
 		{nil, []string{"MCP_PROTOCOL_VERSIONS_SUPPORTED= , "}, "MCP_PROTOCOL_VERSIONS_SUPPORTED: no protocol version given"},
 		{nil, []string{"MCP_ECHO_DEBUG=maybe"}, `MCP_ECHO_DEBUG: invalid boolean "maybe": want true or false`},
@@ -64,32 +70,51 @@ func TestBadSettingsExitWithStatus2(t *testing.T) {
 		{nil, []string{"LOG_FILE=/dev/null/log"}, "LOG_FILE: "},
 		{[]string{"--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
 		{[]string{"serve"}, nil, `unexpected argument "serve"`},
-	} {
-		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
-			var stderr bytes.Buffer
-			cmd := command(tc.args, tc.env...)
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
-				t.Fatalf("exit %v, want status 2; stderr:\n%s", err, stderr.String())
-			}
-			if !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
-			}
-		})
+	}
+	cases := map[string][]badCase{
+		stateful: append(both,
+			badCase{[]string{"--session-timeout", "0"}, nil, `--session-timeout: invalid session timeout "0": want a positive number of seconds`},
+			badCase{nil, []string{"MCP_SESSION_TIMEOUT=soon"}, `MCP_SESSION_TIMEOUT: invalid session timeout "soon"`},
+			badCase{nil, []string{"MCP_SESSION_TIMEOUT=-5"}, `MCP_SESSION_TIMEOUT: invalid session timeout "-5"`}),
+		stateless: append(both,
+			badCase{[]string{"--session-timeout", "60"}, nil, "flag provided but not defined: -session-timeout"}),
+	}
+	for name, list := range cases {
+		for _, tc := range list {
+			t.Run(name+" "+strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+				var stderr bytes.Buffer
+				cmd := command(name, tc.args, tc.env...)
+				cmd.Stderr = &stderr
+				err := cmd.Run()
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+					t.Fatalf("exit %v, want status 2; stderr:\n%s", err, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), tc.want) {
+					t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+				}
+			})
+		}
 	}
 }
 
 func TestHelp(t *testing.T) {
-	out, err := command([]string{"--help"}).CombinedOutput()
-	if err != nil {
-		t.Fatalf("--help: %v", err)
-	}
-	for _, want := range []string{"-host", "MCP_ECHO_HOST", "-port", "-debug", "-protocol-versions", "MCP_PROTOCOL_VERSIONS_SUPPORTED",
-		"-session-timeout", "MCP_SESSION_TIMEOUT", "-allowed-origins", "-allowed-hosts", "-trust-gateway-headers", "LOG_FILE"} {
-		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("--help lacks %q", want)
+	for _, name := range []string{stateful, stateless} {
+		out, err := command(name, []string{"--help"}).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s --help: %v", name, err)
+		}
+		want := []string{"-host", "MCP_ECHO_HOST", "-port", "-debug", "-protocol-versions", "MCP_PROTOCOL_VERSIONS_SUPPORTED",
+			"-allowed-origins", "-allowed-hosts", "-trust-gateway-headers", "LOG_FILE"}
+		if name == stateful {
+			want = append(want, "-session-timeout", "MCP_SESSION_TIMEOUT")
+		} else if bytes.Contains(out, []byte("session-timeout")) {
+			t.Errorf("%s --help offers a session timeout", name)
+		}
+		for _, w := range want {
+			if !bytes.Contains(out, []byte(w)) {
+				t.Errorf("%s --help lacks %q", name, w)
+			}
 		}
 	}
 }
@@ -103,9 +128,9 @@ type server struct {
 }
 
 // start runs the binary on a free port and waits until it listens.
-func start(t *testing.T, args []string, env ...string) *server {
+func start(t *testing.T, name string, args []string, env ...string) *server {
 	t.Helper()
-	cmd := command(append([]string{"--port", "0"}, args...), env...)
+	cmd := command(name, append([]string{"--port", "0"}, args...), env...)
 	// An io.Pipe rather than StderrPipe: Wait then returns only after the
 	// last log line is copied, and closing the writer ends the reader.
 	stderr, stderrW := io.Pipe()
@@ -205,15 +230,15 @@ func callTool(t *testing.T, url, session, tool string, args map[string]any) stri
 	return text
 }
 
-func TestServesEchoToolsAndShutsDownGracefully(t *testing.T) {
+func TestStatefulServesAndShutsDownGracefully(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "logs", "echo.log")
-	s := start(t, nil, "MCP_SESSION_TIMEOUT=90m", "MCP_ECHO_TRUST_GATEWAY_HEADERS=true", "MCP_ECHO_DEBUG=yes",
+	s := start(t, stateful, nil, "MCP_SESSION_TIMEOUT=90m", "MCP_ECHO_TRUST_GATEWAY_HEADERS=true", "MCP_ECHO_DEBUG=yes",
 		"MCP_PROTOCOL_VERSIONS_SUPPORTED=2025-06-18, 2025-11-25", "LOG_FILE="+logFile)
 
 	init, session := rpc(t, s.url, "", "initialize", map[string]any{
 		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "binary-test", "version": "1"},
 	})
-	if info, _ := init["result"].(map[string]any)["serverInfo"].(map[string]any); info["name"] != name {
+	if info, _ := init["result"].(map[string]any)["serverInfo"].(map[string]any); info["name"] != stateful {
 		t.Fatalf("serverInfo %v", info)
 	}
 	if session == "" {
@@ -252,16 +277,76 @@ func TestServesEchoToolsAndShutsDownGracefully(t *testing.T) {
 	}
 }
 
-func TestFlagsWinOverEnvironment(t *testing.T) {
+func TestStatefulFlagsWinOverEnvironment(t *testing.T) {
 	// A bad MCP_ECHO_PORT does not matter when --port is given; seconds
 	// from the flag beat the variable's.
-	s := start(t, []string{"--session-timeout", "120"}, "MCP_ECHO_PORT=bad", "MCP_SESSION_TIMEOUT=bad")
+	s := start(t, stateful, []string{"--session-timeout", "120"}, "MCP_ECHO_PORT=bad", "MCP_SESSION_TIMEOUT=bad")
 	_, session := rpc(t, s.url, "", "initialize", map[string]any{
 		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"},
 	})
 	out := callTool(t, s.url, session, "sessionInfo", nil)
 	if !strings.Contains(out, "Session Timeout: 120 seconds") {
 		t.Errorf("sessionInfo:\n%s", out)
+	}
+	s.stop(t)
+}
+
+func TestStatelessServesAndShutsDownGracefully(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "logs", "echo.log")
+	// MCP_SESSION_TIMEOUT, shared with the stateful server, is ignored.
+	s := start(t, stateless, nil, "MCP_SESSION_TIMEOUT=soon", "MCP_ECHO_TRUST_GATEWAY_HEADERS=true", "MCP_ECHO_DEBUG=yes",
+		"MCP_PROTOCOL_VERSIONS_SUPPORTED=2025-06-18, 2025-11-25", "LOG_FILE="+logFile)
+
+	init, session := rpc(t, s.url, "", "initialize", map[string]any{
+		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "binary-test", "version": "1"},
+	})
+	if info, _ := init["result"].(map[string]any)["serverInfo"].(map[string]any); info["name"] != stateless {
+		t.Fatalf("serverInfo %v", info)
+	}
+	if session != "" {
+		t.Fatalf("initialize gave Mcp-Session-Id %q; a stateless server keeps none", session)
+	}
+	for _, msg := range []string{"hi", " exactly \n as given "} {
+		if got := callTool(t, s.url, "", "echo", map[string]any{"message": msg}); got != msg {
+			t.Errorf("echo(%q) = %q", msg, got)
+		}
+	}
+	health := callTool(t, s.url, "", "healthProbe", nil)
+	for _, want := range []string{"Protocol: 2025-11-25, 2025-06-18", "Type: Stateless (no sessions)", "Caller identity taken from trusted gateway headers"} {
+		if !strings.Contains(health, want) {
+			t.Errorf("healthProbe lacks %q:\n%s", want, health)
+		}
+	}
+	resp, err := http.Get(s.url + "/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /health: %v", err)
+	}
+	resp.Body.Close()
+
+	s.stop(t)
+	var logs []string
+	for line := range s.logs {
+		logs = append(logs, line)
+	}
+	all := strings.Join(logs, "\n")
+	for _, want := range []string{`msg="http request" method=POST path=/mcp status=200`, `msg="shutting down"`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, all)
+		}
+	}
+	written, err := os.ReadFile(logFile)
+	if err != nil || !bytes.Contains(written, []byte("msg=listening")) || !bytes.Contains(written, []byte(`msg="shutting down"`)) {
+		t.Errorf("LOG_FILE: %v\n%s", err, written)
+	}
+}
+
+func TestStatelessFlagsWinOverEnvironment(t *testing.T) {
+	// A bad MCP_ECHO_PORT does not matter when --port is given, nor a bad
+	// version list when --protocol-versions is.
+	s := start(t, stateless, []string{"--protocol-versions", "2025-11-25"}, "MCP_ECHO_PORT=bad", "MCP_PROTOCOL_VERSIONS_SUPPORTED=bogus")
+	out := callTool(t, s.url, "", "protocolNegotiation", nil)
+	if !strings.Contains(out, "Server Supported Versions: 2025-11-25\n") {
+		t.Errorf("protocolNegotiation:\n%s", out)
 	}
 	s.stop(t)
 }
