@@ -594,26 +594,7 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, st *stream,
 }
 
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
-	version := r.Header.Get(headerProtocolVersion)
-	if mcp.IsModernProtocol(version) || s.cfg.Sessions == Stateless {
-		w.Header().Set("Allow", "POST")
-		writeRPCError(w, http.StatusMethodNotAllowed, nil, mcp.INVALID_REQUEST,
-			"GET is not supported here: this server keeps no sessions for "+s.streamlessReason(version))
-		return
-	}
-	if _, sseOK := accepts(r.Header.Get("Accept")); !sseOK {
-		writeRPCError(w, http.StatusNotAcceptable, nil, mcp.INVALID_REQUEST, "GET needs Accept: text/event-stream")
-		return
-	}
-	if version != "" && !s.serves(version) {
-		writeRPCError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST, "unsupported MCP-Protocol-Version "+strconv.Quote(version))
-		return
-	}
-	identity, ok := s.identify(w, r)
-	if !ok {
-		return
-	}
-	sess, ok := s.lookupSession(w, r, identity, nil)
+	sess, ok := s.sessionOf(w, r)
 	if !ok {
 		return
 	}
@@ -646,23 +627,38 @@ func (s *Server) streamlessReason(version string) string {
 }
 
 func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request) {
-	version := r.Header.Get(headerProtocolVersion)
-	if mcp.IsModernProtocol(version) || s.cfg.Sessions == Stateless {
-		w.Header().Set("Allow", "POST")
-		writeRPCError(w, http.StatusMethodNotAllowed, nil, mcp.INVALID_REQUEST,
-			"DELETE is not supported here: this server keeps no sessions for "+s.streamlessReason(version))
-		return
-	}
-	identity, ok := s.identify(w, r)
-	if !ok {
-		return
-	}
-	sess, ok := s.lookupSession(w, r, identity, nil)
+	sess, ok := s.sessionOf(w, r)
 	if !ok {
 		return
 	}
 	s.sessions.remove(sess)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// sessionOf finds the session a GET or DELETE is about: 405 where there are
+// no sessions (a Stateless server, a 2026-07-28 client), then the checks of
+// lookupSession; a GET must also accept text/event-stream.
+func (s *Server) sessionOf(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+	version := r.Header.Get(headerProtocolVersion)
+	if mcp.IsModernProtocol(version) || s.cfg.Sessions == Stateless {
+		w.Header().Set("Allow", "POST")
+		writeRPCError(w, http.StatusMethodNotAllowed, nil, mcp.INVALID_REQUEST,
+			r.Method+" is not supported here: this server keeps no sessions for "+s.streamlessReason(version))
+		return nil, false
+	}
+	if _, sseOK := accepts(r.Header.Get("Accept")); r.Method == http.MethodGet && !sseOK {
+		writeRPCError(w, http.StatusNotAcceptable, nil, mcp.INVALID_REQUEST, "GET needs Accept: text/event-stream")
+		return nil, false
+	}
+	if version != "" && !s.serves(version) {
+		writeRPCError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST, "unsupported MCP-Protocol-Version "+strconv.Quote(version))
+		return nil, false
+	}
+	identity, ok := s.identify(w, r)
+	if !ok {
+		return nil, false
+	}
+	return s.lookupSession(w, r, identity, nil)
 }
 
 // serveBatch serves a JSON-RPC batch (2025-03-26 clients): each message in
