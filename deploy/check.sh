@@ -130,6 +130,8 @@ caddy)
 esac
 wait_port "$proxy_port" "$proxy"
 
+# From here on a failed condition is a failed check, not the end of the script.
+set +e
 failed=0
 check() { # check NAME CONDITION-RESULT DETAIL
   if [ "$2" = 0 ]; then
@@ -212,7 +214,19 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS "$mcp/mcp" -H 'Origin
 [ "$status" = 204 ] || [ "$status" = 200 ]
 check "CORS preflight without a token" $? "status $status"
 
-# 7. Malformed authorization: 400 (401 through nginx, whose auth_request knows no 400).
+# 7. A client cannot choose what /verify checks: not the URI (a token of /mcp used on
+#    /admin/mcp), not the method (a POST posing as a CORS preflight).
+post "$mcp/admin/mcp" "$call" -H "Authorization: Bearer $at" -H 'X-Forwarded-Uri: /mcp' -H 'X-Original-URI: /mcp'
+status=$(head -1 "$work/h" | cut -d' ' -f2)
+[ "$status" = 401 ]
+check "client-sent X-Forwarded-Uri / X-Original-URI are ignored" $? "status $status"
+post "$mcp/mcp" "$call" -H 'Origin: https://inspector.example' -H 'Access-Control-Request-Method: POST' \
+  -H 'X-Forwarded-Method: OPTIONS' -H 'X-Original-Method: OPTIONS'
+status=$(head -1 "$work/h" | cut -d' ' -f2)
+[ "$status" = 401 ]
+check "a POST with a client-sent X-Forwarded-Method: OPTIONS is no preflight" $? "status $status"
+
+# 8. Malformed authorization: 400 (401 through nginx, whose auth_request knows no 400).
 post "$mcp/mcp" "$call" -H "Authorization: Bearer"
 status=$(head -1 "$work/h" | cut -d' ' -f2)
 { [ "$status" = 400 ] || { [ "$proxy" = nginx ] && [ "$status" = 401 ]; }; } && header WWW-Authenticate "$work/h" | grep -q invalid_request

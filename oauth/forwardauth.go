@@ -35,6 +35,14 @@ import (
 //     passes only WWW-Authenticate of a 401 to the client, so requests
 //     reconstructed from X-Original-URI get 401 instead of 400, and the
 //     configuration copies the 403 challenge itself.
+//
+// The proxy must set, or remove, every header ForwardAuth reads: a
+// client-sent X-Forwarded-Uri that reached /verify would choose the
+// resource checked, a client-sent X-Forwarded-Method: OPTIONS would make a
+// POST look like a CORS preflight. Traefik and Caddy set the X-Forwarded-*
+// headers themselves, and they win over X-Original-*; nginx passes client
+// headers on to its subrequest, so its configuration must clear them
+// (deploy/nginx does).
 
 // The default header lists of ForwardAuthOptions (read only).
 var (

@@ -202,6 +202,15 @@ func TestTraefikConfig(t *testing.T) {
 		seen.Get("X-User-Email") != "" || seen.Get("Authorization") != "" || seen.Get("X-Auth-Client-Id") == "" {
 		t.Fatalf("the service saw %v", seen)
 	}
+	// A client cannot choose what /verify checks: Traefik sets X-Forwarded-*
+	// itself, and they win over the nginx-style X-Original-*.
+	if resp, _ = call("/other", at, map[string]string{"X-Forwarded-Uri": "/mcp", "X-Original-URI": "/mcp"}); resp.StatusCode != 401 {
+		t.Fatalf("client-sent URI headers: %d", resp.StatusCode)
+	}
+	if resp, _ = call("/mcp", "", map[string]string{"X-Forwarded-Method": "OPTIONS", "X-Original-Method": "OPTIONS",
+		"Origin": "https://claude.ai", "Access-Control-Request-Method": "POST"}); resp.StatusCode != 401 {
+		t.Fatalf("a POST posing as a preflight: %d", resp.StatusCode)
+	}
 	_, other := login(t, s.issuer, mcp+"/other")
 	if resp, _ = call("/mcp", other["access_token"].(string), nil); resp.StatusCode != 401 {
 		t.Fatalf("token of another resource: %d", resp.StatusCode)
