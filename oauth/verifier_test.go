@@ -49,10 +49,11 @@ func newVerifier(t testing.TB, e *testEnv, keys KeySource, opts *VerifierOptions
 	return v
 }
 
-// waitFor polls cond for up to 2 seconds.
+// waitFor polls cond for up to 10 seconds (the feed's resubscription
+// backoff grows to 5 seconds).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
