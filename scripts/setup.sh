@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine, once; later runs find it in place.
-#   - redis-server (Debian package) when it is not on PATH;
+#   - redis-server, nginx-light and caddy (Debian packages) when they are not on PATH;
 #   - Node 22, the MCP conformance suites and the npm MCP servers the tests drive,
 #     pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway).
 # Prints the environment the tests read (eval "$(scripts/setup.sh)").
@@ -14,12 +14,18 @@ home=${MCP_TEST_HOME:-$HOME/.cache/mcp-oauth-gateway}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  log "installing redis-server from apt"
+# Debian packages: redis-server for the Redis store tests, nginx (with auth_request) and Caddy
+# for the reverse-proxy checks of deploy/.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from apt"
   sudo_cmd=""
   if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
   $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
 # npm_install DIR PACKAGES...: a private npm prefix per pinned set, so versions never mix.
