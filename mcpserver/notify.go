@@ -54,9 +54,10 @@ func Notify(ctx context.Context, method string, params map[string]any) error {
 
 // CloseStream ends the HTTP response of the call in ctx without ending the
 // call (SEP-1699 polling): the client reconnects with GET and Last-Event-ID
-// and receives what the call sends next, and its response. It reports false
-// when the call's stream cannot be resumed (stateless servers, 2026-07-28
-// clients), in which case nothing happens.
+// and receives what the call sends next, and its response. Only tools added
+// with AddLongRunningTool can; it reports false, and nothing happens, for
+// other tools and where the call's stream cannot be resumed (stateless
+// servers, 2026-07-28 clients).
 func CloseStream(ctx context.Context) bool {
 	st, _ := ctx.Value(callKey{}).(*stream)
 	if st == nil || st.id == "" {

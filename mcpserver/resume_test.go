@@ -20,7 +20,7 @@ import (
 func TestResumeAfterCloseStream(t *testing.T) {
 	release := make(chan struct{})
 	_, c := testServer(t, nil, func(s *mcpserver.Server) {
-		s.AddTool(mcp.NewTool("slow"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		s.AddLongRunningTool(mcp.NewTool("slow"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			_ = mcpserver.Progress(ctx, req, 1, 3, "before")
 			if !mcpserver.CloseStream(ctx) {
 				return mcp.NewToolResultError("stream not resumable"), nil
@@ -45,6 +45,23 @@ func TestResumeAfterCloseStream(t *testing.T) {
 	resumed := messages(t, r.events)
 	if len(resumed) != 2 || resumed[0]["method"] != "notifications/progress" || textOf(t, resumed[1]) != "finished" {
 		t.Fatalf("resumed stream carried %v", resumed)
+	}
+}
+
+// TestCloseStreamNeedsLongRunningTool: an ordinary tool runs on its
+// request's goroutine and cannot end its response early.
+func TestCloseStreamNeedsLongRunningTool(t *testing.T) {
+	_, c := testServer(t, nil, func(s *mcpserver.Server) {
+		s.AddTool(mcp.NewTool("quick"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if mcpserver.CloseStream(ctx) {
+				return mcp.NewToolResultError("an ordinary tool closed its stream"), nil
+			}
+			return mcp.NewToolResultText("stayed"), nil
+		})
+	})
+	c.initialize("2025-11-25")
+	if got := textOf(t, c.call("tools/call", map[string]any{"name": "quick"}, nil).message(t)); got != "stayed" {
+		t.Fatalf("got %q", got)
 	}
 }
 

@@ -37,6 +37,8 @@ type Server struct {
 	workers  *workers
 	cancel   context.CancelFunc
 
+	longTools sync.Map // names of the tools added with AddLongRunningTool
+
 	closeOnce sync.Once
 }
 
@@ -121,8 +123,24 @@ func (s *Server) AddTool(tool mcp.Tool, h ToolHandler) {
 	})
 }
 
+// AddLongRunningTool registers a tool whose calls may take long. Such a
+// call runs on a goroutine of its own while the HTTP handler writes its
+// stream, so the tool may end its HTTP response early with CloseStream and
+// let the client fetch what follows, and the result, by reconnecting with
+// GET and Last-Event-ID (SEP-1699 polling; stateful sessions only). Other
+// tools run on their request's own goroutine, which is cheaper.
+func (s *Server) AddLongRunningTool(tool mcp.Tool, h ToolHandler) {
+	s.longTools.Store(tool.Name, struct{}{})
+	s.AddTool(tool, h)
+}
+
 // RemoveTools unregisters tools by name.
-func (s *Server) RemoveTools(names ...string) { s.mcp.DeleteTools(names...) }
+func (s *Server) RemoveTools(names ...string) {
+	for _, name := range names {
+		s.longTools.Delete(name)
+	}
+	s.mcp.DeleteTools(names...)
+}
 
 // AddResource registers a resource at its URI.
 func (s *Server) AddResource(r mcp.Resource, h ResourceHandler) {

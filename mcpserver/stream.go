@@ -43,7 +43,11 @@ type stream struct {
 	detach    chan struct{}
 	tag       any                      // subscriptions/listen request id to tag notifications with
 	rpcErr    atomic.Pointer[RPCError] // a handler's JSON-RPC error for the call's response
-	wake      chan struct{}
+
+	detachable  bool              // CloseStream may end the HTTP response before the call ends
+	startWriter func(chan<- bool) // starts a writer when a message precedes the response
+	writerDone  chan bool         // the started writer's result
+	wake        chan struct{}
 }
 
 // slot is one queued message: an encoded message, or the channel a
@@ -82,8 +86,12 @@ func (st *stream) notificationChannel() (chan<- mcp.JSONRPCNotification, bool) {
 	}
 	st.queue = append(st.queue, slot{ch: ch})
 	st.trimLocked()
+	start, done := st.writerNeededLocked()
 	st.mu.Unlock()
 	st.signal()
+	if start != nil {
+		go start(done)
+	}
 	return ch, true
 }
 
@@ -98,9 +106,37 @@ func (st *stream) send(data []byte, final bool) bool {
 	st.queue = append(st.queue, slot{data: data, final: final})
 	st.final = final
 	st.trimLocked()
+	var start func(chan<- bool)
+	var done chan bool
+	if !final {
+		start, done = st.writerNeededLocked()
+	}
 	st.mu.Unlock()
 	st.signal()
+	if start != nil {
+		go start(done)
+	}
 	return true
+}
+
+// writerNeededLocked returns the writer to start, once, when a message
+// comes before the response of a call handled on its HTTP handler's
+// goroutine.
+func (st *stream) writerNeededLocked() (func(chan<- bool), chan bool) {
+	if st.startWriter == nil || st.writerDone != nil {
+		return nil, nil
+	}
+	st.writerDone = make(chan bool, 1)
+	return st.startWriter, st.writerDone
+}
+
+// writerStarted returns the result channel of the writer started for the
+// call, or nil when none was; no writer starts afterwards.
+func (st *stream) writerStarted() chan bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.startWriter = nil
+	return st.writerDone
 }
 
 // trimLocked bounds the memory of a stream nobody is reading: once more than
@@ -235,7 +271,7 @@ func (st *stream) release() {
 func (st *stream) letGo() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.attached || st.detach == nil {
+	if !st.detachable || !st.attached || st.detach == nil {
 		return false
 	}
 	select {

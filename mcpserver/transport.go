@@ -36,6 +36,7 @@ type envelope struct {
 	ID      json.RawMessage `json:"id"`
 	Method  string          `json:"method"`
 	Params  *struct {
+		Name string `json:"name"`
 		Meta *struct {
 			ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
 		} `json:"_meta"`
@@ -414,11 +415,14 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 	}
 	ctx := s.callContext(parent, sess, c, s.requestInfo(r, received, version, sess), identity)
 
-	// This handler is the stream's writer from the start, so a tool may let
-	// go of it (CloseStream) at once.
+	// This handler holds the stream from the start, so a long-running tool
+	// may let go of it (CloseStream) at once.
 	detach, _, _ := st.attach()
-	initOK := make(chan bool, 1)
-	s.workers.run(func() {
+	var initOK chan bool
+	if mode.initialize {
+		initOK = make(chan bool, 1)
+	}
+	handle := func() {
 		resp := addResourceURI(env.Method, body, applyRPCError(st, s.mcp.HandleMessage(ctx, body)))
 		if mode.initialize {
 			var ok bool
@@ -433,13 +437,13 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 		if !st.send(data, true) && mode.resumable {
 			s.cfg.Logger.Debug("mcpserver: response after the session ended", "method", env.Method)
 		}
-	})
+	}
 
 	header := w.Header()
 	if mode.initialize && s.cfg.Sessions == Stateful {
 		header.Set(headerSessionID, sess.id)
 	}
-	complete := s.writeStream(w, r, st, streamWrite{
+	opt := streamWrite{
 		detach:  detach,
 		json:    mode.jsonOK,
 		modern:  mode.modern,
@@ -450,11 +454,39 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 			}
 			return true
 		},
-	})
+	}
+	var complete bool
+	if mode.resumable && s.longRunning(env) {
+		// A long-running tool runs on a worker while this handler writes
+		// its stream, so the tool may end the HTTP response early.
+		st.detachable = true
+		s.workers.run(handle)
+		complete = s.writeStream(w, r, st, opt)
+	} else {
+		// Most calls are handled right here. Should the call send something
+		// before its response, a writer takes over the response at once.
+		st.startWriter = func(done chan<- bool) { done <- s.writeStream(w, r, st, opt) }
+		handle()
+		if done := st.writerStarted(); done != nil {
+			complete = <-done
+		} else {
+			complete = s.writeStream(w, r, st, opt)
+		}
+	}
 	if mode.resumable && (!complete || st.usedSSE) {
 		// A lone JSON response carries no event id to resume from.
 		sess.keepForResume(st, complete)
 	}
+}
+
+// longRunning reports whether a request calls a tool added with
+// AddLongRunningTool.
+func (s *Server) longRunning(env *envelope) bool {
+	if env.Method != string(mcp.MethodToolsCall) || env.Params == nil {
+		return false
+	}
+	_, ok := s.longTools.Load(env.Params.Name)
+	return ok
 }
 
 // finishInitialize adjusts a successful initialize result to the served

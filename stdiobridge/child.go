@@ -598,14 +598,16 @@ func (ch *child) onExit(err error) {
 	} else {
 		ch.log.Debug("stdio server stopped", "err", err)
 	}
+	// The sessions end first, so a client that learns of the crash from a
+	// failed request and tries again finds its session gone (404).
+	for _, s := range sessions {
+		s.px.endSession(s, reason)
+	}
 	for _, c := range calls {
 		c.fail(codeServerError, reason+"; the request was not answered")
 	}
 	for _, l := range ls {
 		l.close()
-	}
-	for _, s := range sessions {
-		s.px.endSession(s, reason)
 	}
 	ch.px.untrack(ch)
 	if !ch.isReady() {

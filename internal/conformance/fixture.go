@@ -98,7 +98,7 @@ func (f *fixture) tools(s *mcpserver.Server) {
 			}
 			return text("Progress reported"), nil
 		})
-	s.AddTool(noArgs("test_reconnection", "Closes its SSE stream mid-call; the result arrives after the client reconnects (SEP-1699)."),
+	s.AddLongRunningTool(noArgs("test_reconnection", "Closes its SSE stream mid-call; the result arrives after the client reconnects (SEP-1699)."),
 		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			time.Sleep(50 * time.Millisecond)
 			mcpserver.CloseStream(ctx)
