@@ -33,14 +33,15 @@ var (
 	_ server.SessionWithRoots                 = (*conn)(nil)
 )
 
-func (c *conn) SessionID() string { return c.Session.id }
-func (c *conn) Initialize()       { c.initialized.Store(true) }
-func (c *conn) Initialized() bool { return c.initialized.Load() }
-func (c *conn) SetProtocolVersion(v string) {
-	c.mu.Lock()
-	c.protocolVersion = v
-	c.mu.Unlock()
+func (c *conn) SessionID() string {
+	if id := c.listenID.Load(); id != nil {
+		return *id
+	}
+	return c.Session.id
 }
+func (c *conn) Initialize()                 { c.initialized.Store(true) }
+func (c *conn) Initialized() bool           { return c.initialized.Load() }
+func (c *conn) SetProtocolVersion(v string) { c.setProtocolVersion(v) }
 
 // NotificationChannel gives mcp-go a channel for one notification: on the
 // call's stream while the call runs, else on the session's GET stream.

@@ -37,7 +37,7 @@ type Session struct {
 	cancel context.CancelFunc
 
 	mu              sync.Mutex
-	protocolVersion string
+	protocolVersion atomic.Pointer[string]
 	clientInfo      mcp.Implementation
 	clientCaps      mcp.ClientCapabilities
 	subscriptions   map[string]struct{}
@@ -47,8 +47,8 @@ type Session struct {
 	order           []string           // interrupted stream ids, oldest first
 	recent          [4]*stream         // recently completed streams
 	recentNext      int
-	streamSeq       uint64
-	ended           bool
+	streamSeq       atomic.Uint64
+	ended           atomic.Bool
 	ephem           bool // a throwaway session of one stateless request
 
 	values sync.Map
@@ -85,10 +85,13 @@ func (s *Session) Identity() *Identity { return s.identity }
 
 // ProtocolVersion is the protocol version negotiated at initialize.
 func (s *Session) ProtocolVersion() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.protocolVersion
+	if v := s.protocolVersion.Load(); v != nil {
+		return *v
+	}
+	return ""
 }
+
+func (s *Session) setProtocolVersion(v string) { s.protocolVersion.Store(&v) }
 
 // Client is the client's name and version as given at initialize.
 func (s *Session) Client() mcp.Implementation {
@@ -114,11 +117,14 @@ func (s *Session) touch() { s.lastActive.Store(s.srv.cfg.Now().UnixNano()) }
 func (s *Session) standaloneStream() *stream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended {
+	if s.ended.Load() {
 		return nil
 	}
+	if s.streams == nil {
+		s.streams = map[string]*stream{}
+	}
 	if s.standalone == nil {
-		s.standalone = newStream(s.newStreamIDLocked(), s.srv.cfg.ReplayEvents)
+		s.standalone = newStream(s.newStreamID(), s.srv.cfg.ReplayEvents)
 		s.streams[s.standalone.id] = s.standalone
 	}
 	return s.standalone
@@ -130,19 +136,13 @@ func (s *Session) newCallStream() *stream {
 	if s.srv.cfg.ReplayEvents < 0 || s.ephem {
 		return newStream("", 0)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return newStream(s.newStreamIDLocked(), s.srv.cfg.ReplayEvents)
+	return newStream(s.newStreamID(), s.srv.cfg.ReplayEvents)
 }
 
-// newStreamIDLocked numbers the session's streams; event ids need only be
-// unique within their session.
-func (s *Session) newStreamIDLocked() string {
-	if s.streams == nil {
-		s.streams = map[string]*stream{}
-	}
-	s.streamSeq++
-	return strconv.FormatUint(s.streamSeq, 36)
+// newStreamID numbers the session's streams; event ids need only be unique
+// within their session.
+func (s *Session) newStreamID() string {
+	return strconv.FormatUint(s.streamSeq.Add(1), 36)
 }
 
 // keepForResume remembers a POST stream so the client can resume it with
@@ -156,8 +156,11 @@ func (s *Session) keepForResume(st *stream, complete bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended {
+	if s.ended.Load() {
 		return
+	}
+	if s.streams == nil {
+		s.streams = map[string]*stream{}
 	}
 	if complete {
 		if st.logBytes() > maxRetainedBytes {
@@ -196,11 +199,10 @@ func (s *Session) streamByID(id string) *stream {
 // cancelled, server requests waiting for the client fail.
 func (s *Session) end() {
 	s.mu.Lock()
-	if s.ended {
+	if s.ended.Swap(true) {
 		s.mu.Unlock()
 		return
 	}
-	s.ended = true
 	streams := make([]*stream, 0, len(s.streams))
 	for _, st := range s.streams {
 		streams = append(streams, st)
@@ -212,11 +214,7 @@ func (s *Session) end() {
 	s.cancel()
 }
 
-func (s *Session) isEnded() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ended
-}
+func (s *Session) isEnded() bool { return s.ended.Load() }
 
 // idle reports whether the session has had no request for d and holds no
 // open stream.

@@ -91,9 +91,7 @@ func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWrite
 			if env.Method == string(mcp.MethodInitialize) {
 				if r, ok := resp.(mcp.JSONRPCResponse); ok {
 					if init, ok := r.Result.(mcp.InitializeResult); ok {
-						sess.mu.Lock()
-						sess.protocolVersion = init.ProtocolVersion
-						sess.mu.Unlock()
+						sess.setProtocolVersion(init.ProtocolVersion)
 					}
 				}
 			}

@@ -505,9 +505,7 @@ func (s *Server) finishInitialize(ctx context.Context, sess *Session, resp mcp.J
 		result.Result = init
 		resp = result
 	}
-	sess.mu.Lock()
-	sess.protocolVersion = init.ProtocolVersion
-	sess.mu.Unlock()
+	sess.setProtocolVersion(init.ProtocolVersion)
 	if sess.ephemeral() {
 		return resp, false
 	}
