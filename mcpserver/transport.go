@@ -103,11 +103,12 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, http.StatusNotAcceptable, nil, mcp.INVALID_REQUEST, "Accept must allow application/json or text/event-stream")
 		return
 	}
-	body, ok := s.readBody(w, r)
+	// Who is calling is settled before a byte of the body is read.
+	identity, ok := s.identify(w, r)
 	if !ok {
 		return
 	}
-	identity, ok := s.identify(w, r)
+	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
