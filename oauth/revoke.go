@@ -17,25 +17,35 @@ import (
 // tokens never do.
 func looksLikeJWT(t string) bool { return strings.Count(t, ".") == 2 }
 
+// tokenRequest reads a /revoke or /introspect request: the authenticated
+// client and the token it asks about. ok is false when it has answered with
+// an error.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (client *Client, token string, ok bool) {
+	form, err := parseForm(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, "", false
+	}
+	if client, err = s.authenticateClient(r, form); err != nil {
+		s.writeError(w, r, err)
+		return nil, "", false
+	}
+	if token = form.Get("token"); token == "" {
+		s.writeError(w, r, newError(ErrorInvalidRequest, "token is missing"))
+		return nil, "", false
+	}
+	return client, token, true
+}
+
 // serveRevoke handles POST /revoke. Unknown, expired and already revoked
 // tokens are answered 200, as RFC 7009 §2.2 wants.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := parseForm(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	client, token, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
-	client, err := s.authenticateClient(r, form)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		s.writeError(w, r, newError(ErrorInvalidRequest, "token is missing"))
-		return
-	}
+	var err error
 	if looksLikeJWT(token) {
 		err = s.revokeAccessToken(ctx, client, token)
 	} else {
@@ -102,22 +112,12 @@ type introspection struct {
 // serveIntrospect handles POST /introspect.
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := parseForm(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	client, err := s.authenticateClient(r, form)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		s.writeError(w, r, newError(ErrorInvalidRequest, "token is missing"))
+	client, token, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
 	var resp introspection
+	var err error
 	if looksLikeJWT(token) {
 		resp, err = s.introspectAccess(ctx, client, token)
 	} else {

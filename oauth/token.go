@@ -163,12 +163,9 @@ func graceKey(oldToken string) ([]byte, error) {
 	return hkdf.Key(sha256.New, []byte(oldToken), nil, "mcp-oauth-gateway refresh grace v1", 32)
 }
 
-func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
+// graceAEAD is the AES-GCM cipher of the grace blob of oldToken.
+func graceAEAD(oldToken string) (cipher.AEAD, error) {
 	key, err := graceKey(oldToken)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +173,15 @@ func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
+	return cipher.NewGCM(block)
+}
+
+func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
+	plain, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := graceAEAD(oldToken)
 	if err != nil {
 		return nil, err
 	}
@@ -186,15 +191,7 @@ func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
 }
 
 func openGrace(oldToken string, sealed []byte) (*graceBlob, error) {
-	key, err := graceKey(oldToken)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := graceAEAD(oldToken)
 	if err != nil {
 		return nil, err
 	}
