@@ -247,16 +247,16 @@ func (st *stream) markDelivered(seq uint64) {
 }
 
 // attach makes the caller the stream's only writer; it reports false when
-// another writer holds it or the stream has ended with nothing left.
-func (st *stream) attach() (detach <-chan struct{}, resumeFrom uint64, ok bool) {
+// another writer holds it.
+func (st *stream) attach() (detach <-chan struct{}, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.attached {
-		return nil, 0, false
+		return nil, false
 	}
 	st.attached = true
 	st.detach = make(chan struct{})
-	return st.detach, st.delivered, true
+	return st.detach, true
 }
 
 func (st *stream) release() {

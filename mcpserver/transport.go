@@ -418,7 +418,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 
 	// This handler holds the stream from the start, so a long-running tool
 	// may let go of it (CloseStream) at once.
-	detach, _, _ := st.attach()
+	detach, _ := st.attach()
 	var initOK chan bool
 	if mode.initialize {
 		initOK = make(chan bool, 1)
@@ -537,7 +537,7 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, st *stream,
 	detach := opt.detach
 	if detach == nil {
 		var ok bool
-		if detach, _, ok = st.attach(); !ok {
+		if detach, ok = st.attach(); !ok {
 			writeRPCError(w, http.StatusConflict, nil, mcp.INVALID_REQUEST, "the stream is already being read by another connection")
 			return false
 		}

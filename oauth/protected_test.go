@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -189,6 +190,41 @@ func TestProtectedIdentity(t *testing.T) {
 	}
 	if got.ClaimsSub != "4242" || got.ClaimsJTI != claims["jti"] {
 		t.Fatalf("claims in context: %+v", got)
+	}
+}
+
+// TestProtectedAuthenticate: the direct form of the check, for callers
+// that build their own refusals, and the metadata a resource reports.
+func TestProtectedAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	v := newVerifier(t, e, nil, nil)
+	pr := newProtected(t, v, Resource{})
+	req := func(auth string) *http.Request {
+		r := httptest.NewRequest("POST", pr.URL(), nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		return r
+	}
+	id, err := pr.Authenticate(req("Bearer " + e.sign(t, e.claimsFor())))
+	if err != nil || id.Subject != "4242" || id.Name != "octocat" {
+		t.Fatalf("good token: %+v, %v", id, err)
+	}
+	if _, err := pr.Authenticate(req("")); !errors.Is(err, ErrNoToken) {
+		t.Errorf("no token: %v, want ErrNoToken", err)
+	}
+	other := e.claimsFor()
+	other["aud"] = []string{"https://other.example.com/mcp"}
+	if _, err := pr.Authenticate(req("Bearer " + e.sign(t, other))); !errors.Is(err, ErrTokenAudience) {
+		t.Errorf("another resource's token: %v, want ErrTokenAudience", err)
+	}
+	m := pr.Metadata()
+	if m.Resource != pr.URL() || !slices.Equal(m.AuthorizationServers, []string{e.issuer}) {
+		t.Fatalf("metadata %+v", m)
+	}
+	m.AuthorizationServers[0] = "https://changed.example"
+	if pr.Metadata().AuthorizationServers[0] != e.issuer {
+		t.Error("Metadata returned a slice the resource shares")
 	}
 }
 

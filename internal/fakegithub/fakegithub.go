@@ -47,7 +47,6 @@ type Server struct {
 	codes      map[string]grant // code -> grant
 	tokens     map[string]string
 	authorizes []AuthorizeRequest
-	exchanges  int
 }
 
 type grant struct {
@@ -98,13 +97,6 @@ func (s *Server) Authorizes() []AuthorizeRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]AuthorizeRequest(nil), s.authorizes...)
-}
-
-// Exchanges is the number of successful code exchanges.
-func (s *Server) Exchanges() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.exchanges
 }
 
 func random() string {
@@ -203,7 +195,6 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 	token := "gho_" + random()
 	s.mu.Lock()
 	s.tokens[token] = g.login
-	s.exchanges++
 	s.mu.Unlock()
 	reply(url.Values{"access_token": {token}, "token_type": {"bearer"}, "scope": {g.scope}})
 }

@@ -362,10 +362,6 @@ func expired(exp, now time.Time) bool {
 	return !exp.IsZero() && !now.Before(exp)
 }
 
-func notFound(op, key string) error {
-	return fmt.Errorf("filestore: %s %q: %w", op, key, oauth.ErrNotFound)
-}
-
 func errEmpty(op string) error {
 	return fmt.Errorf("filestore: %s: empty key", op)
 }
