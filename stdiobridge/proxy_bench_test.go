@@ -27,15 +27,19 @@ import (
 //	proxy         the same calls over HTTP through the proxy, in one session
 //	proxy-process the same with the proxy in a process of its own, which also
 //	              reports the CPU time per call of the proxy and of the server
+//	minimal       the least an HTTP front can do (minimalRelay) on net/http's
+//	              server: what the HTTP hop alone costs on this machine
+//	raw           the same relay on a bare TCP loop instead of net/http's server
 //	supergateway  the npm supergateway (stateful Streamable HTTP) in front of the
 //	              same server, when STDIOBRIDGE_SUPERGATEWAY names its bin script
 //	              (stdiobridge/bench/run.sh installs it)
 //
 // and the same direct/proxy pair with @modelcontextprotocol/server-everything
 // (Node) as the server. Each reports calls/s; the goal is proxy >= 0.7 x
-// direct and proxy >= 2 x supergateway. "seq" makes one call at a time,
-// "par" keeps 16 in flight. Client, proxy and server share the machine's
-// cores, so the figures are only comparable within one run.
+// direct and proxy >= 2 x supergateway; minimal and raw bound what any
+// relay can reach. "seq" makes one call at a time, "par" keeps 16 in
+// flight. Client, proxy and server share the machine's cores, so the
+// figures are only comparable within one run.
 
 const echoCall = `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello, bench"}}}`
 
@@ -48,6 +52,14 @@ func BenchmarkToolCall(b *testing.B) {
 		b.Run("proxy/"+mode, func(b *testing.B) {
 			_, srv := newTestProxy(b, &ProxyOptions{Logger: quietLogger(b)})
 			hc := newHTTPCaller(b, srv.URL)
+			runCalls(b, mode, hc.call)
+		})
+		b.Run("minimal/"+mode, func(b *testing.B) {
+			hc := newHTTPCaller(b, minimalRelayURL(b, false))
+			runCalls(b, mode, hc.call)
+		})
+		b.Run("raw/"+mode, func(b *testing.B) {
+			hc := newHTTPCaller(b, minimalRelayURL(b, true))
 			runCalls(b, mode, hc.call)
 		})
 		b.Run("everything-direct/"+mode, func(b *testing.B) {

@@ -6,8 +6,9 @@
 #
 # It installs the npm supergateway 4.0.0 (only for this comparison) next to the test
 # dependencies, runs BenchmarkToolCall (the stdiotest server called directly over stdio, through
-# the proxy and through supergateway; the same for @modelcontextprotocol/server-everything),
-# prints the ratios, then runs the load test (100 sessions x 50 calls).
+# the proxy, through a minimal relay on net/http and on a bare TCP loop, and through
+# supergateway; the same for @modelcontextprotocol/server-everything), prints the ratios, then
+# runs the load test (100 sessions x 50 calls).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -30,10 +31,10 @@ awk '/^BenchmarkToolCall\// {
 function median(s,   a, n, i, j, t) { n=split(s, a, " "); for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (a[j]+0<a[i]+0) {t=a[i];a[i]=a[j];a[j]=t}; return a[int((n+1)/2)] }
 END {
   for (k in v) m[k]=median(v[k])
-  for (mode in modes) ;
   split("seq par", ms, " ")
   for (i=1;i<=2;i++) { md=ms[i]
     printf "%s: direct %.0f, proxy %.0f, supergateway %.0f calls/s; proxy/direct %.2f (goal >= 0.7), proxy/supergateway %.1f (goal >= 2)\n", md, m["direct/" md], m["proxy/" md], m["supergateway/" md], m["proxy/" md]/m["direct/" md], (m["supergateway/" md] > 0 ? m["proxy/" md]/m["supergateway/" md] : 0)
+    printf "%s, bounds: minimal net/http relay %.0f calls/s (%.2f of direct; proxy/minimal %.2f), raw TCP relay %.0f calls/s (%.2f of direct)\n", md, m["minimal/" md], m["minimal/" md]/m["direct/" md], m["proxy/" md]/m["minimal/" md], m["raw/" md], m["raw/" md]/m["direct/" md]
     printf "%s, server-everything: direct %.0f, proxy %.0f calls/s; proxy/direct %.2f\n", md, m["everything-direct/" md], m["everything-proxy/" md], m["everything-proxy/" md]/m["everything-direct/" md]
     printf "%s, proxy in a process of its own: %.0f calls/s; proxy/direct %.2f\n", md, m["proxy-process/" md], m["proxy-process/" md]/m["direct/" md]
   }
