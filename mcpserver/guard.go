@@ -216,6 +216,9 @@ func isLoopbackName(host string) bool {
 }
 
 func isLoopbackAddr(a net.Addr) bool {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.IsLoopback()
+	}
 	host := a.String()
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h

@@ -62,7 +62,7 @@ func (px *Proxy) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
 // readMessage reads and checks a POST body. It answers the request itself
 // and returns ok false when the body is not one JSON-RPC message.
 func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, bool) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSONMediaType(ct) {
 		writeError(w, http.StatusUnsupportedMediaType, nil, codeInvalidRequest, "Content-Type must be application/json")
 		return message{}, false
 	}
@@ -102,6 +102,13 @@ func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, b
 		return m, false
 	}
 	return m, true
+}
+
+// isJSONMediaType reports whether a Content-Type names application/json,
+// with parameters or not.
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // readBody reads a request body of at most limit bytes, in one allocation
