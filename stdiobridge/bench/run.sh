@@ -22,7 +22,15 @@ if [ ! -f "$sg/.installed" ]; then
 fi
 export STDIOBRIDGE_SUPERGATEWAY=$sg/node_modules/supergateway/dist/index.js
 out=$(mktemp)
-go test -run '^$' -bench BenchmarkToolCall -benchtime "${BENCHTIME:-3s}" -count "${COUNT:-3}" ./stdiobridge/ | tee "$out"
+bin=$(mktemp)
+go test -c -o "$bin" ./stdiobridge/
+# Rounds rather than -count: every round runs each variant once, so that the machine's drift
+# over the minutes of the run weighs on all of them alike.
+for round in $(seq "${COUNT:-3}"); do
+  echo "bench: round $round of ${COUNT:-3}" >&2
+  "$bin" -test.run '^$' -test.bench BenchmarkToolCall -test.benchtime "${BENCHTIME:-3s}" -test.benchmem | tee -a "$out"
+done
+rm -f "$bin"
 # Median calls/s of each benchmark, and the ratios the goals are about.
 awk '/^BenchmarkToolCall\// {
   name=$1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkToolCall\//, "", name)
