@@ -23,6 +23,7 @@ fi
 export STDIOBRIDGE_SUPERGATEWAY=$sg/node_modules/supergateway/dist/index.js
 out=$(mktemp)
 bin=$(mktemp)
+trap 'rm -f "$out" "$bin"' EXIT
 go test -c -o "$bin" ./stdiobridge/
 # Rounds rather than -count: every round runs each variant once, so that the machine's drift
 # over the minutes of the run weighs on all of them alike.
@@ -30,7 +31,6 @@ for round in $(seq "${COUNT:-3}"); do
   echo "bench: round $round of ${COUNT:-3}" >&2
   "$bin" -test.run '^$' -test.bench BenchmarkToolCall -test.benchtime "${BENCHTIME:-3s}" -test.benchmem | tee -a "$out"
 done
-rm -f "$bin"
 # Median calls/s of each benchmark, and the ratios the goals are about.
 awk '/^BenchmarkToolCall\// {
   name=$1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkToolCall\//, "", name)
@@ -47,5 +47,4 @@ END {
     printf "%s, proxy in a process of its own: %.0f calls/s; proxy/direct %.2f\n", md, m["proxy-process/" md], m["proxy-process/" md]/m["direct/" md]
   }
 }' "$out"
-rm -f "$out"
 STDIOBRIDGE_LOAD=1 go test -count=1 -run '^TestLoad$' -v ./stdiobridge/ | grep -E '^load:|^(ok|FAIL|---)'
