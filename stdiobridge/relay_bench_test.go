@@ -2,15 +2,11 @@ package stdiobridge
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 )
 
@@ -26,67 +22,24 @@ import (
 // leaves out what net/http's server does per request (a goroutine that
 // watches the connection while the handler runs, the response writer).
 type minimalRelay struct {
-	in      io.Writer
-	wmu     sync.Mutex
-	mu      sync.Mutex
-	pending map[string]chan []byte
+	sc *stdioClient
 }
 
 func startMinimalRelay(b *testing.B) *minimalRelay {
-	cmd := testCommand()
-	c := exec.Command(cmd.Path, cmd.Args...)
-	c.Env = append(os.Environ(), cmd.Env...)
-	in, _ := c.StdinPipe()
-	out, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		_ = c.Wait()
-	})
-	r := &minimalRelay{in: in, pending: map[string]chan []byte{}}
-	go func() {
-		br := bufio.NewReaderSize(out, 64<<10)
-		for {
-			line, err := br.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			m, err := parseMessage(bytes.TrimSpace(line))
-			if err != nil || m.kind != kindResponse {
-				continue
-			}
-			r.mu.Lock()
-			ch := r.pending[string(m.idBytes())]
-			delete(r.pending, string(m.idBytes()))
-			r.mu.Unlock()
-			if ch != nil {
-				ch <- line
-			}
-		}
-	}()
-	return r
+	return &minimalRelay{sc: startStdioClient(b)}
 }
 
 // relay sends one message to the child and returns its answer, or nil for a
-// notification.
+// notification. The child was initialized when it started; the client's own
+// initialize goes to it as well.
 func (r *minimalRelay) relay(body []byte) []byte {
 	m, _ := parseMessage(body)
-	var ch chan []byte
-	if m.kind == kindRequest {
-		ch = make(chan []byte, 1)
-		r.mu.Lock()
-		r.pending[string(m.idBytes())] = ch
-		r.mu.Unlock()
-	}
-	r.wmu.Lock()
-	_, _ = r.in.Write(append(body, '\n'))
-	r.wmu.Unlock()
-	if ch == nil {
+	if m.kind != kindRequest {
+		r.sc.write(string(body))
 		return nil
 	}
-	return <-ch
+	id, _ := strconv.ParseInt(string(m.idBytes()), 10, 64)
+	return r.sc.send(string(body), id)
 }
 
 func (r *minimalRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
