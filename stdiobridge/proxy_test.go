@@ -102,6 +102,12 @@ func TestTransportErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("notification: HTTP %d", resp.StatusCode)
 	}
+	// A media type with parameters is application/json too.
+	resp = c.do("POST", `{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}`, map[string]string{"Content-Type": "Application/JSON; charset=utf-8"})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("Content-Type with a charset: HTTP %d", resp.StatusCode)
+	}
 	r, _ := c.call("tools/call", map[string]any{"name": "echo", "arguments": map[string]any{"text": "still fine"}})
 	if toolText(t, r) != "still fine" {
 		t.Fatal("session broken after bad requests")
