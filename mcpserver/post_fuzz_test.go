@@ -111,7 +111,7 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) {
 		sc := bufio.NewScanner(bytes.NewReader(body))
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && data != "" { // "" is a priming event
 				checkJSONRPC(t, 200, []byte(data))
 			}
 		}
