@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // SessionMode says whether a server keeps protocol sessions for clients of the
@@ -45,7 +47,9 @@ const (
 	DefaultSessionIdleTimeout = time.Hour
 	DefaultMaxSessions        = 10000
 	DefaultMaxBodyBytes       = 4 << 20
-	DefaultReplayEvents       = 256
+	DefaultReplayEvents       = streamable.DefaultReplayEvents
+	DefaultKeepAlive          = streamable.DefaultKeepAlive
+	DefaultWriteTimeout       = streamable.DefaultWriteTimeout
 )
 
 // Options configure a Server. A nil *Options means all defaults; each field
@@ -73,10 +77,20 @@ type Options struct {
 	// MaxBodyBytes caps a request body; a larger one gets 413 with a
 	// JSON-RPC error. Zero: 4 MiB.
 	MaxBodyBytes int64
-	// ReplayEvents is how many events of each SSE stream a session keeps so
-	// a client can resume a broken stream with Last-Event-ID. Zero: 256.
-	// Negative: no resumption.
+	// ReplayEvents is how many events of each SSE stream a session keeps
+	// (and at most 4 MiB of them) so a client can resume a broken stream
+	// with Last-Event-ID; see the package documentation for how long
+	// streams are kept. Zero: 256. Negative: no resumption (streams carry
+	// no event ids).
 	ReplayEvents int
+	// KeepAlive is the interval of comments on an idle SSE stream, which
+	// keep reverse proxies from closing it. Zero: 15 s. Negative: none.
+	KeepAlive time.Duration
+	// WriteTimeout bounds each write to an SSE stream (and of a plain JSON
+	// answer of 64 KiB or more): a client that stops reading loses its
+	// connection after it, and the stream stays resumable. Zero: 30 s.
+	// Negative: no limit.
+	WriteTimeout time.Duration
 
 	// ProtocolVersions restricts the protocol versions served, for example
 	// []string{"2025-06-18", "2025-11-25"}. A request naming a version
@@ -162,6 +176,12 @@ func (o *Options) resolve() (*config, error) {
 	}
 	if c.ReplayEvents == 0 {
 		c.ReplayEvents = DefaultReplayEvents
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // Handler types of the tools, resources and prompts a Server serves. They are
@@ -32,7 +34,8 @@ type Server struct {
 	guard   *Guard
 	handler http.Handler
 
-	sessions *sessionTable
+	sessions *streamable.Table[*Session]
+	window   streamable.Window // of streams that are not resumable
 	pending  *pendingTable
 	workers  *workers
 	cancel   context.CancelFunc
@@ -75,18 +78,19 @@ func New(name, version string, opts *Options) (*Server, error) {
 		version: version,
 		started: cfg.Now(),
 		guard:   guard,
-		pending: newPendingTable(),
-		workers: newWorkers(),
-		cancel:  cancel,
+		sessions: streamable.NewTable[*Session](cfg.MaxSessions),
+		window:   streamable.WindowOf(cfg.ReplayEvents),
+		pending:  newPendingTable(),
+		workers:  newWorkers(),
+		cancel:   cancel,
 	}
-	s.sessions = newSessionTable(s)
 	mux := http.NewServeMux()
 	mux.Handle(cfg.Path, guard.Wrap(http.HandlerFunc(s.serveMCP)))
 	if cfg.HealthPath != "-" {
 		mux.HandleFunc("GET "+cfg.HealthPath, s.serveHealth)
 	}
 	s.handler = mux
-	go s.sessions.sweep(ctx)
+	go s.sweep(ctx)
 	return s, nil
 }
 
@@ -111,7 +115,7 @@ func (s *Server) Options() Options {
 }
 
 // ActiveSessions is the number of live stateful sessions.
-func (s *Server) ActiveSessions() int { return s.sessions.len() }
+func (s *Server) ActiveSessions() int { return s.sessions.Len() }
 
 // AddTool registers a tool; a tool of the same name is replaced. Clients
 // with an open stream are told the tool list changed.
@@ -189,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
-		s.sessions.closeAll()
+		s.closeSessions()
 		s.workers.stop()
 	})
 	return nil

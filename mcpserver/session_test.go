@@ -115,7 +115,7 @@ func TestSessionCapFreesOnDeleteAndExpiry(t *testing.T) {
 	if first.status != http.StatusOK {
 		t.Fatalf("first initialize: %d", first.status)
 	}
-	if r := initialize(); r.status != http.StatusServiceUnavailable || r.errorCode(t) != mcp.INTERNAL_ERROR {
+	if r := initialize(); r.status != http.StatusServiceUnavailable || r.errorCode(t) != -32000 {
 		t.Fatalf("initialize over the cap: status %d: %s", r.status, r.body)
 	}
 	c.session = first.header.Get("Mcp-Session-Id")

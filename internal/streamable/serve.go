@@ -83,9 +83,6 @@ func Serve(ctx context.Context, w http.ResponseWriter, st *Stream, o *Reply) Out
 	var tick <-chan time.Time
 	fresh := true // the next event starts a batch of writes
 	for {
-		if st.Retired(a) {
-			return out
-		}
 		step := st.Next(after)
 		if step.Ready {
 			ev := step.Event
@@ -136,7 +133,9 @@ func Serve(ctx context.Context, w http.ResponseWriter, st *Stream, o *Reply) Out
 			fresh = true
 			continue
 		}
-		if step.Ended {
+		// What is ready goes out first: a reader let go of (LetGo) ends its
+		// response with what the stream had; one taken over stops here.
+		if step.Ended || st.Retired(a) {
 			return out
 		}
 		if sw != nil && tick == nil && o.KeepAlive > 0 {
