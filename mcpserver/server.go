@@ -72,12 +72,12 @@ func New(name, version string, opts *Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:     cfg,
-		mcp:     server.NewMCPServer(name, version, serverOpts...),
-		name:    name,
-		version: version,
-		started: cfg.Now(),
-		guard:   guard,
+		cfg:      cfg,
+		mcp:      server.NewMCPServer(name, version, serverOpts...),
+		name:     name,
+		version:  version,
+		started:  cfg.Now(),
+		guard:    guard,
 		sessions: streamable.NewTable[*Session](cfg.MaxSessions),
 		window:   streamable.WindowOf(cfg.ReplayEvents),
 		pending:  newPendingTable(),
