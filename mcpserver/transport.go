@@ -67,20 +67,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// identify finds who is calling: an identity already in the request context,
-// the Authenticate hook, or trusted gateway headers. ok is false when the
-// hook refused the request (and wrote the refusal).
+// identify finds who is calling (see Caller).
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, bool) {
-	if id := IdentityFromContext(r.Context()); id != nil {
-		return id, true
-	}
-	if s.cfg.Authenticate != nil {
-		return s.cfg.Authenticate(w, r)
-	}
-	if s.cfg.TrustGatewayHeaders {
-		return GatewayIdentity(r.Header), true
-	}
-	return nil, true
+	return Caller(w, r, s.cfg.Authenticate, s.cfg.TrustGatewayHeaders)
 }
 
 func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
@@ -336,6 +325,9 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 		KeepAlive:    s.cfg.KeepAlive,
 		WriteTimeout: s.cfg.WriteTimeout,
 	}
+	if mode.resumable {
+		reply.Keep = &sess.core.Streams // the client may resume what it has ids of
+	}
 	var initOK chan bool
 	if mode.initialize {
 		initOK = make(chan bool, 1)
@@ -364,7 +356,6 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 			s.cfg.Logger.Debug("mcpserver: response after the session ended", "method", env.Method)
 		}
 	}
-	var out streamable.Outcome
 	if mode.resumable && s.longRunning(env) {
 		// A long-running tool runs on a worker while this handler writes
 		// its stream, so the tool may end the HTTP response early.
@@ -374,21 +365,17 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, body []byte, en
 			defer sess.core.Done()
 			handle()
 		})
-		out = streamable.Serve(r.Context(), w, st.Stream, &reply)
+		streamable.Serve(r.Context(), w, st.Stream, &reply)
 	} else {
 		// Most calls are handled right here. Should the call send something
 		// before its response, a writer takes over the response at once.
 		st.startWriter = func(done chan<- streamable.Outcome) { done <- streamable.Serve(r.Context(), w, st.Stream, &reply) }
 		handle()
 		if done := st.writerStarted(); done != nil {
-			out = <-done
+			<-done
 		} else {
-			out = streamable.Serve(r.Context(), w, st.Stream, &reply)
+			streamable.Serve(r.Context(), w, st.Stream, &reply)
 		}
-	}
-	if mode.resumable && out.SSE {
-		// The client holds event ids of the stream: it may resume it.
-		sess.core.Streams.Keep(st.Stream)
 	}
 }
 

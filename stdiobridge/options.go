@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -89,8 +90,9 @@ const (
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultStopGrace      = 2 * time.Second
 	DefaultMaxBodyBytes   = 4 << 20
-	DefaultReplayEvents   = 256
-	DefaultKeepAlive      = 25 * time.Second
+	DefaultReplayEvents   = streamable.DefaultReplayEvents
+	DefaultKeepAlive      = streamable.DefaultKeepAlive
+	DefaultWriteTimeout   = streamable.DefaultWriteTimeout
 )
 
 // ProxyOptions configure a Proxy. A nil *ProxyOptions means all defaults;
@@ -139,13 +141,20 @@ type ProxyOptions struct {
 	// MaxMessageBytes caps one message from a server; a larger one is
 	// dropped and logged. Zero: no limit.
 	MaxMessageBytes int
-	// ReplayEvents is how many events of each SSE stream a session keeps so
-	// that a client can resume a broken stream with Last-Event-ID. Zero: 256.
-	// Negative: no resumption.
+	// ReplayEvents is how many events of each SSE stream a session keeps
+	// (and at most 4 MiB of them) so that a client can resume a broken
+	// stream with Last-Event-ID; see the package documentation for how long
+	// streams are kept. Zero: 256. Negative: no resumption (streams carry no
+	// event ids).
 	ReplayEvents int
 	// KeepAlive is the interval of SSE comments on idle streams, which keep
-	// reverse proxies from closing them. Zero: 25 s. Negative: none.
+	// reverse proxies from closing them. Zero: 15 s. Negative: none.
 	KeepAlive time.Duration
+	// WriteTimeout bounds each write to an SSE stream (and of a plain JSON
+	// answer of 64 KiB or more): a client that stops reading loses its
+	// connection after it, and the stream stays resumable. Zero: 30 s.
+	// Negative: no limit.
+	WriteTimeout time.Duration
 
 	// AllowedOrigins and AllowedHosts configure the Origin, Host and CORS
 	// guard, as in mcpserver.GuardOptions. Zero: loopback and same-origin
@@ -233,6 +242,9 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	}
 	if c.KeepAlive == 0 {
 		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	switch c.Modern {
 	case ModernAuto, ModernTranslate, ModernOff:

@@ -38,6 +38,10 @@ type Reply struct {
 	// Attachment is the caller's attachment to the stream (Stream.Attach);
 	// zero: Serve attaches. Serve releases it.
 	Attachment uint64
+	// Keep, when set, keeps the stream for resumption (Streams.Keep) as
+	// soon as its event ids go out, so that a client whose connection
+	// breaks finds it when it comes back, however soon.
+	Keep *Streams
 }
 
 // Outcome is how Serve ended.
@@ -69,6 +73,9 @@ func Serve(ctx context.Context, w http.ResponseWriter, st *Stream, o *Reply) Out
 	after := o.After
 	startSSE := func() bool {
 		out.SSE = true
+		if o.Keep != nil {
+			o.Keep.Keep(st)
+		}
 		sw = newSSEWriter(w, o.WriteTimeout)
 		sw.arm()
 		sw.start()

@@ -1,6 +1,7 @@
 package streamable
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -361,4 +362,29 @@ func (s *Stream) Covers(seq uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return seq >= s.dropped && seq < s.next
+}
+
+// Final waits for the stream's response and returns it, dropping what came
+// before it; ok is false when the stream ended without one or ctx ended
+// first.
+func (s *Stream) Final(ctx context.Context) (data []byte, ok bool) {
+	var after uint64
+	for {
+		step := s.Next(after)
+		switch {
+		case step.Ready && step.Final:
+			s.MarkSent(step.Seq)
+			return step.Data, true
+		case step.Ready:
+			after = step.Seq
+			continue
+		case step.Ended:
+			return nil, false
+		}
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
 }
