@@ -162,8 +162,10 @@ type ProxyOptions struct {
 	AllowedOrigins []string
 	AllowedHosts   []string
 	// Authenticate, when set, is asked who is calling on every request. A
-	// session belongs to the identity that created it; another identity gets
-	// 404 for it. Zero: no authentication hook.
+	// session belongs to the subject and the client id of the identity that
+	// created it; another user, or another client of the same user, gets 404
+	// for it, and 2026-07-28 callers get processes of their own by the same
+	// key. Zero: no authentication hook.
 	Authenticate mcpserver.AuthFunc
 	// TrustGatewayHeaders takes the caller's identity from the X-User-*
 	// headers of a gateway that already verified the caller. Zero: off.
