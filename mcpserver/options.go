@@ -45,8 +45,8 @@ const (
 	DefaultPath               = "/mcp"
 	DefaultHealthPath         = "/health"
 	DefaultSessionIdleTimeout = time.Hour
-	DefaultMaxSessions        = 10000
-	DefaultMaxBodyBytes       = 4 << 20
+	DefaultMaxSessions        = streamable.DefaultMaxSessions
+	DefaultMaxBodyBytes       = streamable.DefaultMaxBodyBytes
 	DefaultReplayEvents       = streamable.DefaultReplayEvents
 	DefaultKeepAlive          = streamable.DefaultKeepAlive
 	DefaultWriteTimeout       = streamable.DefaultWriteTimeout
@@ -165,23 +165,8 @@ func (o *Options) resolve() (*config, error) {
 	if c.SessionIdleTimeout == 0 {
 		c.SessionIdleTimeout = DefaultSessionIdleTimeout
 	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBodyBytes < 0 {
-		return nil, errors.New("mcpserver: MaxBodyBytes must not be negative")
-	}
-	if c.ReplayEvents == 0 {
-		c.ReplayEvents = DefaultReplayEvents
-	}
-	if c.KeepAlive == 0 {
-		c.KeepAlive = DefaultKeepAlive
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
+	if err := streamable.ResolveLimits(&c.MaxSessions, &c.MaxBodyBytes, &c.ReplayEvents, &c.KeepAlive, &c.WriteTimeout); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -26,13 +26,14 @@ type (
 // resources and prompts, then serve Handler. It is safe for concurrent use;
 // registration may happen while serving (clients are told of list changes).
 type Server struct {
-	cfg     *config
-	mcp     *server.MCPServer
-	name    string
-	version string
-	started time.Time
-	guard   *Guard
-	handler http.Handler
+	cfg      *config
+	mcp      *server.MCPServer
+	name     string
+	version  string
+	started  time.Time
+	guard    *Guard
+	handler  http.Handler // the endpoint and health
+	endpoint http.Handler // the MCP endpoint behind the guard
 
 	sessions *streamable.Table[*Session]
 	window   streamable.Window // of streams that are not resumable
@@ -85,7 +86,8 @@ func New(name, version string, opts *Options) (*Server, error) {
 		cancel:   cancel,
 	}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Path, guard.Wrap(http.HandlerFunc(s.serveMCP)))
+	s.endpoint = guard.Wrap(streamable.Methods{Post: s.servePost, Get: s.serveGet, Delete: s.serveDelete})
+	mux.Handle(cfg.Path, s.endpoint)
 	if cfg.HealthPath != "-" {
 		mux.HandleFunc("GET "+cfg.HealthPath, s.serveHealth)
 	}
@@ -184,7 +186,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // the Origin, Host and CORS guard; use it to mount the endpoint in a mux of
 // your own.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.guard.Wrap(http.HandlerFunc(s.serveMCP)).ServeHTTP(w, r)
+	s.endpoint.ServeHTTP(w, r)
 }
 
 // Close ends every session and stops the server's background work. Requests

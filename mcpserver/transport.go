@@ -52,21 +52,6 @@ func (e *envelope) isResponse() bool {
 
 func (e *envelope) isNotification() bool { return e.Method != "" && len(e.ID) == 0 }
 
-// serveMCP serves the MCP endpoint; the guard has already checked Origin and
-// Host and answered preflights.
-func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodPost:
-		s.servePost(w, r)
-	case http.MethodGet:
-		s.serveGet(w, r)
-	case http.MethodDelete:
-		s.serveDelete(w, r)
-	default:
-		streamable.WriteMethodNotAllowed(w, "GET, POST, DELETE, OPTIONS", "method "+r.Method+" is not allowed on an MCP endpoint")
-	}
-}
-
 // identify finds who is calling (see Caller).
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, bool) {
 	return Caller(w, r, s.cfg.Authenticate, s.cfg.TrustGatewayHeaders)

@@ -83,13 +83,13 @@ func ParseModernMode(s string) (ModernMode, error) {
 // Defaults of ProxyOptions fields.
 const (
 	DefaultMaxChildren    = 100
-	DefaultMaxSessions    = 10000
+	DefaultMaxSessions    = streamable.DefaultMaxSessions
 	DefaultPoolSize       = 1
 	DefaultStartupTimeout = 60 * time.Second
 	DefaultRequestTimeout = 5 * time.Minute
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultStopGrace      = 2 * time.Second
-	DefaultMaxBodyBytes   = 4 << 20
+	DefaultMaxBodyBytes   = streamable.DefaultMaxBodyBytes
 	DefaultReplayEvents   = streamable.DefaultReplayEvents
 	DefaultKeepAlive      = streamable.DefaultKeepAlive
 	DefaultWriteTimeout   = streamable.DefaultWriteTimeout
@@ -206,9 +206,6 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	if c.MaxChildren == 0 {
 		c.MaxChildren = DefaultMaxChildren
 	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
 	if c.PoolSize == 0 {
 		c.PoolSize = DefaultPoolSize
 	}
@@ -230,23 +227,11 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	if c.StopGrace <= 0 {
 		c.StopGrace = DefaultStopGrace
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBodyBytes < 0 {
-		return nil, errors.New("stdiobridge: MaxBodyBytes must not be negative")
+	if err := streamable.ResolveLimits(&c.MaxSessions, &c.MaxBodyBytes, &c.ReplayEvents, &c.KeepAlive, &c.WriteTimeout); err != nil {
+		return nil, fmt.Errorf("stdiobridge: %w", err)
 	}
 	if c.MaxMessageBytes < 0 {
 		return nil, errors.New("stdiobridge: MaxMessageBytes must not be negative")
-	}
-	if c.ReplayEvents == 0 {
-		c.ReplayEvents = DefaultReplayEvents
-	}
-	if c.KeepAlive == 0 {
-		c.KeepAlive = DefaultKeepAlive
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
 	}
 	switch c.Modern {
 	case ModernAuto, ModernTranslate, ModernOff:

@@ -71,7 +71,7 @@ func NewProxy(cmd Command, opts *ProxyOptions) (*Proxy, error) {
 		cancel:   cancel,
 		swept:    make(chan struct{}),
 	}
-	px.handler = guard.Wrap(http.HandlerFunc(px.serve))
+	px.handler = guard.Wrap(streamable.Methods{Post: px.post, Get: px.get, Delete: px.delete})
 	go px.sweep(ctx)
 	return px, nil
 }
@@ -82,19 +82,6 @@ func (px *Proxy) Name() string { return px.cfg.Name }
 // ServeHTTP serves the MCP endpoint, whatever the request path.
 func (px *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	px.handler.ServeHTTP(w, r)
-}
-
-func (px *Proxy) serve(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodPost:
-		px.post(w, r)
-	case http.MethodGet:
-		px.get(w, r)
-	case http.MethodDelete:
-		px.delete(w, r)
-	default:
-		streamable.WriteMethodNotAllowed(w, "GET, POST, DELETE, OPTIONS", "method "+r.Method+" is not allowed on an MCP endpoint")
-	}
 }
 
 // Sessions is the number of live sessions.

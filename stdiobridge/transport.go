@@ -218,20 +218,7 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 	if v, ok := member(rm.raw, rm.result, "protocolVersion"); ok {
 		_ = jsonString(rm.raw[v.start:v.end], &s.version)
 	}
-	ch.mu.Lock()
-	dead := ch.dead
-	if !dead {
-		ch.sessions[s] = struct{}{}
-	}
-	ch.mu.Unlock()
-	if dead {
-		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "the MCP server exited right after initialize")
-		return
-	}
-	if !px.sessions.Add(&s.core, s) {
-		px.endSession(s, "too many sessions")
-		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
-			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
+	if !px.startSession(w, m, s) {
 		return
 	}
 	px.health.startOK()
@@ -241,6 +228,30 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 	w.Header().Set(streamable.HeaderSessionID, s.id())
 	streamable.WriteJSON(w, http.StatusOK, resp)
 	px.log.Debug("session started", "session", streamable.ShortID(s.id()), "version", s.version)
+}
+
+// startSession registers a session with its child and the session table;
+// it answers the initialize itself when it cannot (the child exited, or
+// the cap is reached).
+func (px *Proxy) startSession(w http.ResponseWriter, m *message, s *session) bool {
+	ch := s.ch
+	ch.mu.Lock()
+	dead := ch.dead
+	if !dead {
+		ch.sessions[s] = struct{}{}
+	}
+	ch.mu.Unlock()
+	if dead {
+		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "the MCP server exited right after initialize")
+		return false
+	}
+	if !px.sessions.Add(&s.core, s) {
+		px.endSession(s, "too many sessions")
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
+			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
+		return false
+	}
+	return true
 }
 
 // errorMessage returns the message of an error response.
@@ -276,20 +287,7 @@ func (px *Proxy) initializeShared(w http.ResponseWriter, r *http.Request, m *mes
 		result = splice(result, v, strconv.AppendQuote(nil, version), "")
 	}
 	s := px.newSession(owner, ch, version)
-	ch.mu.Lock()
-	dead := ch.dead
-	if !dead {
-		ch.sessions[s] = struct{}{}
-	}
-	ch.mu.Unlock()
-	if dead {
-		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "the MCP server exited")
-		return
-	}
-	if !px.sessions.Add(&s.core, s) {
-		px.endSession(s, "too many sessions")
-		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
-			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
+	if !px.startSession(w, m, s) {
 		return
 	}
 	w.Header().Set(streamable.HeaderSessionID, s.id())
