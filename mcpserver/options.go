@@ -72,7 +72,8 @@ type Options struct {
 	// long. Zero: one hour. Negative: sessions never expire.
 	SessionIdleTimeout time.Duration
 	// MaxSessions caps live stateful sessions; an initialize beyond the cap
-	// gets 503 with a JSON-RPC error. Zero: 10000. Negative: no cap.
+	// gets 503 with a JSON-RPC error and Retry-After. Zero: 10000.
+	// Negative: no cap.
 	MaxSessions int
 	// MaxBodyBytes caps a request body; a larger one gets 413 with a
 	// JSON-RPC error. Zero: 4 MiB.
