@@ -134,7 +134,9 @@ type stdioClient struct {
 
 func startStdioClient(b *testing.B) *stdioClient { return startStdioClientOf(b, testCommand()) }
 
-func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
+// startChild starts cmd with pipes on its stdin and stdout; it ends with
+// the benchmark.
+func startChild(b *testing.B, cmd Command) (io.WriteCloser, io.Reader) {
 	c := exec.Command(cmd.Path, cmd.Args...)
 	c.Env = append(os.Environ(), cmd.Env...)
 	in, _ := c.StdinPipe()
@@ -146,6 +148,11 @@ func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
 		in.Close()
 		_ = c.Wait()
 	})
+	return in, out
+}
+
+func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
+	in, out := startChild(b, cmd)
 	sc := &stdioClient{in: in, pending: map[int64]chan []byte{}}
 	go func() {
 		br := bufio.NewReaderSize(out, 64<<10)

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -39,18 +37,7 @@ type leanRelay struct {
 // startLeanRelay starts the stdiotest server behind a lean relay; the
 // server is initialized once, as a client's own initialize would.
 func startLeanRelay(b *testing.B) *leanRelay {
-	cmd := testCommand()
-	c := exec.Command(cmd.Path, cmd.Args...)
-	c.Env = append(os.Environ(), cmd.Env...)
-	in, _ := c.StdinPipe()
-	out, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		_ = c.Wait()
-	})
+	in, out := startChild(b, testCommand())
 	r := &leanRelay{in: in, pending: map[string]chan []byte{}}
 	r.bufs.New = func() any { return new([]byte) }
 	go r.readAnswers(out)
