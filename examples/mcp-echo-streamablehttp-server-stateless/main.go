@@ -18,5 +18,5 @@ import (
 )
 
 func main() {
-	os.Exit(echocmd.Main("mcp-echo-streamablehttp-server-stateless", false, os.Args[1:], os.Getenv, os.Stderr))
+	os.Exit(echocmd.Main("mcp-echo-streamablehttp-server-stateless", false, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

@@ -240,6 +240,11 @@ func TestBadSettings(t *testing.T) {
 		{"unknown flag", nil, []string{"--frobnicate"}, "frobnicate"},
 		{"store is a directory", nil, []string{"--dev-login", "--store", "/"}, "filestore"},
 		{"bad redis URL", nil, []string{"--dev-login", "--store", "redis://[::1"}, "redis"},
+		{"REDIS_URL not a URL", []string{"REDIS_URL=notaurl"}, []string{"--dev-login"}, `bad value "notaurl" for --redis-url / REDIS_URL (from REDIS_URL): want a redis://, rediss:// or unix:// URL`},
+		{"dev login on every interface", nil, []string{"--dev-login", "--host", "0.0.0.0", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+		{"dev user on every interface", []string{"HOST=::"}, []string{"--dev-user", "robot", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+		{"bad consent", []string{"MCP_DEV_LOGIN_ON_NETWORK=sure"}, []string{"--dev-login"}, `bad value "sure" for --dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK`},
+		{"secret not shown", []string{"JWT_PRIVATE_KEY_B64=bm9wZQ==", "JWT_ALGORITHM=PS512"}, []string{"--dev-login"}, `bad value "PS512" for JWT_ALGORITHM`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
