@@ -61,7 +61,7 @@ func ParseDuration(s string, zero bool) (time.Duration, error) {
 	var d time.Duration
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpPnNiI_") {
 		if f*float64(time.Second) > math.MaxInt64 {
-			return 0, errors.New("too long")
+			return 0, errors.New("too long: want at most 290 years")
 		}
 		d = time.Duration(f * float64(time.Second))
 		if f > 0 && d == 0 {
@@ -182,8 +182,14 @@ func ParseLogLevel(s string) (slog.Level, error) {
 // or a syntactically valid host name; it does not resolve it.
 func parseHost(s string) (string, error) {
 	bad := errors.New("want an IP address or a host name, such as 127.0.0.1, ::1, 0.0.0.0 or localhost")
-	if h := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"); net.ParseIP(h) != nil {
+	if h, ok := strings.CutPrefix(s, "["); ok {
+		if h, ok = strings.CutSuffix(h, "]"); !ok || net.ParseIP(h) == nil || !strings.Contains(h, ":") {
+			return "", bad
+		}
 		return h, nil
+	}
+	if net.ParseIP(s) != nil {
+		return s, nil
 	}
 	name := strings.TrimSuffix(s, ".")
 	if name == "" || len(name) > 253 {
