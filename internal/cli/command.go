@@ -238,7 +238,7 @@ func (s *setting) bad(err error) *SettingError {
 	return &SettingError{Flag: s.flag, Env: s.env, Value: s.raw, Secret: s.secret, Source: s.source, Err: err}
 }
 
-// Parse reads args (without the program name) and, for every setting not
+// Parse, called once, reads args (without the program name) and, for every setting not
 // given as a flag, the environment through getenv: the first of its
 // variables that is set and not blank. Surrounding space is ignored. It
 // writes the help text to help and returns ErrHelp for --help or -h; it
@@ -265,6 +265,9 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		return c.flagError(err)
 	}
 	c.args = fs.Args()
+	if err := c.boolWithSpace(args); err != nil {
+		return err
+	}
 	if len(c.args) > 0 && c.argsUsage == "" {
 		return Usagef("unexpected argument %q (%s takes flags only; see --help)", c.args[0], c.name)
 	}
@@ -283,6 +286,25 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		}
 	}
 	return nil
+}
+
+// boolWithSpace refuses "--debug false": package flag takes a boolean
+// flag alone as true and "false" as the first positional argument, the
+// opposite of what was meant.
+func (c *Command) boolWithSpace(args []string) error {
+	i := len(args) - len(c.args)
+	if len(c.args) == 0 || i == 0 {
+		return nil
+	}
+	prev := args[i-1]
+	s := c.byName[strings.TrimLeft(prev, "-")]
+	if s == nil || s.kind != "bool" || s.flag == "" || strings.Contains(prev, "=") || !strings.HasPrefix(prev, "-") {
+		return nil
+	}
+	if _, err := ParseBool(c.args[0]); err != nil {
+		return nil
+	}
+	return Usagef("%s %s: a boolean flag takes its value after =, as in --%s=%s", prev, c.args[0], s.flag, c.args[0])
 }
 
 // flagError words package flag's errors about the command line itself.

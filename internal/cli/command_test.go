@@ -263,9 +263,11 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--name"}, "--name needs a value"},
 		{[]string{"serve"}, `unexpected argument "serve"`},
 		{[]string{"--name", "x", "serve", "--name", "y"}, `unexpected argument "serve"`},
+		{[]string{"--debug", "false"}, "--debug false: a boolean flag takes its value after =, as in --debug=false"},
 	} {
 		c := cli.New("t", "")
 		c.String("name", "", "")
+		c.Bool("debug", false, "")
 		err := c.Parse(tc.args, envOf(), nil)
 		var ue *cli.UsageError
 		if !errors.As(err, &ue) || cli.Status(err) != 2 || !strings.Contains(err.Error(), tc.want) {
@@ -283,6 +285,19 @@ func TestPositionalArguments(t *testing.T) {
 	}
 	if *port != 2 || !slices.Equal(c.Args(), []string{"srv", "--port", "3"}) {
 		t.Errorf("port %d args %q", *port, c.Args())
+	}
+	// "--shared false" would run the command "false" with --shared on.
+	c = cli.New("t", "")
+	c.AcceptArgs("command")
+	c.Bool("shared", false, "")
+	if err := c.Parse([]string{"--shared", "false", "srv"}, envOf(), nil); cli.Status(err) != 2 {
+		t.Errorf("--shared false srv: %v", err)
+	}
+	c = cli.New("t", "")
+	c.AcceptArgs("command")
+	c.Bool("shared", false, "")
+	if err := c.Parse([]string{"--shared", "--", "false"}, envOf(), nil); err != nil || !slices.Equal(c.Args(), []string{"false"}) {
+		t.Errorf("--shared -- false: %v", err)
 	}
 }
 
