@@ -238,12 +238,12 @@ func (s *setting) bad(err error) *SettingError {
 	return &SettingError{Flag: s.flag, Env: s.env, Value: s.raw, Secret: s.secret, Source: s.source, Err: err}
 }
 
-// Parse, called once, reads args (without the program name) and, for every setting not
+// Parse reads args (without the program name) and, for every setting not
 // given as a flag, the environment through getenv: the first of its
 // variables that is set and not blank. Surrounding space is ignored. It
 // writes the help text to help and returns ErrHelp for --help or -h; it
 // returns a *SettingError for a bad value and a *UsageError for an
-// unknown flag or a stray argument.
+// unknown flag or a stray argument. Call it once per Command.
 func (c *Command) Parse(args []string, getenv func(string) string, help io.Writer) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
