@@ -394,7 +394,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.finishDenied(w, r, p, "the login at the identity provider failed")
 		return
 	}
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.User.Login, "sub", ident.User.Subject, "client_id", p.ClientID)
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
@@ -416,11 +416,19 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 // request and sends it to the client.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, now time.Time) {
 	ctx := r.Context()
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.redirectError(w, r, redirectURI, p.State, newError(ErrorAccessDenied, "this user is not allowed to use this service"))
 		return
 	}
 	code := randomString(prefixCode, 32)
+	var upstream []byte
+	if ident.Credential != nil {
+		var err error
+		if upstream, err = sealWith(code, labelUpstream, ident.Credential); err != nil {
+			s.redirectError(w, r, redirectURI, p.State, err)
+			return
+		}
+	}
 	g := &Grant{
 		ClientID:      p.ClientID,
 		RedirectURI:   p.RedirectURI,
@@ -430,6 +438,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		User:          ident.user(),
 		AuthTime:      now,
 		FamilyID:      randomString("", 16),
+		Upstream:      upstream,
 		IssuedAt:      now,
 		ExpiresAt:     now.Add(s.codeTTL),
 	}
