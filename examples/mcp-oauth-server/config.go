@@ -66,6 +66,8 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
 	rotation := fs.String("key-rotation", "", "replace the generated signing key after this long, e.g. 720h (default never)")
 	fs.StringVar(&c.resourceFile, "resource-config", "", "JSON file naming the protected MCP resources and who may use each (default $OAUTH_RESOURCE_CONFIG; none: every request's URL is its resource); re-read on SIGHUP")
+	familyLifetime := fs.String("refresh-family-lifetime", "", "how long the refresh tokens of one login live at most, however often they rotate: seconds or a duration like 2160h (default $REFRESH_FAMILY_LIFETIME, else 90 days)")
+	checkInterval := fs.String("identity-check-interval", "", "how old a user's GitHub login and organization memberships may be at a refresh before GitHub is asked again (default $IDENTITY_CHECK_INTERVAL, else 1h)")
 	fs.BoolVar(&c.passToken, "pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -113,6 +115,12 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if o.RefreshTokenLifetime, err = parseLifetime("REFRESH_TOKEN_LIFETIME", env("REFRESH_TOKEN_LIFETIME")); err != nil {
+		return nil, err
+	}
+	if o.RefreshFamilyLifetime, err = parseLifetime("REFRESH_FAMILY_LIFETIME", firstSet(*familyLifetime, env("REFRESH_FAMILY_LIFETIME"))); err != nil {
+		return nil, err
+	}
+	if o.IdentityCheckInterval, err = parseLifetime("IDENTITY_CHECK_INTERVAL", firstSet(*checkInterval, env("IDENTITY_CHECK_INTERVAL"))); err != nil {
 		return nil, err
 	}
 	switch v := strings.TrimSpace(env("CLIENT_LIFETIME")); v {

@@ -148,6 +148,8 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 	if err != nil {
 		return badSetting{err}
 	}
+	// Logins and refreshes for a resource ask its policy too.
+	srv.SetResourcePolicies(fa)
 
 	hs := &http.Server{
 		Addr:              net.JoinHostPort(cfg.host, cfg.port),

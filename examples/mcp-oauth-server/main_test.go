@@ -65,8 +65,14 @@ func command(t *testing.T, env []string, args ...string) *exec.Cmd {
 
 func start(t *testing.T, port string, args ...string) *server {
 	t.Helper()
+	return startEnv(t, port, nil, args...)
+}
+
+// startEnv starts the server with extra environment variables.
+func startEnv(t *testing.T, port string, env []string, args ...string) *server {
+	t.Helper()
 	issuer := "http://127.0.0.1:" + port
-	cmd := command(t, nil, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", issuer}, args...)...)
+	cmd := command(t, env, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", issuer}, args...)...)
 	s := &server{cmd: cmd, issuer: issuer, stderr: &bytes.Buffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
@@ -182,17 +188,20 @@ func restart(t *testing.T, store string) {
 	s.stop(t)
 }
 
-// login registers a public client and runs an authorization (the server
-// approves at once, --dev-user) and the code exchange, for resource when
-// it is not empty. It returns the registration and the token response.
-func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
+// testRedirect is the redirect URI of the tests' clients.
+const testRedirect = "http://127.0.0.1:9/cb"
+
+// authorize registers a public client and runs an authorization (the
+// server approves at once, --dev-user) for resource when it is not empty.
+// It returns the registration, the PKCE verifier and the code ("" when the
+// server refused).
+func authorize(t *testing.T, issuer, resource string) (reg map[string]any, verifier, code string) {
 	t.Helper()
-	redirect := "http://127.0.0.1:9/cb"
-	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
+	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{testRedirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
 	clientID := reg["client_id"].(string)
-	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
+	verifier = strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
 	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"s"},
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {testRedirect}, "state": {"s"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	if resource != "" {
 		q.Set("resource", resource)
@@ -204,8 +213,23 @@ func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
 	}
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
-	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
-		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	return reg, verifier, loc.Query().Get("code")
+}
+
+// authorizeCode is authorize's registration and code.
+func authorizeCode(t *testing.T, issuer, resource string) (reg map[string]any, code string) {
+	t.Helper()
+	reg, _, code = authorize(t, issuer, resource)
+	return reg, code
+}
+
+// login runs authorize and the code exchange. It returns the registration
+// and the token response.
+func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
+	t.Helper()
+	reg, verifier, code := authorize(t, issuer, resource)
+	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {testRedirect}, "code_verifier": {verifier}, "client_id": {reg["client_id"].(string)}})
 	if tok["refresh_token"] == nil {
 		t.Fatalf("token: %v", tok)
 	}

@@ -92,18 +92,23 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Fatalf("AS metadata: %v", as)
 	}
 
-	// Admitting robot to the admin service takes effect on SIGHUP, for a
-	// token issued before.
-	_, adminTok := login(t, s.issuer, "https://admin.example.com/mcp")
-	admin := adminTok["access_token"].(string)
-	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", admin); resp.StatusCode != 403 {
-		t.Fatalf("robot on the admin service: %d", resp.StatusCode)
+	// The admin service's policy does not admit robot: no token for it.
+	// Admitting robot takes effect on SIGHUP.
+	if _, code := authorizeCode(t, s.issuer, "https://admin.example.com/mcp"); code != "" {
+		t.Fatal("robot got a code for the admin service")
 	}
 	write("alice, robot")
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the reloaded policy", func() bool { return verify(t, s.issuer, "https://admin.example.com/mcp", admin).StatusCode == 200 })
+	eventually(t, "the reloaded policy", func() bool {
+		_, code := authorizeCode(t, s.issuer, "https://admin.example.com/mcp")
+		return code != ""
+	})
+	_, adminTok := login(t, s.issuer, "https://admin.example.com/mcp")
+	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", adminTok["access_token"].(string)); resp.StatusCode != 200 {
+		t.Fatalf("robot on the admin service once admitted: %d", resp.StatusCode)
+	}
 
 	// Revocation at /revoke reaches /verify within a second.
 	rr, err := http.PostForm(s.issuer+"/revoke", url.Values{"token": {at}, "client_id": {reg["client_id"].(string)}})
