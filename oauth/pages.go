@@ -90,7 +90,9 @@ var pageTemplates = map[string]*template.Template{
 {{end}}`),
 	"error": mustPage(`{{define "body"}}
 <p class="err">{{.Data.Message}}</p>
-<p class="note">Error code: <code>{{.Data.Code}}</code>. Go back to the application and start again.</p>
+{{if .Data.Return}}<p class="note">Error code: <code>{{.Data.Code}}</code>. Nothing was shared with the application.</p>
+<div class="actions"><a href="{{.Data.Return}}">Return to <code>{{.Data.ReturnHost}}</code> with this error</a></div>
+{{else}}<p class="note">Error code: <code>{{.Data.Code}}</code>. Go back to the application and start again.</p>{{end}}
 {{end}}`),
 }
 
@@ -131,10 +133,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 // client, bad redirect URI, expired login). It never redirects.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	oe := asOAuthError(err)
-	status := oe.HTTPStatus()
-	if status == http.StatusUnauthorized {
-		status = http.StatusBadRequest
-	}
+	status := pageStatus(oe)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "oauth: request failed", "path", r.URL.Path, "error", err)
 	} else {
@@ -144,5 +143,23 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if msg == "" {
 		msg = "The request could not be processed."
 	}
-	s.renderPage(w, r, status, "error", "Sign-in failed", struct{ Message, Code string }{msg, oe.Code})
+	s.renderPage(w, r, status, "error", "Sign-in failed", errorPageData{Message: msg, Code: oe.Code})
+}
+
+// pageStatus is the status of an error page for oe: a browser has no
+// credentials to retry with, so never 401.
+func pageStatus(oe *Error) int {
+	if status := oe.HTTPStatus(); status != http.StatusUnauthorized {
+		return status
+	}
+	return http.StatusBadRequest
+}
+
+// errorPageData is what the error page shows. Return, when set, is a link
+// back to the client's redirect URI with the error (checked by the caller:
+// html/template would otherwise refuse a private-use scheme).
+type errorPageData struct {
+	Message, Code string
+	Return        template.URL
+	ReturnHost    string
 }
