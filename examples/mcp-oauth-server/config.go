@@ -60,7 +60,7 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.devUser, "dev-user", "", "approve every request as this user, without login or consent pages (loopback issuer only)")
 	fs.BoolVar(&c.devInsecure, "dev-login-public", false, "allow --dev-login on a non-loopback issuer (anyone can log in as anyone)")
 	fs.StringVar(&c.keyFile, "jwt-key-file", "", "PEM private key that signs tokens (default $JWT_PRIVATE_KEY_B64, else keys generated and kept in the store)")
-	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants (default $OAUTH_SCOPES, else mcp)")
+	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants; resources without scopes of their own ask for mcp, or else the first (default $OAUTH_SCOPES, else mcp)")
 	resources := fs.String("resources", "", "comma-separated resource URIs tokens may be issued for; an entry ending in / covers everything under it (default $OAUTH_RESOURCES, else any)")
 	schemes := fs.String("redirect-schemes", "", "comma-separated private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor (default $OAUTH_REDIRECT_SCHEMES)")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
@@ -172,11 +172,7 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	o.RedirectSchemes = splitList(firstSet(*schemes, env("OAUTH_REDIRECT_SCHEMES")))
 	o.TrustProxyHeaders = *trustProxy
 	c.resourceFile = firstSet(c.resourceFile, env("OAUTH_RESOURCE_CONFIG"))
-	granted := o.Scopes
-	if len(granted) == 0 {
-		granted = []string{oauth.DefaultScope}
-	}
-	if c.resources, err = loadResources(c.resourceFile, granted); err != nil {
+	if c.resources, err = loadResources(c.resourceFile, defaultScope(o.Scopes)); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -197,6 +197,12 @@ const testRedirect = "http://127.0.0.1:9/cb"
 // server refused).
 func authorize(t *testing.T, issuer, resource string) (reg map[string]any, verifier, code string) {
 	t.Helper()
+	return authorizeScope(t, issuer, resource, "")
+}
+
+// authorizeScope is authorize asking for scope when it is not empty.
+func authorizeScope(t *testing.T, issuer, resource, scope string) (reg map[string]any, verifier, code string) {
+	t.Helper()
 	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{testRedirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
 	clientID := reg["client_id"].(string)
 	verifier = strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
@@ -205,6 +211,9 @@ func authorize(t *testing.T, issuer, resource string) (reg map[string]any, verif
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	if resource != "" {
 		q.Set("resource", resource)
+	}
+	if scope != "" {
+		q.Set("scope", scope)
 	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
@@ -227,7 +236,13 @@ func authorizeCode(t *testing.T, issuer, resource string) (reg map[string]any, c
 // and the token response.
 func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
 	t.Helper()
-	reg, verifier, code := authorize(t, issuer, resource)
+	return loginScope(t, issuer, resource, "")
+}
+
+// loginScope is login asking for scope when it is not empty.
+func loginScope(t *testing.T, issuer, resource, scope string) (reg, tok map[string]any) {
+	t.Helper()
+	reg, verifier, code := authorizeScope(t, issuer, resource, scope)
 	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {testRedirect}, "code_verifier": {verifier}, "client_id": {reg["client_id"].(string)}})
 	if tok["refresh_token"] == nil {
