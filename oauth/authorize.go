@@ -334,7 +334,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string
 	scopes, _ := parseScope(p.Scope)
 	d := consentData{
 		ClientName: name, ClientID: c.ID, Scopes: scopes, Resources: p.Resources,
-		SelfRegistered: true, Device: p.UserCode, Provider: s.idp.Name(),
+		SelfRegistered: true, Device: displayUserCode(p.UserCode), Provider: s.idp.Name(),
 		Action: s.url("/consent"), ID: id, CSRF: p.CSRFToken,
 	}
 	if s.documents != nil && isClientIDURL(c.ID) {

@@ -46,6 +46,7 @@ input[type=text]{font:inherit;padding:.5rem;border:1px solid #c4c8cf;border-radi
 
 var pageTemplates = map[string]*template.Template{
 	"consent": mustPage(`{{define "body"}}
+{{if .Data.Device}}<p class="warn"><strong>Is the device in front of you?</strong> A device showing the code <code>{{.Data.Device}}</code> asks to act as you. Continue only if you started this yourself, on a device you have with you, and it shows this code. If someone sent you this code or a link to this page (by email, chat or phone), choose Deny: approving would give them access to your account.</p>{{end}}
 <p><strong>{{.Data.ClientName}}</strong> asks to access {{if .Data.Resources}}these services{{else}}this service{{end}} on your behalf.</p>
 <dl>
 <dt>Client</dt><dd>{{.Data.ClientName}} <span class="note">(client id <code>{{.Data.ClientID}}</code>)</span></dd>
@@ -54,9 +55,8 @@ var pageTemplates = map[string]*template.Template{
 {{if .Data.Scopes}}<dt>Permissions</dt><dd>{{range $i, $s := .Data.Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</dd>{{end}}
 {{range .Data.Resources}}<dt>Service</dt><dd><code>{{.}}</code></dd>{{end}}
 </dl>
-{{if .Data.SelfRegistered}}<p class="warn">This client registered itself; its name is not verified. Approve only if you started this sign-in and know the address above.</p>{{end}}
-{{if .Data.MetadataHost}}<p class="warn">This application describes itself in a document published by <code>{{.Data.MetadataHost}}</code>; its name is what that site says. Approve only if you started this sign-in and trust <code>{{.Data.MetadataHost}}</code>.</p>{{end}}
-{{if .Data.Device}}<p class="warn">You are connecting a device that showed you the code <code>{{.Data.Device}}</code>. Approve only if you started this on your own device.</p>{{end}}
+{{if .Data.SelfRegistered}}<p class="warn">This client registered itself; its name is not verified.{{if not .Data.Device}} Approve only if you started this sign-in and know the address above.{{end}}</p>{{end}}
+{{if .Data.MetadataHost}}<p class="warn">This application describes itself in a document published by <code>{{.Data.MetadataHost}}</code>; its name is what that site says. {{if .Data.Device}}Anyone can start a device sign-in in this application's name: the publisher does not vouch for the device.{{else}}Approve only if you started this sign-in and trust <code>{{.Data.MetadataHost}}</code>.{{end}}</p>{{end}}
 <form method="post" action="{{.Data.Action}}">
 <input type="hidden" name="id" value="{{.Data.ID}}">
 <input type="hidden" name="csrf" value="{{.Data.CSRF}}">
