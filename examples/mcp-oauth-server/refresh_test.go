@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 )
 
@@ -109,4 +117,109 @@ func TestRefreshAfterResourcePolicyReload(t *testing.T) {
 		t.Fatal("the refused family's access token came back with the policy")
 	}
 	s.stop(t)
+}
+
+// githubLogin runs a browser through /authorize, the consent page, the
+// fake GitHub and /callback, and exchanges the code, for resource.
+func githubLogin(t *testing.T, issuer, resource string) (clientID string, tok map[string]any) {
+	t.Helper()
+	reg := postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{testRedirect}, "token_endpoint_auth_method": "none", "client_name": "org test"})
+	clientID = reg["client_id"].(string)
+	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {testRedirect}, "state": {"s"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": {resource}}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("consent page: %d %v", resp.StatusCode, err)
+	}
+	form := url.Values{"decision": {"approve"}}
+	doc.Find("form input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		value, _ := s.Attr("value")
+		form.Set(name, value)
+	})
+	action, _ := doc.Find("form").Attr("action")
+	resp, err = browser.PostForm(action, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// GitHub, then the callback, then the client.
+	loc := resp.Header.Get("Location")
+	for i := 0; i < 3 && !strings.HasPrefix(loc, testRedirect); i++ {
+		if resp, err = browser.Get(loc); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc = resp.Header.Get("Location")
+	}
+	u, _ := url.Parse(loc)
+	if u.Query().Get("code") == "" {
+		t.Fatalf("no code: %s", loc)
+	}
+	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {testRedirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	if tok["refresh_token"] == nil {
+		t.Fatalf("token: error %v", tok["error"])
+	}
+	return clientID, tok
+}
+
+// TestRefreshAfterOrgRemoval: with ALLOWED_GITHUB_USERS=org:acme, a user
+// removed from the organization on GitHub loses refresh once the recorded
+// membership is older than --identity-check-interval, on the file store and
+// on Redis; the GitHub token the check needs is kept only sealed.
+func TestRefreshAfterOrgRemoval(t *testing.T) {
+	gh := fakegithub.New("gh-app", "gh-secret")
+	defer gh.Close()
+	gh.AddUser(fakegithub.User{ID: 4242, Login: "octocat", Orgs: []string{"acme"}})
+	gh.SetLogin("octocat")
+	const resource = "https://mcp.example.com/mcp"
+	const interval = time.Second
+	for _, tc := range []struct{ name, store string }{
+		{"file", filepath.Join(t.TempDir(), "oauth.db")},
+		{"redis", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh.SetOrgs("octocat", "acme")
+			store := tc.store
+			if store == "" {
+				store = redistest.Start(t).URL
+			}
+			env := []string{"GITHUB_CLIENT_ID=gh-app", "GITHUB_CLIENT_SECRET=gh-secret", "GITHUB_BASE_URL=" + gh.URL, "GITHUB_API_URL=" + gh.URL,
+				"ALLOWED_GITHUB_USERS=org:acme", "IDENTITY_CHECK_INTERVAL=" + interval.String()}
+			s := startEnv(t, freePort(t), env, "--store", store)
+			clientID, tok := githubLogin(t, s.issuer, resource)
+			if r := verify(t, s.issuer, resource, tok["access_token"].(string)); r.StatusCode != 200 {
+				t.Fatalf("member's token: %d", r.StatusCode)
+			}
+			if tc.store != "" {
+				if db, err := os.ReadFile(tc.store); err != nil || bytes.Contains(db, []byte("gho_")) {
+					t.Fatalf("the store file holds a GitHub token in clear (%v)", err)
+				}
+			}
+			checks := gh.MembershipChecks()
+			time.Sleep(interval + 100*time.Millisecond) // the recorded membership is now older than the interval
+			tok = refresh(t, s.issuer, clientID, tok["refresh_token"].(string))
+			if tok["refresh_token"] == nil || gh.MembershipChecks() != checks+1 {
+				t.Fatalf("refresh of a member: error %v, %d checks", tok["error"], gh.MembershipChecks()-checks)
+			}
+
+			gh.SetOrgs("octocat")
+			time.Sleep(interval + 100*time.Millisecond)
+			if m := refresh(t, s.issuer, clientID, tok["refresh_token"].(string)); m["error"] != "invalid_grant" {
+				t.Fatalf("refresh after the removal from the organization: error %v", m["error"])
+			}
+			eventually(t, "the family's revocation at /verify", func() bool { return revokedAtVerify(t, s.issuer, resource, tok["access_token"].(string)) })
+			s.stop(t)
+		})
+	}
 }
