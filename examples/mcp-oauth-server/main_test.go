@@ -270,6 +270,8 @@ func TestBadSettings(t *testing.T) {
 		{"unknown algorithm", []string{"JWT_ALGORITHM=PS512"}, []string{"--dev-login"}, "PS512"},
 		{"bad lifetime", []string{"ACCESS_TOKEN_LIFETIME=soon"}, []string{"--dev-login"}, "ACCESS_TOKEN_LIFETIME"},
 		{"negative lifetime", []string{"REFRESH_TOKEN_LIFETIME=-5"}, []string{"--dev-login"}, "REFRESH_TOKEN_LIFETIME"},
+		{"bad family lifetime", []string{"REFRESH_FAMILY_LIFETIME=forever"}, []string{"--dev-login"}, "REFRESH_FAMILY_LIFETIME"},
+		{"bad check interval", nil, []string{"--dev-login", "--identity-check-interval", "0"}, "IDENTITY_CHECK_INTERVAL"},
 		{"bad log level", []string{"LOG_LEVEL=LOUD"}, []string{"--dev-login"}, "LOG_LEVEL"},
 		{"bad key", []string{"JWT_PRIVATE_KEY_B64=bm9wZQ=="}, []string{"--dev-login"}, "signing key"},
 		{"dev user on a public issuer", nil, []string{"--dev-user", "robot", "--issuer", "https://auth.example.com", "--store", "memory"}, "loopback"},
@@ -305,8 +307,8 @@ func TestEnvironment(t *testing.T) {
 	env := map[string]string{
 		"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret", "BASE_DOMAIN": "example.com",
 		"ACCESS_TOKEN_LIFETIME": "1800", "REFRESH_TOKEN_LIFETIME": "72h", "CLIENT_LIFETIME": "0",
-		"ALLOWED_GITHUB_USERS": "alice, bob ,org:acme", "REDIS_URL": "redis://127.0.0.1:6379/0", "JWT_ALGORITHM": "es256",
-		"LOG_LEVEL": "debug",
+		"ALLOWED_GITHUB_USERS": "alice, bob ,org:acme, id:4242", "REDIS_URL": "redis://127.0.0.1:6379/0", "JWT_ALGORITHM": "es256",
+		"LOG_LEVEL": "debug", "REFRESH_FAMILY_LIFETIME": "720h", "IDENTITY_CHECK_INTERVAL": "900",
 	}
 	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil || c.opts.ClientLifetime != 0 {
@@ -320,12 +322,15 @@ func TestEnvironment(t *testing.T) {
 	o := c.opts
 	if c.issuer != "https://auth.example.com" || c.store != env["REDIS_URL"] || o.AccessTokenLifetime != 30*time.Minute ||
 		o.RefreshTokenLifetime != 72*time.Hour || o.ClientLifetime != 90*24*time.Hour || o.SigningAlgorithm != "ES256" ||
-		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" {
+		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" || fmt.Sprint(o.Policy.IDs) != "[4242]" ||
+		o.RefreshFamilyLifetime != 30*24*time.Hour || o.IdentityCheckInterval != 15*time.Minute {
 		t.Fatalf("config %+v options %+v", c, o)
 	}
 	// Flags win over the environment.
-	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db"}, func(k string) string { return env[k] }, io.Discard)
-	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" {
+	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db",
+		"--refresh-family-lifetime", "48h", "--identity-check-interval", "5m"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" ||
+		c.opts.RefreshFamilyLifetime != 48*time.Hour || c.opts.IdentityCheckInterval != 5*time.Minute {
 		t.Fatalf("flags: %+v %v", c, err)
 	}
 }
