@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,20 +53,8 @@ func TestResourcesAskForTheDefaultScope(t *testing.T) {
 			}
 
 			// The metadata advertises the same.
-			req, _ := http.NewRequest("GET", s.issuer+"/.well-known/oauth-protected-resource/mcp", nil)
-			req.Header.Set("X-Forwarded-Host", "echo.example.com")
-			req.Header.Set("X-Forwarded-Proto", "https")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var meta struct {
-				Scopes []string `json:"scopes_supported"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&meta)
-			resp.Body.Close()
-			if err != nil || !slices.Equal(meta.Scopes, []string{"mcp"}) {
-				t.Fatalf("echo metadata scopes_supported %v (%v)", meta.Scopes, err)
+			if got := fmt.Sprint(resourceMetadata(t, s.issuer, "echo.example.com", "/mcp")["scopes_supported"]); got != "[mcp]" {
+				t.Fatalf("echo metadata scopes_supported %s, want [mcp]", got)
 			}
 
 			// A client following the challenge gets what it names.
