@@ -164,6 +164,15 @@ func TestRefreshWhenGitHubCannotConfirm(t *testing.T) {
 			t.Fatalf("orgs %v after GitHub came back (%d checks)", got, e.gh.MembershipChecks()-checks)
 		}
 	})
+	t.Run("GitHub down, removed from the list", func(t *testing.T) {
+		// The outage is not why the user is refused: the family goes.
+		e, c, tok := setup(t, "org:acme")
+		e.gh.SetAPIDown(true)
+		e.restart(func(o *Options) { o.Policy = ParsePolicy("mallory") })
+		resp, m := e.refresh(c, str(tok["refresh_token"]), nil)
+		wantOAuthError(t, resp, m, 400, "invalid_grant")
+		wantRevoked(t, e, str(tok["access_token"]))
+	})
 	t.Run("token revoked at GitHub", func(t *testing.T) {
 		e, c, tok := setup(t, "org:acme")
 		e.gh.RevokeTokens("octocat")
@@ -215,7 +224,19 @@ func TestRefreshFamilyLifetime(t *testing.T) {
 	resp, m := e.refresh(c, str(tok["refresh_token"]), nil)
 	wantOAuthError(t, resp, m, 400, "invalid_grant")
 	// A new login starts a new family.
-	e.tokens(c, nil)
+	tok = e.tokens(c, nil)
+
+	// A token stored before families had an end (its expiry restarted by
+	// every rotation) is refused past the family's end all the same.
+	e.store.mu.Lock()
+	e.store.refresh[refreshKey{c.ID, hashSecret(str(tok["refresh_token"]))}].ExpiresAt = e.clock.Now().Add(200 * day)
+	e.store.mu.Unlock()
+	e.clock.Advance(90 * day)
+	resp, m = e.refresh(c, str(tok["refresh_token"]), nil)
+	wantOAuthError(t, resp, m, 400, "invalid_grant")
+	if !strings.Contains(str(m["error_description"]), "older than 90 days") {
+		t.Errorf("description %q", m["error_description"])
+	}
 }
 
 // TestRefreshRenamedLogin: GitHub logins can be re-registered after a

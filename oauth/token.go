@@ -236,7 +236,7 @@ func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Valu
 	if !now.Before(end) {
 		s.log.InfoContext(ctx, "oauth: refresh refused: the authorization reached its absolute lifetime", "client_id", client.ID,
 			"sub", cur.User.Subject, "family", short(cur.FamilyID))
-		return nil, newError(ErrorInvalidGrant, "the authorization is older than %s; sign in again", s.familyTTL)
+		return nil, newError(ErrorInvalidGrant, "the authorization is older than %s; sign in again", days(s.familyTTL))
 	}
 	known := s.currentIdentity(ctx, cur, s.openUpstream(ctx, old, cur.Upstream), now)
 	if !s.admits(known.user, cur.Resources) {
@@ -272,11 +272,21 @@ func (s *Server) familyEnd(authTime, fallback time.Time) time.Time {
 	return authTime.Add(s.familyTTL)
 }
 
+// days formats a lifetime for a person: "90 days", else the duration.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}
+
 // refuseRefresh answers a refresh of a user the policies no longer admit:
 // invalid_grant, and the family revoked (its access tokens included),
-// unless the refusal may pass (the provider could not be asked).
+// unless the refusal may pass: the provider could not be asked, and the
+// memberships recorded before would still admit the user.
 func (s *Server) refuseRefresh(ctx context.Context, client *Client, cur *RefreshToken, known knownIdentity) error {
-	if known.temporary {
+	if known.temporary && s.admits(cur.User, cur.Resources) {
 		s.log.WarnContext(ctx, "oauth: refresh refused: the organization memberships it depends on cannot be checked now", "client_id", client.ID,
 			"sub", cur.User.Subject, "login", cur.User.Login, "family", short(cur.FamilyID))
 		return newError(ErrorInvalidGrant, "the identity provider cannot confirm the organization membership this authorization depends on; try again later or sign in again")
