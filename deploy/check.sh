@@ -154,7 +154,7 @@ post() { # post URL BODY [curl args...]
 post "$mcp/mcp" "$initialize" -H 'Origin: https://inspector.example'
 status=$(head -1 "$work/h" | cut -d' ' -f2)
 challenge=$(header WWW-Authenticate "$work/h")
-want="Bearer resource_metadata=\"$mcp/.well-known/oauth-protected-resource/mcp\", scope=\"mcp admin\""
+want="Bearer resource_metadata=\"$mcp/.well-known/oauth-protected-resource/mcp\", scope=\"mcp\""  # the default scope, not every scope offered
 [ "$status" = 401 ] && [ "$challenge" = "$want" ] && [ "$(grep -ci '^WWW-Authenticate:' "$work/h")" = 1 ] &&
   [ "$(header Access-Control-Allow-Origin "$work/h")" = "*" ]
 check "no token: 401 with one challenge, resource_metadata on the MCP host" $? "status $status, challenge '$challenge', headers: $(tr '\r\n' '  ' <"$work/h")"

@@ -66,12 +66,14 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	keyFile := fs.String("jwt-key-file", "", "PEM private key that signs tokens (default JWT_PRIVATE_KEY_B64, else keys generated and kept in the store)")
 	keyB64 := fs.Secret("", "base64 of a PEM private key matching JWT_ALGORITHM (or the PEM itself)", "JWT_PRIVATE_KEY_B64")
 	alg := fs.String("", "RS256", "token signing algorithm: RS256, ES256 or EdDSA", "JWT_ALGORITHM")
-	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants (default mcp)", "OAUTH_SCOPES")
+	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants; resources without scopes of their own ask for mcp, or else the first (default mcp)", "OAUTH_SCOPES")
 	resources := fs.List("resources", nil, "resource URIs tokens may be issued for; an entry ending in / covers everything under it (default any)", "OAUTH_RESOURCES")
 	schemes := fs.List("redirect-schemes", nil, "private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor", "OAUTH_REDIRECT_SCHEMES")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
 	rotation := fs.Duration("key-rotation", 0, "replace the generated signing key after this long, e.g. 720h (default never)")
 	resourceFile := fs.String("resource-config", "", "JSON `FILE` naming the protected MCP resources and who may use each (none: every request's URL is its resource); re-read on SIGHUP", "OAUTH_RESOURCE_CONFIG")
+	familyLifetime := fs.Duration("refresh-family-lifetime", 0, "how long the refresh tokens of one login live at most, however often they rotate, e.g. 2160h (default 90 days)", "REFRESH_FAMILY_LIFETIME")
+	checkInterval := fs.Duration("identity-check-interval", 0, "how old a user's GitHub login and organization memberships may be at a refresh before GitHub is asked again (default 1h)", "IDENTITY_CHECK_INTERVAL")
 	passToken := fs.Bool("pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	githubID := fs.String("", "", "the GitHub OAuth App's client id (required unless --dev-login)", "GITHUB_CLIENT_ID")
 	githubSecret := fs.Secret("", "the GitHub OAuth App's client secret (required unless --dev-login)", "GITHUB_CLIENT_SECRET")
@@ -122,6 +124,8 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	}
 	o.AccessTokenLifetime = *accessLifetime
 	o.RefreshTokenLifetime = *refreshLifetime
+	o.RefreshFamilyLifetime = *familyLifetime
+	o.IdentityCheckInterval = *checkInterval
 	o.ClientLifetime = *clientLifetime // 0: registrations never expire, as in the original
 	o.KeyRotation = *rotation
 	switch strings.ToUpper(*alg) {
@@ -162,12 +166,8 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	o.TrustProxyHeaders = *trustProxy
 	c.resourceFile = *resourceFile
 	c.passToken = *passToken
-	granted := o.Scopes
-	if len(granted) == 0 {
-		granted = []string{oauth.DefaultScope}
-	}
 	var err error
-	if c.resources, err = loadResources(c.resourceFile, granted); err != nil {
+	if c.resources, err = loadResources(c.resourceFile, defaultScope(o.Scopes)); err != nil {
 		return nil, cli.Usage(err)
 	}
 	return c, nil
