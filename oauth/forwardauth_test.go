@@ -247,19 +247,21 @@ func TestForwardAuthHeaders(t *testing.T) {
 	r := httptest.NewRequest("GET", "/verify", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	r.Header.Set("X-Forwarded-Uri", "/mcp")
-	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443, MCP.example.com:8443")
-	r.Header.Set("X-Forwarded-Proto", "HTTPS,https")
+	r.Header.Set("X-Forwarded-Host", "MCP.example.com:8443")
+	r.Header.Set("X-Forwarded-Proto", "HTTPS")
 	rec := serve(fa, r)
 	// Present and empty when unknown, so the proxy replaces a client's.
 	if v, ok := rec.Header()[HeaderEmail]; !ok || len(v) != 1 || v[0] != "" {
 		t.Fatalf("X-User-Email of a user without email: %q", v)
 	}
 	if rec.Code != 200 || rec.Header().Get(HeaderUserName) != "EvilX-User-Id: 1" {
-		t.Fatalf("lists of one host, sanitized name: %d %q", rec.Code, rec.Header().Get(HeaderUserName))
+		t.Fatalf("host in capitals, sanitized name: %d %q", rec.Code, rec.Header().Get(HeaderUserName))
 	}
-	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443, internal.lan")
-	if rec = serve(fa, r); rec.Code != 400 || rec.Header().Get(HeaderUserID) != "" {
-		t.Fatalf("a list of two hosts: %d", rec.Code)
+	for _, list := range []string{"mcp.example.com:8443, internal.lan", "mcp.example.com:8443, mcp.example.com:8443"} {
+		r.Header.Set("X-Forwarded-Host", list)
+		if rec = serve(fa, r); rec.Code != 400 || rec.Header().Get(HeaderUserID) != "" {
+			t.Fatalf("a list of hosts %q: %d", list, rec.Code)
+		}
 	}
 	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443")
 

@@ -28,8 +28,8 @@ import (
 //     no space, control character or non-ASCII byte;
 //   - no empty segment ("//"), no "." or ".." segment, no trailing dot;
 //   - the query has only visible ASCII characters and no "#";
-//   - each forwarded header (URI, method, host, scheme) came once, and the
-//     headers naming the same thing agree;
+//   - each forwarded header (URI, method, host, scheme) came once, holds
+//     one value (no list), and the headers naming the same thing agree;
 //   - the host is a plain DNS name or IP address with an optional port.
 //
 // Such a path is its own normalized form for nginx, Caddy, Traefik and Go's
@@ -132,15 +132,11 @@ func forwardedValue(h http.Header, names []string) (value, from string, err erro
 	return value, from, nil
 }
 
-// forwardedHost reads the original host: a list ("a, b", as proxies in a
-// chain append) is accepted only when its items are the same host.
+// forwardedHost reads the original host. A list ("a, b", as proxies in a
+// chain append) is refused: which one did the proxy route on?
 func forwardedHost(h http.Header, names []string) (string, error) {
-	v, _, err := forwardedValue(h, names)
-	if err != nil || v == "" {
-		return "", err
-	}
-	host, err := sameListItems(v, "the forwarded host lists different hosts")
-	if err != nil {
+	host, _, err := forwardedValue(h, names)
+	if err != nil || host == "" {
 		return "", err
 	}
 	if !validHostPort(host) {
@@ -150,36 +146,17 @@ func forwardedHost(h http.Header, names []string) (string, error) {
 }
 
 // forwardedScheme reads the original scheme, "http" or "https" ("" when
-// no header names one).
+// no header names one); a list is refused too.
 func forwardedScheme(h http.Header, names []string) (string, error) {
 	v, _, err := forwardedValue(h, names)
 	if err != nil || v == "" {
 		return "", err
 	}
-	scheme, err := sameListItems(v, "the forwarded scheme lists different schemes")
-	if err != nil {
-		return "", err
-	}
-	scheme = strings.ToLower(scheme)
+	scheme := strings.ToLower(v)
 	if scheme != "http" && scheme != "https" {
 		return "", ambiguous("the forwarded scheme is not http or https")
 	}
 	return scheme, nil
-}
-
-// sameListItems returns the one item of a comma-separated list whose items
-// are all equal (ignoring case), else an ambiguity error with reason.
-func sameListItems(v, reason string) (string, error) {
-	first, rest, more := strings.Cut(v, ",")
-	first = strings.TrimSpace(first)
-	for more {
-		var item string
-		item, rest, more = strings.Cut(rest, ",")
-		if !strings.EqualFold(strings.TrimSpace(item), first) {
-			return "", ambiguous(reason)
-		}
-	}
-	return first, nil
 }
 
 // splitOriginURI splits an origin-form request URI into its path (the root

@@ -93,6 +93,9 @@ func TestForwardAuthAmbiguous(t *testing.T) {
 		{name: "host list of different hosts", uri: "/mcp", token: env.mcp, edit: func(h http.Header) {
 			h.Set("X-Forwarded-Host", "mcp.example.com, admin.example.com")
 		}},
+		{name: "host list of one host", uri: "/mcp", token: env.mcp, edit: func(h http.Header) {
+			h.Set("X-Forwarded-Host", "mcp.example.com,mcp.example.com")
+		}},
 		{name: "host header twice", uri: "/mcp", token: env.mcp, edit: func(h http.Header) {
 			h["X-Forwarded-Host"] = []string{"mcp.example.com", "mcp.example.com"}
 		}},
@@ -113,6 +116,9 @@ func TestForwardAuthAmbiguous(t *testing.T) {
 		}},
 		{name: "scheme list of different schemes", uri: "/mcp", token: env.mcp, edit: func(h http.Header) {
 			h.Set("X-Forwarded-Proto", "https, http")
+		}},
+		{name: "scheme list of one scheme", uri: "/mcp", token: env.mcp, edit: func(h http.Header) {
+			h.Set("X-Forwarded-Proto", "https,https")
 		}},
 		{name: "method that is no token", uri: "/mcp", edit: func(h http.Header) {
 			h.Set("X-Forwarded-Method", "OPTIONS, POST")
