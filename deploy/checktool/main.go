@@ -144,6 +144,9 @@ func record(args []string) error {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
+			for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+				pr.Out.Header[h] = pr.In.Header[h] // as the proxy sent them
+			}
 		},
 		FlushInterval: -1, // server-sent events
 	}
