@@ -385,7 +385,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$auth/.well-known/oauth-authoriza
 [ "$code" = 200 ]
 check "the issuer host serves the authorization server" $? "status $code"
 
-echo "$passed passed, $failed failed"
+echo "$passed checks passed, $failed failed"
 if [ $failed != 0 ]; then
   echo "--- auth log"
   tail -20 "$work/auth.log"

@@ -48,16 +48,7 @@ func FuzzForwardRequest(f *testing.F) {
 	} {
 		f.Add(s[0], s[1])
 	}
-	e := newEnv(f)
-	v, err := NewVerifier(e.issuer, e.srv, &VerifierOptions{Logger: discardLogger(), Now: e.clock.Now})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer v.Close()
-	fa, err := NewForwardAuth(v, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	fa := newFuzzForwardAuth(f)
 	traefiks := map[string]proxymodel.TraefikEntryPoint{
 		"traefik":                 proxymodel.TraefikDefaults,
 		"traefik-deny-encoded":    {SanitizePath: true, Deny: proxymodel.TraefikDenyAll},
@@ -83,6 +74,21 @@ func FuzzForwardRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// newFuzzForwardAuth is a /verify with derived resources, quiet.
+func newFuzzForwardAuth(f *testing.F) *ForwardAuth {
+	e := newEnv(f)
+	v, err := NewVerifier(e.issuer, e.srv, &VerifierOptions{Logger: discardLogger(), Now: e.clock.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = v.Close() })
+	fa, err := NewForwardAuth(v, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return fa
 }
 
 // checkDecision asks fa about the proxy's forward-auth call with headers

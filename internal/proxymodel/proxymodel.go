@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -155,23 +156,15 @@ func nginxURI(target string) (string, bool) {
 	if i := strings.IndexAny(raw, "?#"); i >= 0 {
 		raw = raw[:i]
 	}
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '%' {
-			b.WriteByte(raw[i])
-			continue
-		}
-		if i+2 >= len(raw) || unhex(raw[i+1]) < 0 || unhex(raw[i+2]) < 0 {
-			return "", false
-		}
-		c := byte(unhex(raw[i+1])<<4 | unhex(raw[i+2]))
-		if c == 0 {
-			return "", false
-		}
-		b.WriteByte(c)
-		i += 2
+	bad := false
+	decoded, ok := rewriteEscapes(raw, func(enc string) string {
+		c, err := url.PathUnescape(enc)
+		bad = bad || err != nil || c == "\x00"
+		return c
+	})
+	if !ok || bad {
+		return "", false
 	}
-	decoded := b.String()
 	var segs []string
 	for _, s := range strings.Split(decoded[1:], "/") {
 		switch s {
@@ -191,18 +184,6 @@ func nginxURI(target string) (string, bool) {
 		out += "/"
 	}
 	return out, true
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // hostName is the host of a Host value without port, brackets or trailing

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -90,20 +91,12 @@ func (ep TraefikEntryPoint) Prepare(r *http.Request) (*http.Request, bool) {
 	if ep.SanitizePath {
 		u = *u.JoinPath()
 	}
-	escaped := u.EscapedPath()
-	for i := 0; i < len(escaped); i++ {
-		if escaped[i] != '%' {
-			continue
-		}
-		if i+2 >= len(escaped) {
-			return nil, false
-		}
-		for _, d := range ep.Deny {
-			if strings.EqualFold(escaped[i:i+3], d) {
-				return nil, false
-			}
-		}
-		i += 2
+	denied := false
+	if _, ok := rewriteEscapes(u.EscapedPath(), func(enc string) string {
+		denied = denied || slices.ContainsFunc(ep.Deny, func(d string) bool { return strings.EqualFold(enc, d) })
+		return enc
+	}); !ok || denied {
+		return nil, false
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL = &u
@@ -113,21 +106,28 @@ func (ep TraefikEntryPoint) Prepare(r *http.Request) (*http.Request, bool) {
 
 // normalizeTraefikPath is normalizePath on a RawPath.
 func normalizeTraefikPath(raw string) (string, bool) {
+	return rewriteEscapes(raw, func(enc string) string {
+		enc = strings.ToUpper(enc)
+		if c, err := url.PathUnescape(enc); err == nil && isUnreserved(c[0]) {
+			return c
+		}
+		return enc
+	})
+}
+
+// rewriteEscapes replaces each %XX of s by f("%XX"); false for a "%"
+// without two characters after it.
+func rewriteEscapes(s string, f func(enc string) string) (string, bool) {
 	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '%' {
-			b.WriteByte(raw[i])
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
 			continue
 		}
-		if i+2 >= len(raw) {
+		if i+2 >= len(s) {
 			return "", false
 		}
-		enc := strings.ToUpper(raw[i : i+3])
-		if c, err := url.PathUnescape(enc); err == nil && len(c) == 1 && isUnreserved(c[0]) {
-			b.WriteString(c)
-		} else {
-			b.WriteString(enc)
-		}
+		b.WriteString(f(s[i : i+3]))
 		i += 2
 	}
 	return b.String(), true
@@ -140,29 +140,21 @@ func isUnreserved(c byte) bool {
 // TraefikRoutingPath is the path Traefik's Path, PathPrefix and
 // PathRegexp rules compare.
 func TraefikRoutingPath(r *http.Request) (string, error) {
-	escaped := r.URL.EscapedPath()
-	var b strings.Builder
-	for i := 0; i < len(escaped); i++ {
-		if escaped[i] != '%' {
-			b.WriteByte(escaped[i])
-			continue
-		}
-		if i+2 >= len(escaped) {
-			return "", errors.New("proxymodel: a % at the end of the path")
-		}
-		enc := escaped[i : i+3]
+	var err error
+	p, ok := rewriteEscapes(r.URL.EscapedPath(), func(enc string) string {
 		if strings.Contains(traefikReserved, enc) {
-			b.WriteString(enc)
-		} else {
-			c, err := url.PathUnescape(enc)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(c)
+			return enc
 		}
-		i += 2
+		c, uerr := url.PathUnescape(enc)
+		if uerr != nil {
+			err = uerr
+		}
+		return c
+	})
+	if !ok {
+		return "", errors.New("proxymodel: a % at the end of the path")
 	}
-	return b.String(), nil
+	return p, err
 }
 
 // traefikReserved are the encodings withRoutingPath keeps (RFC 3986
