@@ -219,7 +219,7 @@ seen() { # seen SVC FIELD: a field of the last request SVC received ("headers.X-
 before=$(reached)
 post "$mcp/mcp" "$initialize" -H 'Origin: https://inspector.example'
 challenge=$(header WWW-Authenticate "$work/h")
-want="Bearer resource_metadata=\"$mcp/.well-known/oauth-protected-resource/mcp\", scope=\"mcp admin\""
+want="Bearer resource_metadata=\"$mcp/.well-known/oauth-protected-resource/mcp\", scope=\"mcp\"" # the default scope, not every scope offered
 [ "$(status)" = 401 ] && [ "$challenge" = "$want" ] && [ "$(grep -ci '^WWW-Authenticate:' "$work/h")" = 1 ] &&
   [ "$(header Access-Control-Allow-Origin "$work/h")" = "*" ] && [ "$(reached)" = "$before" ]
 check "no token: 401 with one challenge, resource_metadata on the MCP host; nothing reaches the service" $? "status $(status), challenge '$challenge', headers: $(tr '\r\n' '  ' <"$work/h")"

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -618,6 +619,7 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 	c.LastPoll = time.Time{}
 	c.User = nil
 	c.AuthTime = time.Time{}
+	c.Upstream = nil
 	s.dropDevice(deviceHash) // an expired one's user code index
 	s.devices[deviceHash] = c
 	s.userCodes[userCode] = deviceHash
@@ -650,15 +652,15 @@ func (s *MemoryStore) GetDevice(_ context.Context, userCode string) (*DeviceAuth
 	return d.Clone(), nil
 }
 
-func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time) error {
-	return s.decideDevice(userCode, DeviceApproved, &u, authTime)
+func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time, upstream []byte) error {
+	return s.decideDevice(userCode, DeviceApproved, &u, authTime, upstream)
 }
 
 func (s *MemoryStore) DenyDevice(_ context.Context, userCode string) error {
-	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{})
+	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time) error {
+func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time, upstream []byte) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -672,6 +674,7 @@ func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User
 	d.Status = status
 	d.User = cloneUser(u)
 	d.AuthTime = authTime
+	d.Upstream = bytes.Clone(upstream)
 	return nil
 }
 

@@ -60,12 +60,14 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.devUser, "dev-user", "", "approve every request as this user, without login or consent pages (loopback issuer only)")
 	fs.BoolVar(&c.devInsecure, "dev-login-public", false, "allow --dev-login on a non-loopback issuer (anyone can log in as anyone)")
 	fs.StringVar(&c.keyFile, "jwt-key-file", "", "PEM private key that signs tokens (default $JWT_PRIVATE_KEY_B64, else keys generated and kept in the store)")
-	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants (default $OAUTH_SCOPES, else mcp)")
+	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants; resources without scopes of their own ask for mcp, or else the first (default $OAUTH_SCOPES, else mcp)")
 	resources := fs.String("resources", "", "comma-separated resource URIs tokens may be issued for; an entry ending in / covers everything under it (default $OAUTH_RESOURCES, else any)")
 	schemes := fs.String("redirect-schemes", "", "comma-separated private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor (default $OAUTH_REDIRECT_SCHEMES)")
 	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
 	rotation := fs.String("key-rotation", "", "replace the generated signing key after this long, e.g. 720h (default never)")
 	fs.StringVar(&c.resourceFile, "resource-config", "", "JSON file naming the protected MCP resources and who may use each (default $OAUTH_RESOURCE_CONFIG; none: every request's URL is its resource); re-read on SIGHUP")
+	familyLifetime := fs.String("refresh-family-lifetime", "", "how long the refresh tokens of one login live at most, however often they rotate: seconds or a duration like 2160h (default $REFRESH_FAMILY_LIFETIME, else 90 days)")
+	checkInterval := fs.String("identity-check-interval", "", "how old a user's GitHub login and organization memberships may be at a refresh before GitHub is asked again (default $IDENTITY_CHECK_INTERVAL, else 1h)")
 	fs.BoolVar(&c.passToken, "pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -113,6 +115,12 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if o.RefreshTokenLifetime, err = parseLifetime("REFRESH_TOKEN_LIFETIME", env("REFRESH_TOKEN_LIFETIME")); err != nil {
+		return nil, err
+	}
+	if o.RefreshFamilyLifetime, err = parseLifetime("REFRESH_FAMILY_LIFETIME", firstSet(*familyLifetime, env("REFRESH_FAMILY_LIFETIME"))); err != nil {
+		return nil, err
+	}
+	if o.IdentityCheckInterval, err = parseLifetime("IDENTITY_CHECK_INTERVAL", firstSet(*checkInterval, env("IDENTITY_CHECK_INTERVAL"))); err != nil {
 		return nil, err
 	}
 	switch v := strings.TrimSpace(env("CLIENT_LIFETIME")); v {
@@ -164,11 +172,7 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	o.RedirectSchemes = splitList(firstSet(*schemes, env("OAUTH_REDIRECT_SCHEMES")))
 	o.TrustProxyHeaders = *trustProxy
 	c.resourceFile = firstSet(c.resourceFile, env("OAUTH_RESOURCE_CONFIG"))
-	granted := o.Scopes
-	if len(granted) == 0 {
-		granted = []string{oauth.DefaultScope}
-	}
-	if c.resources, err = loadResources(c.resourceFile, granted); err != nil {
+	if c.resources, err = loadResources(c.resourceFile, defaultScope(o.Scopes)); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -72,11 +72,7 @@ func reloadResources(cfg *config, fa *oauth.ForwardAuth, log *slog.Logger) {
 		log.Info("SIGHUP: no --resource-config to reload")
 		return
 	}
-	scopes := cfg.opts.Scopes
-	if len(scopes) == 0 {
-		scopes = []string{oauth.DefaultScope}
-	}
-	rc, err := loadResources(cfg.resourceFile, scopes)
+	rc, err := loadResources(cfg.resourceFile, defaultScope(cfg.opts.Scopes))
 	if err == nil {
 		err = fa.SetResources(rc.resources, rc.def)
 	}
@@ -148,6 +144,8 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 	if err != nil {
 		return badSetting{err}
 	}
+	// Logins and refreshes for a resource ask its policy too.
+	srv.SetResourcePolicies(fa)
 
 	hs := &http.Server{
 		Addr:              net.JoinHostPort(cfg.host, cfg.port),
