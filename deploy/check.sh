@@ -79,7 +79,7 @@ pids+=($!)
 pids+=($!)
 for svc in mcp admin; do
   port_var="rec_${svc}_port"
-  ct record -listen "127.0.0.1:${!port_var}" -to "http://127.0.0.1:$echo_port" -log "$work/rec-$svc.log" >"$work/rec-$svc.out" 2>&1 &
+  "$work/checktool" record -listen "127.0.0.1:${!port_var}" -to "http://127.0.0.1:$echo_port" -log "$work/rec-$svc.log" >"$work/rec-$svc.out" 2>&1 &
   pids+=($!)
 done
 wait_port "$auth_port" auth
