@@ -113,30 +113,34 @@ func (s *FileStore) update(ctx context.Context, fn func(*fileData)) error {
 	if err != nil {
 		return fmt.Errorf("mcpauth: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".credentials-*")
+	if err := writeAtomic(s.path, append(b, '\n')); err != nil {
+		return fmt.Errorf("mcpauth: write %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// writeAtomic writes b to a temporary file of mode 0600 next to path,
+// syncs it and renames it to path.
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".credentials-*")
 	if err != nil {
-		return fmt.Errorf("mcpauth: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.Write(append(b, '\n'))
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), s.path)
-		}
-		if err != nil {
-			return fmt.Errorf("mcpauth: write %s: %w", s.path, err)
-		}
-		return nil
-	} else {
-		tmp.Close()
-		return fmt.Errorf("mcpauth: %w", err)
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(b)
 	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func (s *FileStore) Tokens(_ context.Context, server string) (*Tokens, error) {
