@@ -81,6 +81,7 @@ type Client struct {
 	initialized []byte
 	reinit      *reinitCall
 	tools       map[string]*mcp.Tool
+	badTools    map[string]string // tools with invalid x-mcp-header annotations: why
 	getRunning  bool
 	getStop     context.CancelFunc
 	closed      bool
@@ -97,7 +98,7 @@ func NewClient(serverURL string, opts *ClientOptions) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("stdiobridge: server URL %q is not an http(s) URL", serverURL)
 	}
-	c := &Client{url: u.String(), tools: map[string]*mcp.Tool{}}
+	c := &Client{url: u.String(), tools: map[string]*mcp.Tool{}, badTools: map[string]string{}}
 	var o ClientOptions
 	if opts != nil {
 		o = *opts
@@ -264,12 +265,36 @@ func (c *Client) dispatch(ctx context.Context, raw []byte, wg *sync.WaitGroup) {
 		c.initialized = raw
 		c.mu.Unlock()
 		c.relay(ctx, &m, raw)
-		c.startListening(ctx)
+		// Open the GET stream before relaying what follows: a server may
+		// send its requests there as soon as the client calls a tool.
+		select {
+		case <-c.startListening(ctx):
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+		}
 	case m.kind == kindNotification:
 		// In order with what follows (a cancellation after its request).
 		c.relay(ctx, &m, raw)
+	case m.kind == kindRequest && m.method == string(mcp.MethodToolsCall) && c.refuseTool(&m):
 	default:
 		wg.Add(1)
 		go func() { defer wg.Done(); c.relay(ctx, &m, raw) }()
 	}
+}
+
+// refuseTool answers a call of a tool whose x-mcp-header annotations are
+// invalid (2026-07-28: clients must not call such tools) and reports
+// whether it did.
+func (c *Client) refuseTool(m *message) bool {
+	name, ok := mcp.ExtractHeaderName(mcp.MethodToolsCall, m.paramsBytes())
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	why, bad := c.badTools[name]
+	c.mu.Unlock()
+	if bad {
+		c.write(errorResponse(m.idBytes(), codeInvalidParams, fmt.Sprintf("stdiobridge: tool %q is not callable: %s", name, why), nil))
+	}
+	return bad
 }

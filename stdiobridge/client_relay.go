@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -170,11 +171,15 @@ func (c *Client) learnTools(result []byte) {
 	defer c.mu.Unlock()
 	for i := range page.Tools {
 		t := &page.Tools[i]
-		if len(mcp.ExtractParamHeaderBindings(t)) == 0 || mcp.ValidateParamHeaderAnnotations(t) != nil {
-			delete(c.tools, t.Name)
+		delete(c.tools, t.Name)
+		delete(c.badTools, t.Name)
+		if err := mcp.ValidateParamHeaderAnnotations(t); err != nil {
+			c.badTools[t.Name] = err.Error()
 			continue
 		}
-		c.tools[t.Name] = t
+		if len(mcp.ExtractParamHeaderBindings(t)) > 0 {
+			c.tools[t.Name] = t
+		}
 	}
 }
 
@@ -378,29 +383,37 @@ func (c *Client) get(ctx context.Context, lastID string) (*http.Response, error)
 }
 
 // startListening opens the session's GET stream once the session is
-// initialized.
-func (c *Client) startListening(ctx context.Context) {
+// initialized. The channel is closed when the server answered the first
+// GET (whatever it said).
+func (c *Client) startListening(ctx context.Context) <-chan struct{} {
+	opened := make(chan struct{})
 	c.mu.Lock()
 	if c.getRunning || c.closed {
 		c.mu.Unlock()
-		return
+		close(opened)
+		return opened
 	}
 	c.getRunning = true
 	lctx, stop := context.WithCancel(ctx)
 	c.getStop = stop
 	c.mu.Unlock()
-	go c.listen(lctx)
+	go c.listen(lctx, opened)
+	return opened
 }
 
 // listen relays the GET stream, reconnecting after the server's retry
 // delay (with Last-Event-ID), until the server says it has none (405) or
 // ctx ends.
-func (c *Client) listen(ctx context.Context) {
+func (c *Client) listen(ctx context.Context, opened chan struct{}) {
+	var once sync.Once
+	signal := func() { once.Do(func() { close(opened) }) }
+	defer signal()
 	st := &streamState{retry: c.retry}
 	backoff := c.retry
 	for ctx.Err() == nil {
 		sess := c.Session()
 		resp, err := c.get(ctx, st.lastID)
+		signal()
 		if ctx.Err() != nil {
 			if err == nil {
 				resp.Body.Close()

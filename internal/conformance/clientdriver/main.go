@@ -58,6 +58,10 @@ func run() error {
 	var ctx struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
+		ToolCalls    []struct {
+			Name      string         `json:"name"`
+			Arguments map[string]any `json:"arguments"`
+		} `json:"toolCalls"`
 	}
 	if c := os.Getenv("MCP_CONFORMANCE_CONTEXT"); c != "" {
 		_ = json.Unmarshal([]byte(c), &ctx)
@@ -80,6 +84,9 @@ func run() error {
 		return err
 	}
 	c := &conn{in: in, waiting: map[string]chan message{}, version: version}
+	for _, tc := range ctx.ToolCalls {
+		c.calls = append(c.calls, toolCall{tc.Name, tc.Arguments})
+	}
 	go c.read(out)
 	err = c.scenario(scenario)
 	in.Close()
@@ -111,6 +118,12 @@ type conn struct {
 	next    int
 	waiting map[string]chan message
 	version string // 2026-07-28 or "" (initialize)
+	calls   []toolCall // the scenario's own tool calls, if it names them
+}
+
+type toolCall struct {
+	name string
+	args map[string]any
 }
 
 func (c *conn) write(v any) error {
@@ -305,7 +318,7 @@ func (c *conn) callTool(name string, arguments map[string]any) error {
 			InputRequests map[string]json.RawMessage `json:"inputRequests"`
 		}
 		_ = json.Unmarshal(m.Result, &r)
-		if r.ResultType != "incomplete" {
+		if r.ResultType != "input_required" && r.ResultType != "incomplete" {
 			return nil
 		}
 		responses := map[string]any{}
@@ -348,6 +361,14 @@ func (c *conn) scenario(name string) error {
 		return err
 	}
 	var errs []error
+	if len(c.calls) > 0 {
+		for _, tc := range c.calls {
+			if err := c.callTool(tc.name, tc.args); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		tools = nil
+	}
 	for _, t := range tools {
 		if err := c.callTool(t.Name, args(t)); err != nil && !strings.Contains(name, "invalid") {
 			errs = append(errs, err)
