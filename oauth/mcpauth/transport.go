@@ -282,8 +282,19 @@ func (t *Transport) current(ctx context.Context) *Tokens {
 	return nt
 }
 
+// expiresSoon reports whether tok is within RefreshBefore of its expiry,
+// or past half its lifetime when that is shorter.
 func (t *Transport) expiresSoon(tok *Tokens) bool {
-	return !tok.Expiry.IsZero() && t.now().Add(t.opts.RefreshBefore).After(tok.Expiry)
+	if tok.Expiry.IsZero() {
+		return false
+	}
+	margin := t.opts.RefreshBefore
+	if !tok.ObtainedAt.IsZero() {
+		if life := tok.Expiry.Sub(tok.ObtainedAt); life > 0 && margin > life/2 {
+			margin = life / 2
+		}
+	}
+	return t.now().Add(margin).After(tok.Expiry)
 }
 
 func (t *Transport) expired(tok *Tokens) bool {
@@ -342,7 +353,7 @@ func (t *Transport) renew(ctx context.Context, sent *Tokens, ch *Challenge, scop
 	}
 	if scopes == nil && stored != nil {
 		newer := sent == nil || stored.AccessToken != sent.AccessToken
-		if newer && !t.expiresSoon(stored) {
+		if newer && !t.expired(stored) && (sent == nil || !stored.ObtainedAt.Before(sent.ObtainedAt)) {
 			t.log.Debug("mcpauth: using tokens renewed by another client", "token", fingerprint(stored.AccessToken))
 			return stored, nil
 		}

@@ -117,7 +117,7 @@ type conn struct {
 	in      io.Writer
 	next    int
 	waiting map[string]chan message
-	version string // 2026-07-28 or "" (initialize)
+	version string     // 2026-07-28 or "" (initialize)
 	calls   []toolCall // the scenario's own tool calls, if it names them
 }
 
