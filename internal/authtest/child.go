@@ -50,7 +50,9 @@ type buildError struct {
 	out []byte
 }
 
-func (e *buildError) Error() string { return "build mcp-oauth-server: " + e.err.Error() + ": " + string(e.out) }
+func (e *buildError) Error() string {
+	return "build mcp-oauth-server: " + e.err.Error() + ": " + string(e.out)
+}
 
 // Child is the real mcp-oauth-server binary running as a child process
 // (--dev-user robot: every authorization is approved at once), behind a
