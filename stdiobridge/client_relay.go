@@ -101,7 +101,7 @@ func (c *Client) versionFor(m *message) string {
 	if m.method == string(mcp.MethodInitialize) {
 		return ""
 	}
-	if v := metaProtocolVersion(m); v != "" {
+	if v := metaVersion(m); v != "" {
 		return v
 	}
 	return c.currentVersion()
@@ -111,22 +111,6 @@ func (c *Client) currentVersion() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.version
-}
-
-// metaProtocolVersion is params._meta's protocol version (2026-07-28).
-func metaProtocolVersion(m *message) string {
-	if !m.params.ok() {
-		return ""
-	}
-	v, ok := path(m.raw, m.params, "_meta", mcp.MetaKeyProtocolVersion)
-	if !ok {
-		return ""
-	}
-	var s string
-	if jsonString(m.raw[v.start:v.end], &s) != nil {
-		return ""
-	}
-	return s
 }
 
 // nameHeaders sets Mcp-Name and, for tools that declare them, the
