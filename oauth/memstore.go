@@ -17,6 +17,9 @@ type MemoryStoreOptions struct {
 	// SweepInterval is how often expired records are removed. Zero: one
 	// minute. Negative: never (expired records are still invisible).
 	SweepInterval time.Duration
+	// MaxQuotaKeys bounds the live quota windows kept (see LocalQuotas).
+	// Zero: DefaultMaxQuotaKeys.
+	MaxQuotaKeys int
 }
 
 // MemoryStore is a Store that keeps everything in the process's memory:
@@ -30,9 +33,10 @@ type MemoryStore struct {
 	done chan struct{}
 	once sync.Once
 
+	quotas *LocalQuotas
+
 	mu          sync.RWMutex
 	clients     map[string]*Client
-	quotas      map[string]quotaWindow
 	pending     map[string]*PendingAuthorization
 	codes       map[string]*memCode
 	refresh     map[refreshKey]*RefreshToken
@@ -46,11 +50,6 @@ type MemoryStore struct {
 }
 
 var _ Store = (*MemoryStore)(nil)
-
-type quotaWindow struct {
-	count int
-	end   time.Time
-}
 
 type memCode struct {
 	grant *Grant
@@ -78,7 +77,6 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		clients:     make(map[string]*Client),
-		quotas:      make(map[string]quotaWindow),
 		pending:     make(map[string]*PendingAuthorization),
 		codes:       make(map[string]*memCode),
 		refresh:     make(map[refreshKey]*RefreshToken),
@@ -93,6 +91,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.quotas = NewLocalQuotas(s.now, opts.MaxQuotaKeys)
 	interval := opts.SweepInterval
 	if interval == 0 {
 		interval = time.Minute
@@ -139,17 +138,13 @@ func expired(exp, now time.Time) bool {
 // Sweep removes every expired record now. The store also sweeps by itself
 // every SweepInterval.
 func (s *MemoryStore) Sweep() {
+	s.quotas.Sweep()
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, c := range s.clients {
 		if expired(c.ExpiresAt, now) {
 			delete(s.clients, id)
-		}
-	}
-	for k, q := range s.quotas {
-		if !now.Before(q.end) {
-			delete(s.quotas, k)
 		}
 	}
 	for k, p := range s.pending {
@@ -176,6 +171,23 @@ func (s *MemoryStore) Sweep() {
 		if expired(d.ExpiresAt.Add(UsedCodeRetention), now) {
 			s.dropDevice(h)
 		}
+	}
+}
+
+// MemoryStats counts the records a MemoryStore holds, expired ones not yet
+// swept included.
+type MemoryStats struct {
+	Clients, Pending, Codes, RefreshTokens, Revocations, Keys, Devices, QuotaWindows int
+}
+
+// Stats counts the records the store holds now.
+func (s *MemoryStore) Stats() MemoryStats {
+	q := s.quotas.Len()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return MemoryStats{
+		Clients: len(s.clients), Pending: len(s.pending), Codes: len(s.codes), RefreshTokens: len(s.refresh),
+		Revocations: len(s.revocations), Keys: len(s.keys), Devices: len(s.devices), QuotaWindows: q,
 	}
 }
 
@@ -247,23 +259,12 @@ func (s *MemoryStore) DeleteClient(_ context.Context, id string) error {
 
 // ---- QuotaStore ----
 
-func (s *MemoryStore) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if window <= 0 {
-		return false, fmt.Errorf("oauth: memory store: allow %q: window must be positive", key)
-	}
-	if limit < 1 {
-		return false, nil
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, ok := s.quotas[key]
-	if !ok || !now.Before(q.end) {
-		q = quotaWindow{end: now.Add(window)}
-	}
-	q.count++
-	s.quotas[key] = q
-	return q.count <= limit, nil
+func (s *MemoryStore) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	return s.quotas.Allow(ctx, key, limit, window)
+}
+
+func (s *MemoryStore) AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error) {
+	return s.quotas.AllowAll(ctx, qs)
 }
 
 // ---- PendingStore ----
