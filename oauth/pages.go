@@ -144,5 +144,10 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if msg == "" {
 		msg = "The request could not be processed."
 	}
-	s.renderPage(w, r, status, "error", "Sign-in failed", struct{ Message, Code string }{msg, oe.Code})
+	title := "Sign-in failed"
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		title = "Try again later"
+	}
+	setRetryAfter(w, oe.RetryAfter)
+	s.renderPage(w, r, status, "error", title, struct{ Message, Code string }{msg, oe.Code})
 }
