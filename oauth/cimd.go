@@ -196,7 +196,7 @@ func (d *clientDocuments) lookup(id string, start bool) (f *clientFetch, c *Clie
 		return nil, nil, nil, false
 	}
 	f = &clientFetch{done: make(chan struct{})}
-	d.inflight[id] = f
+	d.inflight[strings.Clone(id)] = f
 	return f, nil, nil, true
 }
 
@@ -263,7 +263,7 @@ func (c *ttlCache[V]) put(k string, v V, expires, now time.Time) {
 			delete(c.m, key)
 		}
 	}
-	c.m[k] = ttlEntry[V]{v: v, expires: expires}
+	c.m[strings.Clone(k)] = ttlEntry[V]{v: v, expires: expires} // k may be cut from a request
 }
 
 // fetch gets and validates the document, and says how long it may be

@@ -442,3 +442,22 @@ func TestClientAddressOptions(t *testing.T) {
 		t.Error("ForwardedHeader X-Real-IP accepted")
 	}
 }
+
+// TestMetadataCacheDetachesKeys: a cached client_id (cut from the request
+// that named it) does not keep its request alive.
+func TestMetadataCacheDetachesKeys(t *testing.T) {
+	c := newTTLCache[error](100)
+	now := time.Now()
+	const n, reqSize = 20, 512 << 10
+	before := liveHeapBytes()
+	for i := range n {
+		req := strings.Repeat("x", reqSize) + strconv.Itoa(i)
+		c.put(req[reqSize-20:], nil, now.Add(time.Minute), now)
+	}
+	if grew := liveHeapBytes() - before; grew > n*reqSize/8 {
+		t.Fatalf("%d cached failures hold %d bytes", n, grew)
+	}
+	if len(c.m) != n {
+		t.Fatalf("%d entries", len(c.m))
+	}
+}

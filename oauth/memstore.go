@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -278,8 +279,53 @@ func (s *MemoryStore) PutPending(_ context.Context, key string, p *PendingAuthor
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending[key] = p.Clone()
+	s.pending[strings.Clone(key)] = detachPending(p)
 	return nil
+}
+
+// detachPending returns a copy of p that shares no memory with it. A
+// string cut from a request (a query parameter is a substring of the
+// request line) would otherwise keep the whole request, up to the server's
+// header limit, alive as long as the record.
+func detachPending(p *PendingAuthorization) *PendingAuthorization {
+	d := *p
+	for _, f := range []*string{&d.ClientID, &d.RedirectURI, &d.CodeChallenge, &d.Scope, &d.State, &d.CSRFToken,
+		&d.Provider, &d.UpstreamState, &d.UpstreamVerifier, &d.UserCode} {
+		*f = strings.Clone(*f)
+	}
+	d.Resources = cloneStrings(p.Resources)
+	d.User = detachUser(p.User)
+	return &d
+}
+
+// detachDevice is detachPending for a device authorization.
+func detachDevice(p *DeviceAuthorization) *DeviceAuthorization {
+	d := *p
+	d.ClientID, d.Scope = strings.Clone(p.ClientID), strings.Clone(p.Scope)
+	d.Resources = cloneStrings(p.Resources)
+	d.User = detachUser(p.User)
+	return &d
+}
+
+func detachUser(u *User) *User {
+	if u == nil {
+		return nil
+	}
+	d := User{Subject: strings.Clone(u.Subject), Login: strings.Clone(u.Login), Name: strings.Clone(u.Name),
+		Email: strings.Clone(u.Email), Orgs: cloneStrings(u.Orgs)}
+	return &d
+}
+
+// cloneStrings copies a slice and its strings.
+func cloneStrings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, v := range ss {
+		out[i] = strings.Clone(v)
+	}
+	return out
 }
 
 func (s *MemoryStore) GetPending(_ context.Context, key string) (*PendingAuthorization, error) {
@@ -614,12 +660,13 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 			return fmt.Errorf("oauth: memory store: put device: user code: %w", ErrExists)
 		}
 	}
-	c := d.Clone()
+	c := detachDevice(d)
 	c.Status = DevicePending
 	c.LastPoll = time.Time{}
 	c.User = nil
 	c.AuthTime = time.Time{}
 	s.dropDevice(deviceHash) // an expired one's user code index
+	deviceHash, userCode = strings.Clone(deviceHash), strings.Clone(userCode)
 	s.devices[deviceHash] = c
 	s.userCodes[userCode] = deviceHash
 	s.deviceCodes[deviceHash] = userCode

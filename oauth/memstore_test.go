@@ -2,7 +2,9 @@ package oauth
 
 import (
 	"context"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +101,40 @@ func TestMemoryStoreSweep(t *testing.T) {
 	s.Sweep()
 	if len(s.codes) != 0 {
 		t.Fatal("code kept past its retention")
+	}
+}
+
+func liveHeapBytes() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestMemoryStoreDetachesRecords: a record whose strings were cut from a
+// large request (query parameters are substrings of the request line) does
+// not keep the request alive: what a flood of pending or device
+// authorizations costs is what they hold, not what their requests carried.
+func TestMemoryStoreDetachesRecords(t *testing.T) {
+	s := NewMemoryStore(&MemoryStoreOptions{SweepInterval: -1})
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	const n, reqSize = 20, 512 << 10
+	before := liveHeapBytes()
+	for i := range n {
+		req := strings.Repeat("x", reqSize) + strconv.Itoa(i) // a request of 512 KB
+		p := &PendingAuthorization{ClientID: req[:8], State: req[8:16], Resources: []string{req[16:40]}, ExpiresAt: now.Add(time.Minute)}
+		if err := s.PutPending(ctx, req[reqSize-4:], p); err != nil {
+			t.Fatal(err)
+		}
+		d := &DeviceAuthorization{ClientID: req[:8], Resources: []string{req[16:40]}, ExpiresAt: now.Add(time.Minute)}
+		if err := s.PutDevice(ctx, req[reqSize-8:], req[reqSize-12:], d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grew := liveHeapBytes() - before; grew > n*reqSize/8 {
+		t.Fatalf("%d pending and device authorizations hold %d bytes: their %d KB requests are kept alive", n, grew, reqSize>>10)
 	}
 }
