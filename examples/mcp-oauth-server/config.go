@@ -63,7 +63,27 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants (default $OAUTH_SCOPES, else mcp)")
 	resources := fs.String("resources", "", "comma-separated resource URIs tokens may be issued for; an entry ending in / covers everything under it (default $OAUTH_RESOURCES, else any)")
 	schemes := fs.String("redirect-schemes", "", "comma-separated private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor (default $OAUTH_REDIRECT_SCHEMES)")
-	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
+	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for quotas from X-Forwarded-For of peers on loopback and private networks (a proxy next to the server)")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the proxies whose forwarded header is believed, instead of --trust-proxy's private networks (default $OAUTH_TRUSTED_PROXIES)")
+	forwardedHeader := fs.String("forwarded-header", "", "the header trusted proxies name the client in: X-Forwarded-For or Forwarded (default $OAUTH_FORWARDED_HEADER, else X-Forwarded-For)")
+	limits := []struct {
+		flag, env, usage string
+		def              int
+		dst              *int
+	}{
+		{"pending-per-address", "OAUTH_PENDING_PER_ADDRESS", "sign-ins one client address may start per 10 minutes", oauth.DefaultPendingPerAddress, &c.opts.Limits.PendingPerAddress},
+		{"max-pending", "OAUTH_MAX_PENDING", "sign-ins in progress at once, all clients together", oauth.DefaultMaxPending, &c.opts.Limits.MaxPending},
+		{"devices-per-address", "OAUTH_DEVICES_PER_ADDRESS", "device authorizations one client address may start per 10 minutes", oauth.DefaultDevicesPerAddress, &c.opts.Limits.DevicesPerAddress},
+		{"max-devices", "OAUTH_MAX_DEVICES", "device authorizations kept at once, all clients together", oauth.DefaultMaxDevices, &c.opts.Limits.MaxDevices},
+		{"registrations-per-address", "OAUTH_REGISTRATIONS_PER_ADDRESS", "dynamic registrations one client address may make per hour", oauth.DefaultRegistrationLimit, &c.opts.RegistrationLimit},
+		{"max-registrations", "OAUTH_MAX_REGISTRATIONS", "dynamic registrations per hour, all clients together", oauth.DefaultMaxRegistrations, &c.opts.Limits.MaxRegistrations},
+		{"metadata-fetches-per-address", "OAUTH_METADATA_FETCHES_PER_ADDRESS", "client metadata documents one client address may make the server fetch per minute", oauth.DefaultMetadataFetchesPerAddress, &c.opts.Limits.MetadataFetchesPerAddress},
+		{"max-metadata-fetches", "OAUTH_MAX_METADATA_FETCHES", "client metadata document fetches per minute, all clients together", oauth.DefaultMaxMetadataFetches, &c.opts.Limits.MaxMetadataFetches},
+	}
+	limitVals := make([]*string, len(limits))
+	for i, l := range limits {
+		limitVals[i] = fs.String(l.flag, "", fmt.Sprintf("%s (default $%s, else %d; 0 or off: no limit)", l.usage, l.env, l.def))
+	}
 	rotation := fs.String("key-rotation", "", "replace the generated signing key after this long, e.g. 720h (default never)")
 	fs.StringVar(&c.resourceFile, "resource-config", "", "JSON file naming the protected MCP resources and who may use each (default $OAUTH_RESOURCE_CONFIG; none: every request's URL is its resource); re-read on SIGHUP")
 	fs.BoolVar(&c.passToken, "pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
@@ -163,6 +183,21 @@ func parseConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
 	o.Resources = splitList(firstSet(*resources, env("OAUTH_RESOURCES")))
 	o.RedirectSchemes = splitList(firstSet(*schemes, env("OAUTH_REDIRECT_SCHEMES")))
 	o.TrustProxyHeaders = *trustProxy
+	if o.TrustedProxies, err = oauth.ParseTrustedProxies(firstSet(*trustedProxies, env("OAUTH_TRUSTED_PROXIES"))); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	switch h := strings.TrimSpace(firstSet(*forwardedHeader, env("OAUTH_FORWARDED_HEADER"))); {
+	case h == "":
+	case strings.EqualFold(h, oauth.HeaderXForwardedFor), strings.EqualFold(h, oauth.HeaderForwarded):
+		o.ForwardedHeader = h
+	default:
+		return nil, fmt.Errorf("--forwarded-header %q: want X-Forwarded-For or Forwarded", h)
+	}
+	for i, l := range limits {
+		if *l.dst, err = parseLimit(l.flag, firstSet(*limitVals[i], env(l.env))); err != nil {
+			return nil, err
+		}
+	}
 	c.resourceFile = firstSet(c.resourceFile, env("OAUTH_RESOURCE_CONFIG"))
 	granted := o.Scopes
 	if len(granted) == 0 {
@@ -204,6 +239,26 @@ func parseLifetime(name, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: want seconds or a duration like 1h", name, v)
 	}
 	return d, nil
+}
+
+// parseLimit reads a quota: a positive count, or off (also 0 or a negative
+// number) for none; empty keeps the default.
+func parseLimit(name, v string) (int, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case "":
+		return 0, nil
+	case "off", "none", "0":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("--%s %q: want a number, or off", name, v)
+	}
+	if n < 0 {
+		return -1, nil
+	}
+	return n, nil
 }
 
 func parseLogLevel(v string) (slog.Level, error) {
