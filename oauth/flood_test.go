@@ -55,7 +55,8 @@ var floodBig = flag.Bool("flood", false, "TestFlood at 2,000 and 20,000 requests
 // The clock stands still, so no window ends and nothing expires: what is
 // stored stays stored, and the counts are exact. The figures (state,
 // live heap after GC, peak heap, file size, Redis memory) are logged;
-// go test -run TestFlood -v -flood ./oauth runs it at 2,000 and 20,000.
+// go test -run TestFlood -v -flood -timeout 60m ./oauth runs it at 2,000
+// and 20,000, after a baseline of the same flood with every limit off.
 func TestFlood(t *testing.T) {
 	n1, n2, nGlobal := 300, 1500, 300
 	if *floodBig {
@@ -63,10 +64,34 @@ func TestFlood(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	docs := newFloodDocs(t)
+	if *floodBig {
+		// The baseline: the same flood with every limit off, as before
+		// the limits existed.
+		for _, store := range []string{"memory", "file", "redis"} {
+			for _, ep := range floodEndpoints {
+				t.Run("unlimited/"+store+"/"+ep.name, func(t *testing.T) {
+					f := newFlood(t, store, rs, docs, unlimited)
+					target := ep.prepare(t, f)
+					stop := f.samplePeak()
+					t.Logf("%-8s unlimited %6d requests: %s", store, 0, f.measure(ep))
+					f.fire(t, ep, target, n1, false)
+					a := f.measure(ep)
+					t.Logf("%-8s unlimited %6d requests: %s", store, n1, a)
+					f.fire(t, ep, target, n2-n1, false)
+					b := f.measure(ep)
+					t.Logf("%-8s unlimited %6d requests: %s", store, n2, b)
+					t.Logf("%-8s peak heap %.1f MB", store, float64(stop())/1e6)
+					if b.state <= a.state {
+						t.Fatalf("without limits the state did not grow: %d then %d", a.state, b.state)
+					}
+				})
+			}
+		}
+	}
 	for _, store := range []string{"memory", "file", "redis"} {
 		for _, ep := range floodEndpoints {
 			t.Run(store+"/"+ep.name, func(t *testing.T) {
-				f := newFlood(t, store, rs, docs)
+				f := newFlood(t, store, rs, docs, floodLimits)
 				target := ep.prepare(t, f)
 				checkpoint := func(label string, requests int) floodFigures {
 					fig := f.measure(ep)
@@ -230,6 +255,10 @@ func heavyResources() []string {
 	return rs
 }
 
+// unlimited turns every limit off (the baseline of -flood).
+var unlimited = oauth.Limits{PendingPerAddress: -1, MaxPending: -1, DevicesPerAddress: -1, MaxDevices: -1,
+	MaxRegistrations: -1, MetadataFetchesPerAddress: -1, MaxMetadataFetches: -1}
+
 // oauthRegistrationLimit is the per-address registration quota of the
 // flood server.
 const oauthRegistrationLimit = 3
@@ -250,7 +279,7 @@ type flood struct {
 	verifier string
 }
 
-func newFlood(t *testing.T, kind string, rs *redistest.Server, docs *floodDocs) *flood {
+func newFlood(t *testing.T, kind string, rs *redistest.Server, docs *floodDocs, limits oauth.Limits) *flood {
 	f := &flood{t: t, store: kind, docs: docs, clients: map[string]*http.Client{}, verifier: strings.Repeat("v", 43)}
 	now := time.Now()
 	clock := func() time.Time { return now }
@@ -275,14 +304,18 @@ func newFlood(t *testing.T, kind string, rs *redistest.Server, docs *floodDocs) 
 		t.Cleanup(func() { s.Close() })
 		f.st, f.rdb = s, rs.Client
 	}
+	regLimit := oauthRegistrationLimit
+	if limits == unlimited {
+		regLimit = -1
+	}
 	ts := httptest.NewUnstartedServer(nil)
 	f.issuer = "http://" + ts.Listener.Addr().String()
 	idp, _ := oauth.NewDevLogin(nil)
 	srv, err := oauth.NewServer(context.Background(), f.issuer, f.st, idp, &oauth.Options{
 		Policy: oauth.ParsePolicy("alice"), SigningAlgorithm: oauth.ES256, Now: clock,
 		Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits:                   floodLimits,
-		RegistrationLimit:        oauthRegistrationLimit,
+		Limits:                   limits,
+		RegistrationLimit:        regLimit,
 		TrustedProxies:           mustPrefixes(t, proxyAddr),
 		ClientMetadataHTTPClient: docs.fetcher,
 	})
