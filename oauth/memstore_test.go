@@ -138,3 +138,42 @@ func TestMemoryStoreDetachesRecords(t *testing.T) {
 		t.Fatalf("%d pending and device authorizations hold %d bytes: their %d KB requests are kept alive", n, grew, reqSize>>10)
 	}
 }
+
+// TestMemoryStoreSweepsFloodState: what a flood leaves (pending and device
+// authorizations, quota windows) is removed by the periodic sweep once it
+// expired, not only when it is next read.
+func TestMemoryStoreSweepsFloodState(t *testing.T) {
+	c := newClock()
+	s := NewMemoryStore(&MemoryStoreOptions{Now: c.Now, SweepInterval: 10 * time.Millisecond})
+	defer s.Close()
+	ctx := context.Background()
+	exp := c.Now().Add(10 * time.Minute)
+	for i := range 100 {
+		k := strconv.Itoa(i)
+		if err := s.PutPending(ctx, "p"+k, &PendingAuthorization{ClientID: "c", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutDevice(ctx, "d"+k, "U"+k, &DeviceAuthorization{ClientID: "c", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AllowAll(ctx, []Quota{{Key: "a:" + k, Limit: 1, Window: 10 * time.Minute}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.Pending != 100 || st.Devices != 100 || st.QuotaWindows != 100 {
+		t.Fatalf("before expiry: %+v", st)
+	}
+	c.Advance(10*time.Minute + UsedCodeRetention)
+	deadline := time.Now().Add(5 * time.Second)
+	for st := s.Stats(); st.Pending+st.Devices+st.QuotaWindows > 0; st = s.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep left %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.userCodes)+len(s.deviceCodes) != 0 {
+		t.Fatalf("device indexes left: %d user codes, %d device codes", len(s.userCodes), len(s.deviceCodes))
+	}
+}
