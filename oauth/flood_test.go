@@ -58,7 +58,7 @@ var floodBig = flag.Bool("flood", false, "TestFlood at 2,000 and 20,000 requests
 // go test -run TestFlood -v -flood -timeout 60m ./oauth runs it at 2,000
 // and 20,000, after a baseline of the same flood with every limit off.
 func TestFlood(t *testing.T) {
-	n1, n2, nGlobal := 300, 1500, 300
+	n1, n2, nGlobal := 250, 1250, 250
 	if *floodBig {
 		n1, n2, nGlobal = 2000, 20000, 2000
 	}
