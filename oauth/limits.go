@@ -69,7 +69,8 @@ type Limits struct {
 	// /device). Zero: 30.
 	PendingPerAddress int
 	// MaxPending caps the pending authorizations alive at once, all
-	// addresses and replicas together. Zero: 5,000 (each is at most about
+	// addresses and replicas together: half of it may start per
+	// LoginLifetime (at least one). Zero: 5,000 (each is at most about
 	// 25 KB: a long state, ten long resources; typically under 1 KB).
 	MaxPending int
 	// DevicesPerAddress is how many device authorizations (POST
@@ -77,8 +78,8 @@ type Limits struct {
 	// Zero: 10.
 	DevicesPerAddress int
 	// MaxDevices caps the device authorizations kept at once (each is kept
-	// DeviceCodeLifetime plus UsedCodeRetention, to answer late polls).
-	// Zero: 2,000.
+	// DeviceCodeLifetime plus UsedCodeRetention, to answer late polls):
+	// half of it may start per such period (at least one). Zero: 2,000.
 	MaxDevices int
 	// MaxRegistrations caps dynamic registrations per RegistrationWindow,
 	// all addresses and replicas together. Zero: 1,000.
