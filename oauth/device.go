@@ -108,6 +108,12 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 		IssuedAt: now, ExpiresAt: now.Add(s.deviceTTL),
 	}
 	deviceCode := randomString(prefixDevice, 32)
+	if _, ok := s.idp.(IdentityRefresher); ok {
+		if d.UpstreamKey, err = devicePublicKey(deviceCode); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	var userCode string
 	for attempt := 0; ; attempt++ {
 		userCode = newUserCode()
@@ -241,11 +247,16 @@ func minTime(a, b time.Time) time.Time {
 // approveDevice records the user's approval of a device.
 func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, ident *Identity, now time.Time) {
 	ctx := r.Context()
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	err := s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now)
+	upstream, err := s.sealForDevice(ctx, p.UserCode, ident.Credential)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	err = s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now, upstream)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.errorPage(w, r, newError(ErrorExpiredToken, "The device code expired. Start again on the device."))
@@ -305,5 +316,31 @@ func (s *Server) deviceGrant(ctx context.Context, client *Client, form url.Value
 	if err != nil {
 		return nil, err
 	}
-	return s.issueTokens(ctx, client, randomString("", 16), *d.User, d.Scope, d.Resources, audience, d.AuthTime)
+	var credential []byte
+	if len(d.Upstream) > 0 {
+		if credential, err = openWithDeviceCode(dc, labelUpstream, d.Upstream); err != nil {
+			s.log.WarnContext(ctx, "oauth: the sealed upstream credential of a device does not open; it is dropped", "error", err)
+		}
+	}
+	return s.issueTokens(ctx, client, randomString("", 16), *d.User, d.Scope, d.Resources, audience, d.AuthTime, credential)
+}
+
+// sealForDevice seals the approving user's upstream credential to the
+// public key of the device authorization of userCode (nil without
+// credential or key).
+func (s *Server) sealForDevice(ctx context.Context, userCode string, credential []byte) ([]byte, error) {
+	if credential == nil {
+		return nil, nil
+	}
+	d, err := s.store.GetDevice(ctx, userCode)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil // ApproveDevice says it expired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get device: %w", err)
+	}
+	if len(d.UpstreamKey) == 0 {
+		return nil, nil
+	}
+	return sealToKey(d.UpstreamKey, labelUpstream, credential)
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -288,31 +289,32 @@ func (s *MemoryStore) PutPending(_ context.Context, key string, p *PendingAuthor
 // request line) would otherwise keep the whole request, up to the server's
 // header limit, alive as long as the record.
 func detachPending(p *PendingAuthorization) *PendingAuthorization {
-	d := *p
+	d := p.Clone()
 	for _, f := range []*string{&d.ClientID, &d.RedirectURI, &d.CodeChallenge, &d.Scope, &d.State, &d.CSRFToken,
 		&d.Provider, &d.UpstreamState, &d.UpstreamVerifier, &d.UserCode} {
 		*f = strings.Clone(*f)
 	}
 	d.Resources = cloneStrings(p.Resources)
 	d.User = detachUser(p.User)
-	return &d
+	return d
 }
 
 // detachDevice is detachPending for a device authorization.
 func detachDevice(p *DeviceAuthorization) *DeviceAuthorization {
-	d := *p
+	d := p.Clone()
 	d.ClientID, d.Scope = strings.Clone(p.ClientID), strings.Clone(p.Scope)
 	d.Resources = cloneStrings(p.Resources)
 	d.User = detachUser(p.User)
-	return &d
+	return d
 }
 
 func detachUser(u *User) *User {
 	if u == nil {
 		return nil
 	}
-	d := User{Subject: strings.Clone(u.Subject), Login: strings.Clone(u.Login), Name: strings.Clone(u.Name),
-		Email: strings.Clone(u.Email), Orgs: cloneStrings(u.Orgs)}
+	d := u.Clone()
+	d.Subject, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Orgs = cloneStrings(u.Orgs)
 	return &d
 }
 
@@ -665,6 +667,7 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 	c.LastPoll = time.Time{}
 	c.User = nil
 	c.AuthTime = time.Time{}
+	c.Upstream = nil
 	s.dropDevice(deviceHash) // an expired one's user code index
 	deviceHash, userCode = strings.Clone(deviceHash), strings.Clone(userCode)
 	s.devices[deviceHash] = c
@@ -698,15 +701,15 @@ func (s *MemoryStore) GetDevice(_ context.Context, userCode string) (*DeviceAuth
 	return d.Clone(), nil
 }
 
-func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time) error {
-	return s.decideDevice(userCode, DeviceApproved, &u, authTime)
+func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time, upstream []byte) error {
+	return s.decideDevice(userCode, DeviceApproved, &u, authTime, upstream)
 }
 
 func (s *MemoryStore) DenyDevice(_ context.Context, userCode string) error {
-	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{})
+	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time) error {
+func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time, upstream []byte) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -720,6 +723,7 @@ func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User
 	d.Status = status
 	d.User = cloneUser(u)
 	d.AuthTime = authTime
+	d.Upstream = bytes.Clone(upstream)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -34,6 +35,12 @@ const (
 	DefaultScope                = "mcp"
 )
 
+// Defaults of the Options fields that bound a token family.
+const (
+	DefaultRefreshFamilyLifetime = 90 * 24 * time.Hour
+	DefaultIdentityCheckInterval = time.Hour
+)
+
 // Options configure a Server. A nil *Options means all defaults; each field
 // documents its zero value.
 type Options struct {
@@ -53,8 +60,19 @@ type Options struct {
 	// AccessTokenLifetime is the lifetime of access tokens. Zero: 1 hour.
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is how long a refresh token stays usable; every
-	// rotation starts it again. Zero: 30 days.
+	// rotation starts it again, up to RefreshFamilyLifetime. Zero: 30 days.
 	RefreshTokenLifetime time.Duration
+	// RefreshFamilyLifetime is the absolute lifetime of an authorization:
+	// the refresh tokens that descend from one login end this long after
+	// it, however often they are rotated; then the user logs in again.
+	// Zero: 90 days.
+	RefreshFamilyLifetime time.Duration
+	// IdentityCheckInterval is how old the identity provider's word on a
+	// user (login, organization memberships) may be at a refresh: an older
+	// one is asked again (an IdentityRefresher such as GitHub with
+	// FetchOrgs) before the policies decide. Zero: 1 hour. Negative: at
+	// every refresh.
+	IdentityCheckInterval time.Duration
 	// RefreshGrace is how long after a rotation a retry with the old
 	// refresh token gets the same new pair (a lost response, two egress
 	// nodes). Zero: 30 seconds. Negative: no grace; any second use revokes
@@ -182,6 +200,8 @@ type Server struct {
 	maxBody    int64
 	accessTTL  time.Duration
 	refreshTTL time.Duration
+	familyTTL  time.Duration
+	checkEvery time.Duration // < 0: every refresh
 	grace      time.Duration
 	codeTTL    time.Duration
 	loginTTL   time.Duration
@@ -195,6 +215,8 @@ type Server struct {
 	addrs      *clientAddrs
 	quotas     quotaRules
 	documents  *clientDocuments // nil: Client ID Metadata Documents are off
+	// resPolicies are the resource policies checked at login and refresh.
+	resPolicies atomic.Pointer[policyHolder]
 }
 
 // NewServer returns the authorization server for issuer (an absolute
@@ -247,6 +269,8 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	s.maxBody = cmpOr(opts.MaxBodyBytes, DefaultMaxBodyBytes)
 	s.accessTTL = cmpOr(opts.AccessTokenLifetime, DefaultAccessTokenLifetime)
 	s.refreshTTL = cmpOr(opts.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
+	s.familyTTL = cmpOr(opts.RefreshFamilyLifetime, DefaultRefreshFamilyLifetime)
+	s.checkEvery = cmpOr(opts.IdentityCheckInterval, DefaultIdentityCheckInterval)
 	s.grace = cmpOr(opts.RefreshGrace, DefaultRefreshGrace)
 	if s.grace < 0 {
 		s.grace = 0
@@ -268,7 +292,7 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if s.addrs, err = newClientAddrs(opts); err != nil {
 		return nil, err
 	}
-	for _, d := range []time.Duration{s.accessTTL, s.refreshTTL, s.codeTTL, s.loginTTL, s.deviceTTL, s.devicePoll, s.regWindow} {
+	for _, d := range []time.Duration{s.accessTTL, s.refreshTTL, s.familyTTL, s.codeTTL, s.loginTTL, s.deviceTTL, s.devicePoll, s.regWindow} {
 		if d < 0 {
 			return nil, errors.New("oauth: lifetimes and intervals must not be negative")
 		}

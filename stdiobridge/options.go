@@ -147,11 +147,12 @@ type ProxyOptions struct {
 	// reverse proxies from closing them. Zero: 25 s. Negative: none.
 	KeepAlive time.Duration
 
-	// AllowedOrigins and AllowedHosts configure the Origin, Host and CORS
-	// guard, as in mcpserver.GuardOptions. Zero: loopback and same-origin
-	// only.
+	// AllowedOrigins, AllowedHosts and AllowAnyHost configure the Origin,
+	// Host and CORS guard, as in mcpserver.GuardOptions. Zero: loopback
+	// names and origins only.
 	AllowedOrigins []string
 	AllowedHosts   []string
+	AllowAnyHost   bool
 	// Authenticate, when set, is asked who is calling on every request. A
 	// session belongs to the identity that created it; another identity gets
 	// 404 for it. Zero: no authentication hook.

@@ -232,13 +232,13 @@ return 'ok'
 `)
 
 // deviceFields are what getDeviceScript and pollDeviceScript return after
-// their status: d, x, st, iv, lp, u, at.
+// their status: d, x, st, iv, lp, u, at, up.
 const luaDeviceFields = `
 local function fields(key)
-  return redis.call('HMGET', key, 'd', 'x', 'st', 'iv', 'lp', 'u', 'at')
+  return redis.call('HMGET', key, 'd', 'x', 'st', 'iv', 'lp', 'u', 'at', 'up')
 end
 local function answer(status, v)
-  return {status, v[1], v[2], v[3], v[4], v[5] or '', v[6] or '', v[7] or ''}
+  return {status, v[1], v[2], v[3], v[4], v[5] or '', v[6] or '', v[7] or '', v[8] or ''}
 end
 `
 
@@ -252,7 +252,7 @@ return answer('ok', v)
 `)
 
 // decideDeviceScript: KEYS[1] user code; ARGV now, device key prefix,
-// status, user JSON, auth time.
+// status, user JSON, auth time, sealed upstream credential.
 var decideDeviceScript = redis.NewScript(luaLib + `
 local h = redis.call('GET', KEYS[1])
 if not h then return 'notfound' end
@@ -260,7 +260,7 @@ local key = ARGV[2] .. h
 local v = redis.call('HMGET', key, 'x', 'st')
 if not v[1] or not live(v[1]) then return 'notfound' end
 if v[2] ~= 'pending' then return 'conflict' end
-redis.call('HSET', key, 'st', ARGV[3], 'u', ARGV[4], 'at', ARGV[5])
+redis.call('HSET', key, 'st', ARGV[3], 'u', ARGV[4], 'at', ARGV[5], 'up', ARGV[6])
 return 'ok'
 `)
 
