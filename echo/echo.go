@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -90,7 +91,8 @@ func register(s *mcpserver.Server, opts *Options, stateful bool) error {
 		t.now = time.Now
 	}
 	t.versions = so.ProtocolVersions
-	guard, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedOrigins: so.AllowedOrigins, AllowedHosts: so.AllowedHosts})
+	guard, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedOrigins: so.AllowedOrigins, AllowedHosts: so.AllowedHosts,
+		AllowAnyHost: so.AllowAnyHost, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("echo: %w", err)
 	}

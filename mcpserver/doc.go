@@ -19,8 +19,8 @@
 //     with GET and Last-Event-ID, and a tool may end its HTTP response early
 //     (CloseStream) to have the client poll for the rest (SEP-1699).
 //   - Origin checks on every method, Host checks against DNS rebinding on
-//     loopback, CORS for browser clients (MCP Inspector, claude.ai), a body
-//     limit (413), strict JSON-RPC parsing (400, -32700), GET /health.
+//     every listener, CORS for browser clients (MCP Inspector, claude.ai), a
+//     body limit (413), strict JSON-RPC parsing (400, -32700), GET /health.
 //   - Tools read the HTTP request (headers, arrival time), the session and
 //     the caller's identity from their context. The identity comes from an
 //     authentication hook (the oauth package provides one), from an outer
@@ -45,6 +45,16 @@
 //
 // The same server can serve one client over stdio with ServeStdio, and
 // NewGuard gives any other MCP endpoint the Origin, Host and CORS checks.
+//
+// The Host check is on by default, wherever the server listens: the MCP
+// endpoint answers only a Host that is a loopback name (localhost,
+// *.localhost, 127.0.0.0/8, ::1) or listed in Options.AllowedHosts, and
+// answers any other with 403, so a page whose DNS name an attacker pointed
+// at the server cannot call it from a browser. A server embedded behind a
+// reverse proxy or reached by a LAN or container name lists the names its
+// clients use (AllowedHosts: []string{"mcp.example.com"}); one behind a
+// proxy that already routes by host name may set AllowAnyHost instead. The
+// first refused Host is logged as a warning naming these options.
 //
 // # Transport rules
 //

@@ -105,12 +105,16 @@ type Options struct {
 	// Origin equal to the request's own scheme and host are always allowed.
 	// Zero: only those.
 	AllowedOrigins []string
-	// AllowedHosts lists extra Host header values (host or host:port) the
-	// server answers when a request arrives on a loopback address; any other
-	// Host gets 403, which defeats DNS rebinding. Loopback names are always
-	// allowed. Zero: loopback names only. Requests arriving on a
-	// non-loopback address are not Host-checked.
+	// AllowedHosts lists the Host header values (host, matching any port,
+	// or host:port) the server answers besides loopback names; any other
+	// Host gets 403 on every listener, which defeats DNS rebinding. Zero:
+	// loopback names only, so a server reached by another name (behind a
+	// reverse proxy, in a container) must list it or set AllowAnyHost.
 	AllowedHosts []string
+	// AllowAnyHost turns the Host check off (see GuardOptions.AllowAnyHost),
+	// for a server behind a reverse proxy that routes by host name. Zero:
+	// the Host is checked.
+	AllowAnyHost bool
 
 	// Authenticate, when set, is asked who is calling on every request to the
 	// MCP endpoint (never for CORS preflights or health). Zero: no

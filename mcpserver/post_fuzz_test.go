@@ -57,7 +57,7 @@ func FuzzPost(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body, contentType, accept, version string, session uint8, lastEventID, mcpMethod, mcpName string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/mcp", strings.NewReader(body))
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "http://localhost/mcp", strings.NewReader(body))
 		for name, v := range map[string]string{
 			"Content-Type": contentType, "Accept": accept, "MCP-Protocol-Version": version,
 			"Last-Event-ID": lastEventID, "Mcp-Method": mcpMethod, "Mcp-Name": mcpName,

@@ -53,7 +53,8 @@ func New(name, version string, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := NewGuard(&GuardOptions{AllowedOrigins: cfg.AllowedOrigins, AllowedHosts: cfg.AllowedHosts})
+	guard, err := NewGuard(&GuardOptions{AllowedOrigins: cfg.AllowedOrigins, AllowedHosts: cfg.AllowedHosts,
+		AllowAnyHost: cfg.AllowAnyHost, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

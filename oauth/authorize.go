@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,9 +15,24 @@ import (
 // The authorization endpoint, the consent page and the callback from the
 // identity provider.
 //
-// GET /authorize validates the request; errors that cannot be sent to a
-// validated redirect URI (unknown client, bad redirect URI) get an HTML
-// page, the others go to the client with state and iss (RFC 9207). A valid
+// GET /authorize validates the request and never sends an error to the
+// client without the user (RFC 9700 §4.11.2: with open registration anyone
+// can register a redirect URI, so a registered one proves nothing):
+//   - an unknown client, a missing or unregistered redirect URI, a
+//     repeated parameter, and a malformed request (response_type missing or
+//     not code, response_mode other than query, request objects, PKCE
+//     missing, not S256 or malformed, an oversized state) get an HTML error
+//     page and nothing else;
+//   - a well-formed request the server refuses (invalid_scope,
+//     invalid_target, unauthorized_client) gets an error page with a link
+//     that takes the error (with state and iss, RFC 9207) to the redirect
+//     URI when the user chooses to; to a loopback redirect URI (a native
+//     app on the user's own machine, RFC 8252) it is redirected directly;
+//   - after the consent page, which shows the client and where it
+//     redirects, a denial and a failed or refused login go to the client as
+//     access_denied.
+//
+// Unknown parameters are ignored (RFC 6749 §3.1). A valid
 // request becomes a pending authorization (keyed by a random id that is
 // also the state sent upstream) and the consent page. Approving sends the
 // browser to the identity provider; its callback takes the pending
@@ -53,7 +69,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if redirectErr != nil {
-		s.redirectError(w, r, req.redirectURI, req.state, redirectErr)
+		s.refuseAuthorization(w, r, req, redirectErr)
 		return
 	}
 	now := s.now()
@@ -63,6 +79,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			ClientID: req.client.ID, RedirectURI: redirectForGrant(req), CodeChallenge: req.challenge,
 			Scope: req.scope, Resources: req.resources, State: req.state,
 		}, req.redirectURI, &Identity{User: *s.auto}, now)
+		return
+	}
+	if err := s.admit(ctx, s.quotas.pending); err != nil {
+		s.errorPage(w, r, err)
 		return
 	}
 	id := randomString("", 32)
@@ -98,8 +118,9 @@ func redirectForGrant(req *authRequest) string {
 }
 
 // parseAuthRequest validates an authorization request. pageErr: the
-// client or redirect URI is not trustworthy, show a page. redirectErr: send
-// it to req.redirectURI.
+// client, its redirect URI or the request cannot be trusted; show a page.
+// redirectErr: a well-formed request refused; the client may learn of it
+// at req.redirectURI (see refuseAuthorization).
 func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authRequest, redirectErr, pageErr error) {
 	if err := noRepeats(q, "resource"); err != nil {
 		return nil, nil, err
@@ -136,37 +157,38 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authR
 	}
 	req.redirectURI, req.explicit = ru, explicit
 
-	// From here on errors go to the client.
+	// A malformed request did not come from a working client: a page.
 	if len(req.state) > maxStateLen {
-		req.state = ""
-		return req, newError(ErrorInvalidRequest, "state is longer than %d characters", maxStateLen), nil
+		return nil, nil, newError(ErrorInvalidRequest, "The request's state is longer than %d characters.", maxStateLen)
 	}
 	if q.Has("request") || q.Has("request_uri") {
-		return req, newError("request_not_supported", "request objects are not supported"), nil
+		return nil, nil, newError("request_not_supported", "Request objects are not supported.")
 	}
 	switch rt := q.Get("response_type"); {
 	case rt == "":
-		return req, newError(ErrorInvalidRequest, "response_type is missing"), nil
+		return nil, nil, newError(ErrorInvalidRequest, "The request has no response_type.")
 	case rt != "code":
-		return req, newError(ErrorUnsupportedResponseType, "only response_type=code is supported"), nil
-	}
-	if !allowsGrant(client, "authorization_code") {
-		return req, newError(ErrorUnauthorizedClient, "the client did not register the authorization_code grant"), nil
+		return nil, nil, newError(ErrorUnsupportedResponseType, "Only response_type=code is supported.")
 	}
 	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return req, newError(ErrorInvalidRequest, "only response_mode=query is supported"), nil
+		return nil, nil, newError(ErrorInvalidRequest, "Only response_mode=query is supported.")
 	}
 	req.challenge = q.Get("code_challenge")
 	method := q.Get("code_challenge_method")
 	switch {
 	case req.challenge == "":
-		return req, newError(ErrorInvalidRequest, "PKCE is required: code_challenge is missing"), nil
+		return nil, nil, newError(ErrorInvalidRequest, "PKCE is required: the request has no code_challenge.")
 	case method == "":
-		return req, newError(ErrorInvalidRequest, "code_challenge_method is missing; only S256 is supported"), nil
+		return nil, nil, newError(ErrorInvalidRequest, "The request has no code_challenge_method; only S256 is supported.")
 	case method != pkceMethodS256:
-		return req, newError(ErrorInvalidRequest, "code_challenge_method %q is not supported; only S256", truncate(method, 20)), nil
+		return nil, nil, newError(ErrorInvalidRequest, "code_challenge_method %q is not supported; only S256.", truncate(method, 20))
 	case !validChallenge(req.challenge):
-		return req, newError(ErrorInvalidRequest, "code_challenge is not an S256 challenge (43 base64url characters)"), nil
+		return nil, nil, newError(ErrorInvalidRequest, "The code_challenge is not an S256 challenge (43 base64url characters).")
+	}
+
+	// A well-formed request the server refuses: the client may hear of it.
+	if !allowsGrant(client, "authorization_code") {
+		return req, newError(ErrorUnauthorizedClient, "the client did not register the authorization_code grant"), nil
 	}
 	if req.scope, err = s.grantScope(q.Get("scope"), client); err != nil {
 		return req, err, nil
@@ -184,6 +206,43 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// refuseAuthorization answers a well-formed authorization request the
+// server refuses before the user saw it: a page with a link that takes the
+// error to the client, or, for a loopback redirect URI, the redirect.
+func (s *Server) refuseAuthorization(w http.ResponseWriter, r *http.Request, req *authRequest, err error) {
+	if isLoopbackRedirect(req.redirectURI) {
+		s.redirectError(w, r, req.redirectURI, req.state, err)
+		return
+	}
+	oe := asOAuthError(err)
+	s.log.DebugContext(r.Context(), "oauth: authorization refused", "code", oe.Code, "error", err)
+	page := errorPageData{Message: "The application's request was refused: " + oe.Description + ".", Code: oe.Code}
+	if validateRedirectURI(req.redirectURI, s.schemes) == nil {
+		if back, berr := s.redirectURL(req.redirectURI, req.state, errorParams(oe)); berr == nil {
+			// Checked like a registration (no javascript:, data:, ...), so
+			// a private-use scheme may stand in the link.
+			page.Return, page.ReturnHost = template.URL(back), redirectHost(req.redirectURI)
+		}
+	}
+	s.renderPage(w, r, pageStatus(oe), "error", "Sign-in failed", page)
+}
+
+// isLoopbackRedirect reports whether a redirect URI is a loopback http
+// one: a native app on the user's own machine (RFC 8252 §7.3).
+func isLoopbackRedirect(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "http" && isLoopbackHost(u.Host)
+}
+
+// errorParams are the RFC 6749 §4.1.2.1 error parameters of oe.
+func errorParams(oe *Error) url.Values {
+	v := url.Values{"error": {oe.Code}}
+	if oe.Description != "" {
+		v.Set("error_description", oe.Description)
+	}
+	return v
+}
+
 // redirectError sends an OAuth error to a validated redirect URI, with
 // state and iss.
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, err error) {
@@ -193,20 +252,15 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectU
 	} else {
 		s.log.DebugContext(r.Context(), "oauth: authorization refused", "code", oe.Code, "error", err)
 	}
-	v := url.Values{"error": {oe.Code}}
-	if oe.Description != "" {
-		v.Set("error_description", oe.Description)
-	}
-	s.redirect(w, r, redirectURI, state, v)
+	s.redirect(w, r, redirectURI, state, errorParams(oe))
 }
 
-// redirect sends the browser to the client's redirect URI with params,
-// state and iss added to its query.
-func (s *Server) redirect(w http.ResponseWriter, r *http.Request, redirectURI, state string, params url.Values) {
+// redirectURL is the client's redirect URI with params, state and iss
+// added to its query.
+func (s *Server) redirectURL(redirectURI, state string, params url.Values) (string, error) {
 	u, err := url.Parse(redirectURI)
 	if err != nil {
-		s.errorPage(w, r, err)
-		return
+		return "", err
 	}
 	q := u.Query()
 	for k, vs := range params {
@@ -217,8 +271,19 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, redirectURI, s
 	}
 	q.Set("iss", s.issuer)
 	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// redirect sends the browser to the client's redirect URI with params,
+// state and iss added to its query.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, redirectURI, state string, params url.Values) {
+	target, err := s.redirectURL(redirectURI, state, params)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	http.Redirect(w, r, target, http.StatusFound)
 }
 
 // setFlowCookie binds a pending authorization to this browser.
@@ -273,7 +338,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string
 	scopes, _ := parseScope(p.Scope)
 	d := consentData{
 		ClientName: name, ClientID: c.ID, Scopes: scopes, Resources: p.Resources,
-		SelfRegistered: true, Device: p.UserCode, Provider: s.idp.Name(),
+		SelfRegistered: true, Device: displayUserCode(p.UserCode), Provider: s.idp.Name(),
 		Action: s.url("/consent"), ID: id, CSRF: p.CSRFToken,
 	}
 	if s.documents != nil && isClientIDURL(c.ID) {
@@ -394,7 +459,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.finishDenied(w, r, p, "the login at the identity provider failed")
 		return
 	}
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.User.Login, "sub", ident.User.Subject, "client_id", p.ClientID)
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
@@ -416,11 +481,19 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 // request and sends it to the client.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, now time.Time) {
 	ctx := r.Context()
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.redirectError(w, r, redirectURI, p.State, newError(ErrorAccessDenied, "this user is not allowed to use this service"))
 		return
 	}
 	code := randomString(prefixCode, 32)
+	var upstream []byte
+	if ident.Credential != nil {
+		var err error
+		if upstream, err = sealWith(code, labelUpstream, ident.Credential); err != nil {
+			s.redirectError(w, r, redirectURI, p.State, err)
+			return
+		}
+	}
 	g := &Grant{
 		ClientID:      p.ClientID,
 		RedirectURI:   p.RedirectURI,
@@ -430,6 +503,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		User:          ident.user(),
 		AuthTime:      now,
 		FamilyID:      randomString("", 16),
+		Upstream:      upstream,
 		IssuedAt:      now,
 		ExpiresAt:     now.Add(s.codeTTL),
 	}

@@ -1,98 +1,191 @@
 package oauth
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 )
 
-// TestAuthorizeErrors: errors that must not redirect get a page; the
-// others reach the validated redirect URI with state and iss.
+// returnLink is the href of the error page's link back to the client, ""
+// when it has none.
+func returnLink(t *testing.T, page []byte) string {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	href, _ := doc.Find("a").First().Attr("href")
+	return href
+}
+
+// TestAuthorizeErrors: no authorization error reaches the client without
+// the user (RFC 9700 §4.11.2). Untrusted clients, redirect URIs and
+// malformed requests get a page; a well-formed request the server refuses
+// gets a page with a link back to the client carrying the error, or, to a
+// loopback redirect URI, the redirect itself.
 func TestAuthorizeErrors(t *testing.T) {
-	e := newEnv(t)
-	c := e.register(nil)
+	e := newEnv(t, withOptions(func(o *Options) { o.Resources = []string{"https://mcp.example.com/"} }))
+	loopback := e.register(nil)
+	web := e.register(map[string]any{"redirect_uris": []string{"https://app.example.com/cb"}, "token_endpoint_auth_method": "none"})
+	private := e.register(map[string]any{"redirect_uris": []string{"com.example.app:/cb"}, "token_endpoint_auth_method": "none"})
 	multi := e.register(map[string]any{"redirect_uris": []string{"https://a.example.com/1", "https://a.example.com/2"}, "token_endpoint_auth_method": "none"})
-	device := e.register(map[string]any{"grant_types": []string{GrantTypeDeviceCode}, "token_endpoint_auth_method": "none"})
+	deviceOnly := e.register(map[string]any{"redirect_uris": []string{"https://d.example.com/cb"}, "grant_types": []string{GrantTypeDeviceCode}, "token_endpoint_auth_method": "none"})
+	deviceNoRedirect := e.register(map[string]any{"grant_types": []string{GrantTypeDeviceCode}, "token_endpoint_auth_method": "none"})
 	_, ch := pkcePair()
-	q := func(mod func(url.Values)) url.Values {
+	q := func(c registered, mod func(url.Values)) url.Values {
 		v := authQuery(c, ch, nil)
 		mod(v)
 		return v
 	}
 
-	pages := []struct {
-		name  string
-		query url.Values
+	// The untrusted and the malformed: a page, no link, for every kind of
+	// redirect URI.
+	untrusted := []struct {
+		name string
+		mod  func(c registered) url.Values
 	}{
-		{"no client_id", q(func(v url.Values) { v.Del("client_id") })},
-		{"unknown client", q(func(v url.Values) { v.Set("client_id", "nope") })},
-		{"redirect path prefix", q(func(v url.Values) { v.Set("redirect_uri", c.Redirect+"/more") })},
-		{"redirect path shorter", q(func(v url.Values) { v.Set("redirect_uri", "http://127.0.0.1:9999/") })},
-		{"redirect other host", q(func(v url.Values) { v.Set("redirect_uri", "https://evil.example.com/cb") })},
-		{"redirect localhost for 127.0.0.1", q(func(v url.Values) { v.Set("redirect_uri", "http://localhost:9999/cb") })},
-		{"redirect extra query", q(func(v url.Values) { v.Set("redirect_uri", c.Redirect+"?x=1") })},
-		{"redirect fragment", q(func(v url.Values) { v.Set("redirect_uri", c.Redirect+"#x") })},
-		{"redirect https for http", q(func(v url.Values) { v.Set("redirect_uri", "https://127.0.0.1:9999/cb") })},
-		{"redirect userinfo", q(func(v url.Values) { v.Set("redirect_uri", "http://evil@127.0.0.1:9999/cb") })},
-		{"redirect omitted with several registered", authQuery(multi, ch, url.Values{"redirect_uri": nil})},
-		{"repeated parameter", q(func(v url.Values) { v.Add("state", "again") })},
+		{"no client_id", func(c registered) url.Values { return q(c, func(v url.Values) { v.Del("client_id") }) }},
+		{"unknown client", func(c registered) url.Values { return q(c, func(v url.Values) { v.Set("client_id", "nope") }) }},
+		{"redirect path prefix", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("redirect_uri", c.Redirect+"/more") })
+		}},
+		{"redirect other host", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("redirect_uri", "https://evil.example.com/cb") })
+		}},
+		{"redirect extra query", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("redirect_uri", c.Redirect+"?x=1") })
+		}},
+		{"redirect fragment", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("redirect_uri", c.Redirect+"#x") })
+		}},
+		{"repeated parameter", func(c registered) url.Values { return q(c, func(v url.Values) { v.Add("state", "again") }) }},
+		{"repeated redirect_uri", func(c registered) url.Values { return q(c, func(v url.Values) { v.Add("redirect_uri", c.Redirect) }) }},
+		{"no code_challenge", func(c registered) url.Values { return q(c, func(v url.Values) { v.Del("code_challenge") }) }},
+		{"PKCE plain", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("code_challenge_method", "plain") })
+		}},
+		{"no challenge method", func(c registered) url.Values { return q(c, func(v url.Values) { v.Del("code_challenge_method") }) }},
+		{"malformed challenge", func(c registered) url.Values { return q(c, func(v url.Values) { v.Set("code_challenge", "short") }) }},
+		{"challenge bad characters", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("code_challenge", strings.Repeat("+", 43)) })
+		}},
+		{"response_type token", func(c registered) url.Values { return q(c, func(v url.Values) { v.Set("response_type", "token") }) }},
+		{"no response_type", func(c registered) url.Values { return q(c, func(v url.Values) { v.Del("response_type") }) }},
+		{"request object", func(c registered) url.Values { return q(c, func(v url.Values) { v.Set("request", "eyJ...") }) }},
+		{"request_uri", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("request_uri", "https://x.example/r") })
+		}},
+		{"response_mode fragment", func(c registered) url.Values { return q(c, func(v url.Values) { v.Set("response_mode", "fragment") }) }},
+		{"oversized state", func(c registered) url.Values {
+			return q(c, func(v url.Values) { v.Set("state", strings.Repeat("s", maxStateLen+1)) })
+		}},
 	}
-	for _, tc := range pages {
-		t.Run("page/"+tc.name, func(t *testing.T) {
-			if tc.query.Get("redirect_uri") == "" {
-				tc.query.Del("redirect_uri")
-			}
-			resp, body := e.get(e.issuer + "/authorize?" + tc.query.Encode())
-			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+	for _, c := range []registered{loopback, web, private} {
+		for _, tc := range untrusted {
+			t.Run("page/"+redirectHost(c.Redirect)+"/"+tc.name, func(t *testing.T) {
+				resp, body := e.get(e.issuer + "/authorize?" + tc.mod(c).Encode())
+				if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+					t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+				}
+				if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "Sign-in failed") {
+					t.Fatalf("not an error page: %s", body)
+				}
+				if link := returnLink(t, body); link != "" {
+					t.Fatalf("the page links to %s", link)
+				}
+			})
+		}
+	}
+	for name, query := range map[string]url.Values{
+		"redirect omitted with several registered": q(multi, func(v url.Values) { v.Del("redirect_uri") }),
+		"device client without redirect URIs":      q(deviceNoRedirect, func(v url.Values) { v.Set("redirect_uri", "https://x.example.com/cb") }),
+	} {
+		t.Run("page/"+name, func(t *testing.T) {
+			resp, body := e.get(e.issuer + "/authorize?" + query.Encode())
+			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || returnLink(t, body) != "" {
 				t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
-			}
-			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "Sign-in failed") {
-				t.Fatalf("not an error page: %s", body)
 			}
 		})
 	}
 
-	redirects := []struct {
-		name  string
-		query url.Values
-		code  string
+	// Well-formed requests the server refuses.
+	refused := []struct {
+		name   string
+		client registered
+		mod    func(url.Values)
+		code   string
 	}{
-		{"no code_challenge", q(func(v url.Values) { v.Del("code_challenge") }), "invalid_request"},
-		{"PKCE plain", q(func(v url.Values) { v.Set("code_challenge_method", "plain") }), "invalid_request"},
-		{"no challenge method", q(func(v url.Values) { v.Del("code_challenge_method") }), "invalid_request"},
-		{"malformed challenge", q(func(v url.Values) { v.Set("code_challenge", "short") }), "invalid_request"},
-		{"challenge bad characters", q(func(v url.Values) { v.Set("code_challenge", strings.Repeat("+", 43)) }), "invalid_request"},
-		{"response_type token", q(func(v url.Values) { v.Set("response_type", "token") }), "unsupported_response_type"},
-		{"no response_type", q(func(v url.Values) { v.Del("response_type") }), "invalid_request"},
-		{"unknown scope", q(func(v url.Values) { v.Set("scope", "mcp admin") }), "invalid_scope"},
-		{"relative resource", q(func(v url.Values) { v.Set("resource", "/mcp") }), "invalid_target"},
-		{"resource with fragment", q(func(v url.Values) { v.Set("resource", "https://mcp.example.com/mcp#x") }), "invalid_target"},
-		{"request object", q(func(v url.Values) { v.Set("request", "eyJ...") }), "request_not_supported"},
-		{"response_mode fragment", q(func(v url.Values) { v.Set("response_mode", "fragment") }), "invalid_request"},
+		{"unknown scope", web, func(v url.Values) { v.Set("scope", "mcp admin") }, "invalid_scope"},
+		{"malformed scope", web, func(v url.Values) { v.Set("scope", `mcp "x"`) }, "invalid_scope"},
+		{"relative resource", web, func(v url.Values) { v.Set("resource", "/mcp") }, "invalid_target"},
+		{"resource with fragment", web, func(v url.Values) { v.Set("resource", "https://mcp.example.com/mcp#x") }, "invalid_target"},
+		{"resource not served", web, func(v url.Values) { v.Set("resource", "https://other.example.com/mcp") }, "invalid_target"},
+		{"client without the code grant", deviceOnly, func(url.Values) {}, "unauthorized_client"},
+		{"private-use scheme", private, func(v url.Values) { v.Set("scope", "admin") }, "invalid_scope"},
 	}
-	for _, tc := range redirects {
-		t.Run("redirect/"+tc.name, func(t *testing.T) {
-			resp, _ := e.get(e.issuer + "/authorize?" + tc.query.Encode())
-			if resp.StatusCode != http.StatusFound {
-				t.Fatalf("status %d", resp.StatusCode)
+	for _, tc := range refused {
+		t.Run("link/"+tc.name, func(t *testing.T) {
+			resp, body := e.get(e.issuer + "/authorize?" + q(tc.client, tc.mod).Encode())
+			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+				t.Fatalf("status %d location %q: redirected without the user", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			u, _ := url.Parse(resp.Header.Get("Location"))
-			if u.Scheme+"://"+u.Host+u.Path != c.Redirect || u.Query().Get("error") != tc.code ||
-				u.Query().Get("state") != "st-123" || u.Query().Get("iss") != e.issuer {
-				t.Fatalf("redirect %s; want error %s with state and iss", u, tc.code)
+			u, err := url.Parse(returnLink(t, body))
+			if err != nil || u.Scheme+"://"+u.Host+u.Path != tc.client.Redirect && u.Scheme+":"+u.Opaque+u.Path != tc.client.Redirect ||
+				u.Query().Get("error") != tc.code || u.Query().Get("state") != "st-123" || u.Query().Get("iss") != e.issuer {
+				t.Fatalf("link %q; want %s with error %s, state and iss", u, tc.client.Redirect, tc.code)
 			}
 		})
 	}
-	t.Run("redirect/client without the code grant", func(t *testing.T) {
-		// A device-only client has no redirect URI: the error is a page.
-		resp, _ := e.get(e.issuer + "/authorize?" + authQuery(device, ch, url.Values{"redirect_uri": {"https://x.example.com/cb"}}).Encode())
-		if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
-			t.Fatalf("status %d", resp.StatusCode)
+	t.Run("redirect/loopback client", func(t *testing.T) {
+		for _, mod := range []func(url.Values){
+			func(v url.Values) { v.Set("scope", "mcp admin") },
+			func(v url.Values) { v.Set("resource", "https://other.example.com/mcp") },
+		} {
+			resp, _ := e.get(e.issuer + "/authorize?" + q(loopback, mod).Encode())
+			u, _ := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusFound || u.Scheme+"://"+u.Host+u.Path != loopback.Redirect || u.Query().Get("error") == "" ||
+				u.Query().Get("state") != "st-123" || u.Query().Get("iss") != e.issuer {
+				t.Fatalf("status %d redirect %s", resp.StatusCode, u)
+			}
 		}
 	})
+	t.Run("unknown parameters are ignored", func(t *testing.T) {
+		resp, body := e.get(e.issuer + "/authorize?" + q(web, func(v url.Values) { v.Set("prompt", "none"); v.Set("frobnicate", "1") }).Encode())
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "Authorize access") {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("refusal page escapes what the request said", func(t *testing.T) {
+		resp, body := e.get(e.issuer + "/authorize?" + q(web, func(v url.Values) { v.Set("resource", "https://other.example.com/<script>alert(1)</script>") }).Encode())
+		if resp.StatusCode != 400 || strings.Contains(string(body), "<script>") || !strings.Contains(string(body), "&lt;script&gt;") {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// TestAuthorizeNoOpenRedirect is the issue's case: with open registration
+// anyone registers https://evil.example/cb, and a link to /authorize with
+// that client_id must not send the victim there.
+func TestAuthorizeNoOpenRedirect(t *testing.T) {
+	e := newEnv(t)
+	evil := e.register(map[string]any{"client_name": "Totally Legit", "redirect_uris": []string{"https://evil.example/cb"}, "token_endpoint_auth_method": "none"})
+	for _, query := range []string{
+		"client_id=" + url.QueryEscape(evil.ID) + "&response_type=token",
+		"client_id=" + url.QueryEscape(evil.ID),
+		"client_id=" + url.QueryEscape(evil.ID) + "&response_type=code",
+		"client_id=" + url.QueryEscape(evil.ID) + "&response_type=code&code_challenge=x&code_challenge_method=S256",
+	} {
+		resp, body := e.get(e.issuer + "/authorize?" + query)
+		if resp.StatusCode/100 == 3 || resp.Header.Get("Location") != "" || strings.Contains(string(body), "evil.example") {
+			t.Errorf("%s: status %d location %q", query, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
 }
 
 func TestAuthorizeRedirectForms(t *testing.T) {
@@ -388,9 +481,8 @@ func TestAutoApprove(t *testing.T) {
 	}
 	// Validation still applies: no PKCE, no code.
 	resp, _ = e.get(e.issuer + "/authorize?" + authQuery(c, "", url.Values{"code_challenge": nil}).Encode())
-	u, _ = url.Parse(resp.Header.Get("Location"))
-	if u.Query().Get("error") != "invalid_request" {
-		t.Fatalf("auto approval without PKCE: %s", u)
+	if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+		t.Fatalf("auto approval without PKCE: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
 

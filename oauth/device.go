@@ -98,12 +98,22 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.admit(ctx, s.quotas.device); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	now := s.now()
 	d := &DeviceAuthorization{
 		ClientID: client.ID, Scope: scope, Resources: resources, Interval: s.devicePoll,
 		IssuedAt: now, ExpiresAt: now.Add(s.deviceTTL),
 	}
 	deviceCode := randomString(prefixDevice, 32)
+	if _, ok := s.idp.(IdentityRefresher); ok {
+		if d.UpstreamKey, err = devicePublicKey(deviceCode); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	var userCode string
 	for attempt := 0; ; attempt++ {
 		userCode = newUserCode()
@@ -168,13 +178,8 @@ func (s *Server) serveDeviceSubmit(w http.ResponseWriter, r *http.Request) {
 // automatic mode, approves at once).
 func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered string) {
 	ctx := r.Context()
-	ok, err := s.store.Allow(ctx, "device:"+s.clientIP(r), deviceEntryLimit, time.Minute)
-	if err != nil {
-		s.errorPage(w, r, err)
-		return
-	}
-	if !ok {
-		s.renderDeviceForm(w, r, http.StatusTooManyRequests, entered, "Too many attempts. Wait a minute and try again.")
+	if err := s.admit(ctx, s.quotas.entry); err != nil {
+		s.refuseDeviceEntry(w, r, entered, err)
 		return
 	}
 	code := normalizeUserCode(entered)
@@ -202,6 +207,10 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 		s.approveDevice(w, r, p, &Identity{User: *s.auto}, now)
 		return
 	}
+	if err := s.admit(ctx, s.quotas.pending); err != nil {
+		s.refuseDeviceEntry(w, r, entered, err)
+		return
+	}
 	id := randomString("", 32)
 	p := &PendingAuthorization{
 		ClientID: d.ClientID, Scope: d.Scope, Resources: d.Resources, UserCode: code,
@@ -216,6 +225,18 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 	s.renderConsent(w, r, id, p, client, "")
 }
 
+// refuseDeviceEntry shows the user-code form again with why it was
+// refused: a quota (with Retry-After), or a page for other errors.
+func (s *Server) refuseDeviceEntry(w http.ResponseWriter, r *http.Request, entered string, err error) {
+	oe := asOAuthError(err)
+	if oe.RetryAfter <= 0 {
+		s.errorPage(w, r, err)
+		return
+	}
+	setRetryAfter(w, oe.RetryAfter)
+	s.renderDeviceForm(w, r, oe.HTTPStatus(), entered, oe.Description)
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -226,11 +247,16 @@ func minTime(a, b time.Time) time.Time {
 // approveDevice records the user's approval of a device.
 func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, ident *Identity, now time.Time) {
 	ctx := r.Context()
-	if !s.policy.Allows(ident) {
+	if !s.admits(ident.user(), p.Resources) {
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	err := s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now)
+	upstream, err := s.sealForDevice(ctx, p.UserCode, ident.Credential)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	err = s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now, upstream)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.errorPage(w, r, newError(ErrorExpiredToken, "The device code expired. Start again on the device."))
@@ -290,5 +316,31 @@ func (s *Server) deviceGrant(ctx context.Context, client *Client, form url.Value
 	if err != nil {
 		return nil, err
 	}
-	return s.issueTokens(ctx, client, randomString("", 16), *d.User, d.Scope, d.Resources, audience, d.AuthTime)
+	var credential []byte
+	if len(d.Upstream) > 0 {
+		if credential, err = openWithDeviceCode(dc, labelUpstream, d.Upstream); err != nil {
+			s.log.WarnContext(ctx, "oauth: the sealed upstream credential of a device does not open; it is dropped", "error", err)
+		}
+	}
+	return s.issueTokens(ctx, client, randomString("", 16), *d.User, d.Scope, d.Resources, audience, d.AuthTime, credential)
+}
+
+// sealForDevice seals the approving user's upstream credential to the
+// public key of the device authorization of userCode (nil without
+// credential or key).
+func (s *Server) sealForDevice(ctx context.Context, userCode string, credential []byte) ([]byte, error) {
+	if credential == nil {
+		return nil, nil
+	}
+	d, err := s.store.GetDevice(ctx, userCode)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil // ApproveDevice says it expired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get device: %w", err)
+	}
+	if len(d.UpstreamKey) == 0 {
+		return nil, nil
+	}
+	return sealToKey(d.UpstreamKey, labelUpstream, credential)
 }

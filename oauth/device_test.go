@@ -189,3 +189,60 @@ func TestUserCode(t *testing.T) {
 		t.Fatalf("normalize: %q", got)
 	}
 }
+
+// TestDeviceConsentWarnsOfRemotePhishing: whoever starts a device flow can
+// send the code to someone else (RFC 8628 §5.4), so the consent page of
+// every device flow, a registered client's or a Client ID Metadata
+// Document's, leads with the warning, and a document's publisher is not
+// presented as vouching for the device. A browser sign-in shows no such
+// warning.
+func TestDeviceConsentWarnsOfRemotePhishing(t *testing.T) {
+	const warning = "If someone sent you this code or a link to this page"
+	d := newDocServer(t)
+	e := cimdEnv(t, d, nil)
+	d.set("/cli.json", docAnswer{body: d.doc("/cli.json", func(m map[string]any) {
+		m["client_name"] = "Trusted CLI"
+		m["grant_types"] = []string{GrantTypeDeviceCode, "refresh_token"}
+	})})
+	host := strings.TrimPrefix(d.URL, "https://")
+	cli := e.register(map[string]any{"client_name": "CLI", "grant_types": []string{GrantTypeDeviceCode}, "token_endpoint_auth_method": "none"})
+
+	consent := func(t *testing.T, clientID string) string {
+		t.Helper()
+		dev := startDevice(t, e, registered{ID: clientID}, nil)
+		_, page := e.get(e.issuer + "/device")
+		action, f := formFields(t, page)
+		f.Set("user_code", str(dev["user_code"]))
+		resp, page := e.browserPost(action, f)
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "Authorize access") {
+			t.Fatalf("consent page: %d %s", resp.StatusCode, page)
+		}
+		if !strings.Contains(string(page), "<code>"+str(dev["user_code"])+"</code>") {
+			t.Errorf("the page does not show the code %s as the device does", dev["user_code"])
+		}
+		return string(page)
+	}
+	for name, id := range map[string]string{"registered client": cli.ID, "metadata document client": d.URL + "/cli.json"} {
+		t.Run(name, func(t *testing.T) {
+			page := consent(t, id)
+			w := strings.Index(page, warning)
+			if w < 0 {
+				t.Fatalf("no remote-phishing warning:\n%s", page)
+			}
+			if w > strings.Index(page, "asks to access") {
+				t.Error("the warning comes after the client's description")
+			}
+			if strings.Contains(page, "trust <code>"+host+"</code>") {
+				t.Error("the page asks the user to trust the publisher of the document for a device")
+			}
+		})
+	}
+	t.Run("browser sign-in", func(t *testing.T) {
+		c := e.register(nil)
+		_, ch := pkcePair()
+		_, page := e.get(e.issuer + "/authorize?" + authQuery(c, ch, nil).Encode())
+		if strings.Contains(string(page), warning) {
+			t.Fatal("a browser sign-in shows the device warning")
+		}
+	})
+}

@@ -21,17 +21,85 @@
 //     and the /device page;
 //   - /revoke (RFC 7009) and /introspect (RFC 7662).
 //
+// # Who may hold tokens
+//
+// A [Policy] (logins, GitHub account ids as "id:NUMBER", organizations,
+// or everyone) decides who may log in; the empty policy lets nobody in.
+// The server asks it, and the policy of each resource the grant names
+// ([ResourcePolicies], set with Server.SetResourcePolicies: a ForwardAuth
+// or a ProtectedResource), at login and again at every refresh, on the
+// identity as currently known: the one recorded at login, or, once that is
+// older than Options.IdentityCheckInterval (1 hour), what the identity
+// provider says now ([IdentityRefresher]; GitHub with FetchOrgs re-reads
+// the user's login and organization memberships with the user's GitHub
+// token). A refresh the policies refuse fails with invalid_grant and
+// revokes the whole token family, its access tokens included. When the
+// provider cannot confirm the user (the token was revoked at GitHub, the
+// family has none, or GitHub is unreachable) the memberships count as
+// none: org: rules refuse (fail closed), login and id rules still admit;
+// an unreachable provider refuses without revoking, so the refresh works
+// again once it answers. Every rotation restarts the refresh lifetime
+// (Options.RefreshTokenLifetime, 30 days) but never past the family's
+// absolute lifetime (Options.RefreshFamilyLifetime, 90 days from the
+// login); then the user logs in again.
+//
+// The provider's credential for the user (GitHub: the user's token) is
+// kept only sealed: AES-256-GCM under a key derived (HKDF-SHA256) from the
+// secret the store sees only hashed, the authorization code and then each
+// refresh token, re-sealed at every rotation; for a device flow, sealed to
+// an X25519 key derived from the device code. A copy of the store alone
+// (a backup, a Redis dump) holds no usable GitHub token, and no server key
+// has to be configured or rotated. GitHub logins can be registered again by
+// someone else after a rename or an account deletion: prefer id: entries.
+//
+// # Authorization errors
+//
+// /authorize never sends an error to a client without the user (RFC 9700
+// §4.11.2: with open registration anyone can register a redirect URI that
+// leads to a phishing site, so "registered" proves nothing):
+//
+//   - an unknown client_id, a missing or unregistered redirect_uri, a
+//     repeated parameter, and a malformed request (response_type missing or
+//     not code, response_mode not query, request or request_uri, PKCE
+//     missing, not S256 or not a valid challenge, state over 2048
+//     characters) get an HTML error page and nothing else;
+//   - a well-formed request the server refuses (invalid_scope,
+//     invalid_target, unauthorized_client) gets an error page with a link
+//     that takes the error, with state and iss, to the redirect URI when the
+//     user chooses to; a loopback redirect URI (a native app on the user's
+//     own machine, RFC 8252) gets the redirect directly;
+//   - after the consent page, which names the client and the host it
+//     redirects to, a denial, a failed login and a policy refusal go to the
+//     client as access_denied.
+//
+// Unknown parameters are ignored (RFC 6749 §3.1). The consent page of a
+// device flow (RFC 8628) leads, for every client, with the §5.4 warning
+// against remote phishing: approve only a code shown on a device you hold.
+//
+// # Keys and storage
+//
 // Access tokens are RFC 9068 JWTs signed with RS256 (default), ES256 or
 // EdDSA; the keys are generated on first start and kept in the [Store] (or
 // given by the operator), rotated on request or on a schedule, and every key
 // that may still verify a live token stays in the JWKS. Refresh tokens,
 // codes, client secrets and registration tokens are opaque random strings
-// that the store only ever sees hashed. A [Policy] decides who may log in;
-// the empty policy lets nobody in.
+// that the store only ever sees hashed.
 //
 // State lives behind the [Store] interfaces: [NewMemoryStore] for tests
 // and single processes, oauth/filestore (one local file, the binaries'
 // default) and oauth/redisstore (several replicas).
+//
+// What requests without credentials make the server store is bounded
+// ([Limits]): pending authorizations (GET /authorize), device
+// authorizations, registrations and fetches of client metadata documents
+// each have a quota per client address (IPv4 by address, IPv6 by /64) and
+// a global cap that holds across replicas, counted with one store round
+// trip (QuotaStore.AllowAll). Past a quota the answer is 429, past a cap
+// 503, both with Retry-After: a page at the browser endpoints, the OAuth
+// error JSON at the others. The client address is the TCP peer's unless
+// the peer is a trusted proxy (Options.TrustedProxies,
+// Options.TrustProxyHeaders); a client's own X-Forwarded-For is never
+// believed.
 //
 // A minimal server with the development login on a loopback issuer:
 //
@@ -53,7 +121,9 @@
 // A client_id that is an https URL names a Client ID Metadata Document: the
 // server fetches it through the fetch package's SSRF guard (5 KiB, 5 s, no
 // redirects), caches it per its caching headers and uses it as the client's
-// registration (Options.DisableClientMetadataDocuments turns this off).
+// registration (Options.DisableClientMetadataDocuments turns this off). A
+// failed fetch is remembered for a minute; fetches of URLs not in the
+// cache are limited per address and in all.
 //
 // # Resource server
 //
@@ -71,7 +141,9 @@
 // metadata. It plugs into mcpserver (Options.Authenticate) or wraps any
 // handler. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
 // nginx auth_request and Caddy forward_auth, with identity headers for the
-// service behind the proxy.
+// service behind the proxy; it decides on exactly the host and path the
+// proxy routed on, and refuses (400 invalid_request) any request the proxy
+// and it could read differently, such as a fragment or %2F in the path.
 //
 // Verification costs no store round trip in steady state. A token seen for
 // the first time is verified in full and asked about once at the store;
@@ -103,7 +175,7 @@
 // In another process, with the keys from the JWKS and the revocations from
 // the shared Redis:
 //
-//	keys, err := oauth.NewJWKS("https://auth.example.com/jwks", nil)
+//	keys, err := oauth.NewJWKS("https://auth.example.com/jwks", nil) // https, or http on loopback
 //	v, err := oauth.NewVerifier("https://auth.example.com", keys, &oauth.VerifierOptions{Revocations: redisStore})
 //
 // The binary examples/mcp-oauth-server wires both sides up from flags and

@@ -57,15 +57,18 @@ func Example_registration() {
 	// Output: true none [authorization_code refresh_token]
 }
 
-// The allow policy in ALLOWED_GITHUB_USERS syntax.
+// The allow policy in ALLOWED_GITHUB_USERS syntax. An id: entry names the
+// GitHub account id, which survives a rename and is never given to another
+// account; a login may be registered again by someone else.
 func ExampleParsePolicy() {
-	p := oauth.ParsePolicy("alice, Bob, org:acme")
+	p := oauth.ParsePolicy("alice, Bob, org:acme, id:583231")
 	alice := &oauth.Identity{User: oauth.User{Login: "ALICE"}}
 	carol := &oauth.Identity{User: oauth.User{Login: "carol"}, Orgs: []string{"acme"}}
 	dave := &oauth.Identity{User: oauth.User{Login: "dave"}}
-	fmt.Println(p.Allows(alice), p.Allows(carol), p.Allows(dave))
+	octocat := &oauth.Identity{User: oauth.User{Subject: "583231", Login: "octocat-renamed"}}
+	fmt.Println(p.Allows(alice), p.Allows(carol), p.Allows(dave), p.Allows(octocat))
 	fmt.Println(oauth.ParsePolicy("").Empty())
 	// Output:
-	// true true false
+	// true true false true
 	// true
 }

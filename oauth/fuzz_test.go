@@ -82,12 +82,12 @@ func FuzzResource(f *testing.F) {
 }
 
 func FuzzPolicy(f *testing.F) {
-	for _, s := range []string{"", "*", "alice,bob", "org:acme, Alice", " , org: ,", "org:"} {
+	for _, s := range []string{"", "*", "alice,bob", "org:acme, Alice", " , org: ,", "org:", "id:4242", "ID: 7, id:", "id:org:x"} {
 		f.Add(s, "alice")
 	}
 	f.Fuzz(func(t *testing.T, policy, login string) {
 		p := ParsePolicy(policy)
-		if p.Empty() && p.Allows(&Identity{User: User{Login: login}}) {
+		if p.Empty() && (p.Allows(&Identity{User: User{Login: login}}) || p.Allows(&Identity{User: User{Subject: login}})) {
 			t.Fatalf("empty policy %q allows %q", policy, login)
 		}
 		if q := ParsePolicy(p.String()); q.String() != p.String() {
@@ -127,7 +127,8 @@ func FuzzRegister(f *testing.F) {
 	st := NewMemoryStore(&MemoryStoreOptions{SweepInterval: -1})
 	defer st.Close()
 	d, _ := NewDevLogin(nil)
-	srv, err := NewServer(f.Context(), "http://127.0.0.1:1", st, d, &Options{SigningKey: testKey, SigningAlgorithm: ES256, RegistrationLimit: -1, Logger: discardLogger()})
+	srv, err := NewServer(f.Context(), "http://127.0.0.1:1", st, d, &Options{SigningKey: testKey, SigningAlgorithm: ES256, RegistrationLimit: -1,
+		Limits: Limits{MaxRegistrations: -1}, Logger: discardLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -29,8 +29,10 @@ type GitHubOptions struct {
 	// timeout.
 	HTTPClient *http.Client
 	// FetchOrgs asks for the read:org scope and reports the user's active
-	// organization memberships in User.Orgs (needed by Policy.Orgs). Zero:
-	// no organizations are fetched.
+	// organization memberships in User.Orgs (needed by Policy.Orgs). The
+	// user's GitHub token is then kept, sealed (see Identity.Credential),
+	// so that the memberships are checked again at refreshes. Zero: no
+	// organizations are fetched and no GitHub token is kept.
 	FetchOrgs bool
 }
 
@@ -108,7 +110,9 @@ func (g *GitHub) AuthURL(callbackURL, state, verifier string) string {
 	return c.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("allow_signup", "false"))
 }
 
-// Identify implements IdentityProvider.
+// Identify implements IdentityProvider. With FetchOrgs the identity
+// carries the user's GitHub token as its Credential, so that the server can
+// check the memberships again at refreshes (RefreshIdentity).
 func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
@@ -125,9 +129,78 @@ func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, ver
 	if err != nil {
 		return nil, fmt.Errorf("oauth: GitHub code exchange: %w", err)
 	}
-	hc := c.Client(ctx, tok)
+	src := c.TokenSource(ctx, tok)
+	hc := oauth2.NewClient(ctx, src)
 	hc.Timeout = g.client.Timeout
+	id, err := g.lookup(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	if g.fetchOrgs {
+		// The token as it is now: an expiring one may have been renewed
+		// (and its single-use refresh token with it).
+		if tok, err = src.Token(); err != nil {
+			return nil, fmt.Errorf("oauth: GitHub token: %w", err)
+		}
+		if id.Credential, err = encodeGitHubToken(tok); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
+}
 
+// RefreshIdentity implements IdentityRefresher: it asks GitHub, with the
+// user's token, for the account's current login, name and organization
+// memberships. A token GitHub refuses (401: the user revoked the app, or it
+// expired and cannot be renewed) or that now belongs to another account is
+// ErrUpstreamRevoked. Tokens that expire (GitHub Apps) are renewed with
+// their refresh token; the answer then carries the new credential.
+func (g *GitHub) RefreshIdentity(ctx context.Context, u User, credential []byte) (*Identity, error) {
+	var tok oauth2.Token
+	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
+	current, err := g.config.TokenSource(ctx, &tok).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode != "" || tok.RefreshToken == "" {
+			// GitHub refused the renewal, or there is nothing to renew with.
+			return nil, fmt.Errorf("%w: %v", ErrUpstreamRevoked, err)
+		}
+		return nil, fmt.Errorf("oauth: GitHub token renewal: %w", err)
+	}
+	hc := oauth2.NewClient(ctx, oauth2.StaticTokenSource(current))
+	hc.Timeout = g.client.Timeout
+	id, err := g.lookup(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	if id.User.Subject != u.Subject {
+		return nil, fmt.Errorf("%w: the token belongs to GitHub account %s, not %s", ErrUpstreamRevoked, id.User.Subject, u.Subject)
+	}
+	if current.AccessToken != tok.AccessToken {
+		if id.Credential, err = encodeGitHubToken(current); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
+}
+
+var _ IdentityRefresher = (*GitHub)(nil)
+
+// encodeGitHubToken is the credential form of a GitHub token.
+func encodeGitHubToken(tok *oauth2.Token) ([]byte, error) {
+	b, err := json.Marshal(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: encode GitHub token: %w", err)
+	}
+	return b, nil
+}
+
+// lookup asks the API, as the user of hc, who they are: id, login, name,
+// primary verified email and, with FetchOrgs, organizations.
+func (g *GitHub) lookup(ctx context.Context, hc *http.Client) (*Identity, error) {
 	var u struct {
 		ID    int64   `json:"id"`
 		Login string  `json:"login"`
@@ -217,6 +290,10 @@ func (g *GitHub) get(ctx context.Context, hc *http.Client, path string, v any) e
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("oauth: GitHub GET %s: %w", pathOnly(path), err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// Bad credentials: the token was revoked or expired.
+		return fmt.Errorf("%w: GitHub GET %s: status 401: %.200s", ErrUpstreamRevoked, pathOnly(path), body)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("oauth: GitHub GET %s: status %d: %.200s", pathOnly(path), resp.StatusCode, body)

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,6 +58,11 @@ type testEnv struct {
 
 	srvIDP     IdentityProvider // nil: GitHub against the fake
 	issuerPath string
+	// opts and idp built srv; restart builds another server from them on
+	// the same store and serves it from then on.
+	opts    *Options
+	idp     IdentityProvider
+	handler atomic.Pointer[Server]
 }
 
 // testKey is one ES256 key for all tests: generating keys per test would
@@ -109,14 +115,33 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = srv
+	e.srv, e.opts, e.idp = srv, o, idp
 	e.issuer = srv.Issuer()
-	e.ts.Config.Handler = srv
+	e.handler.Store(srv)
+	e.ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.handler.Load().ServeHTTP(w, r) })
 	e.ts.Start()
 	t.Cleanup(e.ts.Close)
 	jar, _ := cookiejar.New(nil)
 	e.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
+}
+
+// restart replaces the server by a new one on the same store, issuer and
+// identity provider, with the options changed by f, as an operator's
+// restart with new settings would.
+func (e *testEnv) restart(f func(*Options)) *Server {
+	e.t.Helper()
+	o := *e.opts
+	if f != nil {
+		f(&o)
+	}
+	srv, err := NewServer(context.Background(), e.issuer, e.store, e.idp, &o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv, e.opts = srv, &o
+	e.handler.Store(srv)
+	return srv
 }
 
 // envOption helpers.

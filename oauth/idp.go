@@ -14,6 +14,11 @@ type Identity struct {
 	// Orgs are the user's organizations (GitHub), filled in only when the
 	// provider was asked to fetch them (GitHubOptions.FetchOrgs).
 	Orgs []string
+	// Credential is what an IdentityRefresher needs to ask about the user
+	// again later, without the user (GitHub: the user's access token).
+	// The server keeps it only sealed (see RefreshToken.Upstream) and never
+	// logs it. Nil: the provider cannot, or need not, be asked again.
+	Credential []byte
 }
 
 // IdentityProvider authenticates users for the authorization server: the
@@ -32,6 +37,33 @@ type IdentityProvider interface {
 	// ends the authorization with access_denied at the client; it is
 	// logged, never shown.
 	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error)
+}
+
+// IdentityRefresher is an IdentityProvider that can say who a user is now,
+// without the user: the server asks it at a refresh when the identity it
+// recorded (login, organizations) is older than
+// Options.IdentityCheckInterval, and decides the refresh on the answer.
+// GitHub is one when it fetches organizations.
+type IdentityRefresher interface {
+	IdentityProvider
+	// RefreshIdentity returns the user's identity as the provider knows it
+	// now, from the credential an earlier Identify or RefreshIdentity
+	// returned. The answer's Credential replaces the old one (nil: keep
+	// it). An error matching ErrUpstreamRevoked means the credential will
+	// never work again (revoked, expired, another account); any other
+	// error is taken as temporary (the provider is unreachable).
+	RefreshIdentity(ctx context.Context, u User, credential []byte) (*Identity, error)
+}
+
+// ErrUpstreamRevoked is returned by RefreshIdentity when the stored
+// credential no longer works and never will: the user revoked the app at
+// the provider, the account is gone, or the credential is for another
+// account.
+var ErrUpstreamRevoked = errors.New("oauth: the identity provider no longer accepts the stored credential")
+
+// identityOf is the identity a policy decides on for a recorded user.
+func identityOf(u User) *Identity {
+	return &Identity{User: u, Orgs: u.Orgs}
 }
 
 // user is the user to record for the grant: the provider's user with the

@@ -57,6 +57,12 @@ type JWKSOptions struct {
 	// with an unknown kid (a key rotation), so garbage tokens cannot make
 	// the verifier hammer the authorization server. Zero: 5 seconds.
 	MissRefetch time.Duration
+	// AllowInsecureHTTP accepts an http:// URL on a host that is not
+	// loopback. Keys fetched without TLS can be replaced by anyone on the
+	// path, who can then mint tokens every verifier accepts: use it only on
+	// a closed network. Zero: https, or http on a loopback host
+	// (localhost, 127.0.0.1, [::1]).
+	AllowInsecureHTTP bool
 	// Logger receives fetch failures. Zero: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Zero: time.Now.
@@ -88,14 +94,19 @@ type jwksState struct {
 }
 
 // NewJWKS returns a KeySource for the key set at url (an authorization
-// server's jwks_uri, such as "https://auth.example.com/jwks"). It fetches
+// server's jwks_uri, such as "https://auth.example.com/jwks"): https, or
+// http on a loopback host unless JWKSOptions.AllowInsecureHTTP. It fetches
 // nothing yet: the first verification does, or Refresh.
 func NewJWKS(url string, opts *JWKSOptions) (*JWKS, error) {
 	if opts == nil {
 		opts = &JWKSOptions{}
 	}
-	if u, err := neturl.Parse(url); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("oauth: JWKS URL %q must be an absolute http(s) URL", url)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Host) && !opts.AllowInsecureHTTP {
+		return nil, fmt.Errorf("oauth: JWKS URL %q must be https: keys fetched over plain http can be replaced on the way (http is allowed on loopback hosts, or with JWKSOptions.AllowInsecureHTTP)", url)
 	}
 	j := &JWKS{
 		url:         url,

@@ -46,6 +46,7 @@ input[type=text]{font:inherit;padding:.5rem;border:1px solid #c4c8cf;border-radi
 
 var pageTemplates = map[string]*template.Template{
 	"consent": mustPage(`{{define "body"}}
+{{if .Data.Device}}<p class="warn"><strong>Is the device in front of you?</strong> A device showing the code <code>{{.Data.Device}}</code> asks to act as you. Continue only if you started this yourself, on a device you have with you, and it shows this code. If someone sent you this code or a link to this page (by email, chat or phone), choose Deny: approving would give them access to your account.</p>{{end}}
 <p><strong>{{.Data.ClientName}}</strong> asks to access {{if .Data.Resources}}these services{{else}}this service{{end}} on your behalf.</p>
 <dl>
 <dt>Client</dt><dd>{{.Data.ClientName}} <span class="note">(client id <code>{{.Data.ClientID}}</code>)</span></dd>
@@ -54,9 +55,8 @@ var pageTemplates = map[string]*template.Template{
 {{if .Data.Scopes}}<dt>Permissions</dt><dd>{{range $i, $s := .Data.Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</dd>{{end}}
 {{range .Data.Resources}}<dt>Service</dt><dd><code>{{.}}</code></dd>{{end}}
 </dl>
-{{if .Data.SelfRegistered}}<p class="warn">This client registered itself; its name is not verified. Approve only if you started this sign-in and know the address above.</p>{{end}}
-{{if .Data.MetadataHost}}<p class="warn">This application describes itself in a document published by <code>{{.Data.MetadataHost}}</code>; its name is what that site says. Approve only if you started this sign-in and trust <code>{{.Data.MetadataHost}}</code>.</p>{{end}}
-{{if .Data.Device}}<p class="warn">You are connecting a device that showed you the code <code>{{.Data.Device}}</code>. Approve only if you started this on your own device.</p>{{end}}
+{{if .Data.SelfRegistered}}<p class="warn">This client registered itself; its name is not verified.{{if not .Data.Device}} Approve only if you started this sign-in and know the address above.{{end}}</p>{{end}}
+{{if .Data.MetadataHost}}<p class="warn">This application describes itself in a document published by <code>{{.Data.MetadataHost}}</code>; its name is what that site says. {{if .Data.Device}}Anyone can start a device sign-in in this application's name: the publisher does not vouch for the device.{{else}}Approve only if you started this sign-in and trust <code>{{.Data.MetadataHost}}</code>.{{end}}</p>{{end}}
 <form method="post" action="{{.Data.Action}}">
 <input type="hidden" name="id" value="{{.Data.ID}}">
 <input type="hidden" name="csrf" value="{{.Data.CSRF}}">
@@ -90,7 +90,9 @@ var pageTemplates = map[string]*template.Template{
 {{end}}`),
 	"error": mustPage(`{{define "body"}}
 <p class="err">{{.Data.Message}}</p>
-<p class="note">Error code: <code>{{.Data.Code}}</code>. Go back to the application and start again.</p>
+{{if .Data.Return}}<p class="note">Error code: <code>{{.Data.Code}}</code>. Nothing was shared with the application.</p>
+<div class="actions"><a href="{{.Data.Return}}">Return to <code>{{.Data.ReturnHost}}</code> with this error</a></div>
+{{else}}<p class="note">Error code: <code>{{.Data.Code}}</code>. Go back to the application and start again.</p>{{end}}
 {{end}}`),
 }
 
@@ -131,10 +133,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 // client, bad redirect URI, expired login). It never redirects.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	oe := asOAuthError(err)
-	status := oe.HTTPStatus()
-	if status == http.StatusUnauthorized {
-		status = http.StatusBadRequest
-	}
+	status := pageStatus(oe)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "oauth: request failed", "path", r.URL.Path, "error", err)
 	} else {
@@ -144,5 +143,28 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if msg == "" {
 		msg = "The request could not be processed."
 	}
-	s.renderPage(w, r, status, "error", "Sign-in failed", struct{ Message, Code string }{msg, oe.Code})
+	title := "Sign-in failed"
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		title = "Try again later"
+	}
+	setRetryAfter(w, oe.RetryAfter)
+	s.renderPage(w, r, status, "error", title, errorPageData{Message: msg, Code: oe.Code})
+}
+
+// pageStatus is the status of an error page for oe: a browser has no
+// credentials to retry with, so never 401.
+func pageStatus(oe *Error) int {
+	if status := oe.HTTPStatus(); status != http.StatusUnauthorized {
+		return status
+	}
+	return http.StatusBadRequest
+}
+
+// errorPageData is what the error page shows. Return, when set, is a link
+// back to the client's redirect URI with the error (checked by the caller:
+// html/template would otherwise refuse a private-use scheme).
+type errorPageData struct {
+	Message, Code string
+	Return        template.URL
+	ReturnHost    string
 }

@@ -7,12 +7,22 @@ import (
 // Policy decides which users may obtain tokens. The zero Policy denies
 // everyone: an operator who configured nothing gets a server that lets
 // nobody in (and a warning at start), never one that lets everyone in.
+//
+// The authorization server asks it when a user logs in and again at every
+// refresh, on the identity as currently known (see
+// Options.IdentityCheckInterval), so removing a user from a policy ends
+// their refreshes.
 type Policy struct {
 	// Everyone lets every user the identity provider authenticates in.
 	Everyone bool
 	// Logins are allowed user logins, compared case-insensitively after
-	// trimming spaces.
+	// trimming spaces. A GitHub login is not a stable identity: after a
+	// rename or an account deletion anyone may register the old login, and
+	// would be let in. Prefer IDs.
 	Logins []string
+	// IDs are allowed user ids (User.Subject: GitHub's numeric account id,
+	// which is never reused), compared exactly after trimming spaces.
+	IDs []string
 	// Orgs are organizations (GitHub) whose members are allowed, compared
 	// case-insensitively. The identity provider must report memberships
 	// (Identity.Orgs); the GitHub provider does when Orgs is not empty.
@@ -20,9 +30,9 @@ type Policy struct {
 }
 
 // ParsePolicy reads the ALLOWED_GITHUB_USERS syntax: a comma- or
-// space-separated list of logins, "*" for everyone, and "org:NAME" for the
-// members of an organization. Empty entries are ignored, so "" gives the
-// deny-all policy.
+// space-separated list of logins, "id:NUMBER" for a GitHub account id,
+// "org:NAME" for the members of an organization, and "*" for everyone.
+// Empty entries are ignored, so "" gives the deny-all policy.
 func ParsePolicy(s string) Policy {
 	var p Policy
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
@@ -31,9 +41,13 @@ func ParsePolicy(s string) Policy {
 		case f == "":
 		case f == "*":
 			p.Everyone = true
-		case strings.HasPrefix(strings.ToLower(f), "org:"):
+		case hasPrefixFold(f, "org:"):
 			if org := strings.TrimSpace(f[len("org:"):]); org != "" {
 				p.Orgs = append(p.Orgs, org)
+			}
+		case hasPrefixFold(f, "id:"):
+			if id := strings.TrimSpace(f[len("id:"):]); id != "" {
+				p.IDs = append(p.IDs, id)
 			}
 		default:
 			p.Logins = append(p.Logins, f)
@@ -42,19 +56,20 @@ func ParsePolicy(s string) Policy {
 	return p
 }
 
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // Empty reports whether the policy lets nobody in.
 func (p Policy) Empty() bool {
 	if p.Everyone {
 		return false
 	}
-	for _, l := range p.Logins {
-		if strings.TrimSpace(l) != "" {
-			return false
-		}
-	}
-	for _, o := range p.Orgs {
-		if strings.TrimSpace(o) != "" {
-			return false
+	for _, list := range [][]string{p.Logins, p.IDs, p.Orgs} {
+		for _, v := range list {
+			if strings.TrimSpace(v) != "" {
+				return false
+			}
 		}
 	}
 	return true
@@ -67,6 +82,13 @@ func (p Policy) Allows(id *Identity) bool {
 	}
 	if p.Everyone {
 		return true
+	}
+	if sub := id.User.Subject; sub != "" {
+		for _, v := range p.IDs {
+			if strings.TrimSpace(v) == sub {
+				return true
+			}
+		}
 	}
 	login := strings.TrimSpace(id.User.Login)
 	if login != "" {
@@ -97,6 +119,9 @@ func (p Policy) String() string {
 		parts = append(parts, "*")
 	}
 	parts = append(parts, p.Logins...)
+	for _, id := range p.IDs {
+		parts = append(parts, "id:"+id)
+	}
 	for _, o := range p.Orgs {
 		parts = append(parts, "org:"+o)
 	}

@@ -161,9 +161,13 @@ type Resource struct {
 	// Zero: no scope is required.
 	RequiredScopes []string
 	// Allow, when set, admits only the users it allows (logins, GitHub
-	// organizations), checked on every request, so removing a user takes
-	// effect at their next request. A non-nil empty Policy admits nobody.
-	// Zero (nil): every user the authorization server issued a token to.
+	// account ids, organizations), checked on every request, so removing a
+	// user takes effect at their next request. An authorization server
+	// given the resource's policies (Server.SetResourcePolicies) asks it
+	// too at every login and refresh for the resource, and revokes the
+	// tokens of a user it no longer admits. A non-nil empty Policy admits
+	// nobody. Zero (nil): every user the authorization server issued a
+	// token to.
 	Allow *Policy
 	// DocumentationURL is resource_documentation of the metadata. Zero:
 	// none.

@@ -48,23 +48,39 @@ func parseScope(s string) ([]string, error) {
 	return out, nil
 }
 
+// DefaultScopes is the scope granted, advertised and challenged for when
+// nothing more specific is known, among the scopes a server offers
+// (Options.Scopes; empty for the default): DefaultScope ("mcp") when it is
+// offered, else the first one. Never every scope: a client that asks for
+// nothing gets the least it can work with.
+func DefaultScopes(offered []string) []string {
+	if len(offered) == 0 || slices.Contains(offered, DefaultScope) {
+		return []string{DefaultScope}
+	}
+	return offered[:1]
+}
+
 // grantScope decides the scope of an authorization request: the requested
 // scopes when every one is supported and within the client's registered
-// scope; the client's registered scope, or every supported scope, when none
-// was asked for.
+// scope; when none was asked for, the client's registered scope, or the
+// server's default scope (DefaultScopes) for a client that registered none.
 func (s *Server) grantScope(requested string, client *Client) (string, error) {
 	want, err := parseScope(requested)
 	if err != nil {
 		return "", err
 	}
 	allowed := s.scopes
-	if client != nil && client.Metadata.Scope != "" {
+	registered := client != nil && client.Metadata.Scope != ""
+	if registered {
 		// The client's registered scope, less what the server no longer
 		// offers.
-		registered, _ := parseScope(client.Metadata.Scope)
-		allowed = slices.DeleteFunc(registered, func(sc string) bool { return !slices.Contains(s.scopes, sc) })
+		reg, _ := parseScope(client.Metadata.Scope)
+		allowed = slices.DeleteFunc(reg, func(sc string) bool { return !slices.Contains(s.scopes, sc) })
 	}
 	if len(want) == 0 {
+		if !registered {
+			return strings.Join(DefaultScopes(s.scopes), " "), nil
+		}
 		return strings.Join(allowed, " "), nil
 	}
 	for _, sc := range want {

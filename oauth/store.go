@@ -383,17 +383,48 @@ func (m ClientMetadata) Clone() ClientMetadata {
 	return d
 }
 
-// ---- Registration quota ---------------------------------------------------
+// ---- Quotas ---------------------------------------------------------------
 
 // QuotaStore counts events per key in fixed windows, shared by every
-// replica: the per-IP registration rate limit uses it.
+// replica: the server's per-address quotas and global caps on what
+// unauthenticated requests may create use it (see Limits).
+//
+// A window starts at the first event counted for its key and lasts the
+// given window; then the count starts again. A store may keep a key only
+// as long as its window (a Redis TTL, a sweep): counters are not a growth
+// vector of their own.
 type QuotaStore interface {
 	// Allow counts one event for key and reports whether the count is
-	// within limit for the current window. The window starts at the first
-	// event counted for key and lasts window; then the count starts again.
+	// within limit for the current window. Refused events are counted too.
 	// Atomic: with N concurrent calls on a fresh key, exactly
 	// min(N, limit) are allowed. A limit below 1 allows nothing.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+	// AllowAll counts one event in every quota of qs if, and only if, each
+	// of them has room for it (fewer than Limit events in its current
+	// window): all or nothing, atomically, across replicas. A refused event
+	// is counted nowhere and creates no key, so the keys a store holds are
+	// bounded by the events it allowed. A quota with a Limit below 1 refuses
+	// every event. An empty qs allows the event.
+	AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error)
+}
+
+// Quota is one fixed-window counter an event must fit into.
+type Quota struct {
+	Key    string
+	Limit  int
+	Window time.Duration // must be positive
+}
+
+// QuotaResult is AllowAll's answer.
+type QuotaResult struct {
+	// Allowed: the event was counted in every quota.
+	Allowed bool
+	// Refused is the index in qs of the first quota without room (when not
+	// Allowed).
+	Refused int
+	// RetryAfter is how long until that quota's window ends (when not
+	// Allowed; at least 1 ms).
+	RetryAfter time.Duration
 }
 
 // ---- Pending authorizations ----------------------------------------------
@@ -511,7 +542,11 @@ type Grant struct {
 	AuthTime      time.Time `json:"auth_time,omitzero"`
 	// FamilyID names the token family the code starts: its refresh tokens
 	// and (as a claim) its access tokens, so a replay can revoke them all.
-	FamilyID  string    `json:"family_id"`
+	FamilyID string `json:"family_id"`
+	// Upstream is the identity provider's credential for the user
+	// (Identity.Credential), sealed under a key derived from the code: the
+	// store alone cannot read it. Empty when the provider gave none.
+	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -524,6 +559,7 @@ func (g *Grant) Clone() *Grant {
 	d := *g
 	d.Resources = slices.Clone(g.Resources)
 	d.User = g.User.Clone()
+	d.Upstream = bytes.Clone(g.Upstream)
 	return &d
 }
 
@@ -561,13 +597,23 @@ type RefreshStore interface {
 
 // RefreshToken is a stored refresh token.
 type RefreshToken struct {
-	FamilyID  string    `json:"family_id"`
-	ClientID  string    `json:"client_id"`
-	User      User      `json:"user"`
-	Scope     string    `json:"scope,omitempty"`
-	Resources []string  `json:"resources,omitempty"`
-	AuthTime  time.Time `json:"auth_time,omitzero"`
-	IssuedAt  time.Time `json:"issued_at"`
+	FamilyID  string   `json:"family_id"`
+	ClientID  string   `json:"client_id"`
+	User      User     `json:"user"`
+	Scope     string   `json:"scope,omitempty"`
+	Resources []string `json:"resources,omitempty"`
+	// AuthTime is when the user logged in: the start of the family, which
+	// bounds its absolute lifetime.
+	AuthTime time.Time `json:"auth_time,omitzero"`
+	// CheckedAt is when the identity provider last confirmed User (login,
+	// organizations): at login, or at a refresh that asked it again. Zero:
+	// AuthTime.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// Upstream is the identity provider's credential for the user
+	// (Identity.Credential), sealed under a key derived from this refresh
+	// token: the store alone cannot read it. Empty when there is none.
+	Upstream []byte    `json:"upstream,omitempty"`
+	IssuedAt time.Time `json:"issued_at"`
 	// ExpiresAt is required. Whether a rotation keeps the family's expiry
 	// or extends it is the server's choice: it sets the successor's.
 	ExpiresAt time.Time `json:"expires_at"`
@@ -587,6 +633,7 @@ func (t *RefreshToken) Clone() *RefreshToken {
 	d := *t
 	d.Resources = slices.Clone(t.Resources)
 	d.User = t.User.Clone()
+	d.Upstream = bytes.Clone(t.Upstream)
 	d.GraceBlob = bytes.Clone(t.GraceBlob)
 	return &d
 }
@@ -810,10 +857,12 @@ type DeviceStore interface {
 	// GetDevice returns the authorization of a user code, for the
 	// verification page.
 	GetDevice(ctx context.Context, userCode string) (*DeviceAuthorization, error)
-	// ApproveDevice records the user's approval, atomically:
-	// ErrNotFound when the user code is unknown or expired, ErrConflict
-	// when it was approved or denied before.
-	ApproveDevice(ctx context.Context, userCode string, u User, authTime time.Time) error
+	// ApproveDevice records the user's approval (the user, when they
+	// logged in, and the sealed upstream credential, see
+	// DeviceAuthorization.Upstream), atomically: ErrNotFound when the user
+	// code is unknown or expired, ErrConflict when it was approved or denied
+	// before.
+	ApproveDevice(ctx context.Context, userCode string, u User, authTime time.Time, upstream []byte) error
 	// DenyDevice records the user's refusal, like ApproveDevice.
 	DenyDevice(ctx context.Context, userCode string) error
 	// PollDevice answers the device's token request, atomically:
@@ -853,9 +902,15 @@ type DeviceAuthorization struct {
 	// Set by the store.
 	Status   DeviceStatus `json:"status"`
 	LastPoll time.Time    `json:"last_poll,omitzero"`
-	// User and AuthTime are set by ApproveDevice.
+	// UpstreamKey is a public key (X25519) whose private half derives from
+	// the device code: the upstream credential of the approving user is
+	// sealed to it, so only the device's poll can open it.
+	UpstreamKey []byte `json:"upstream_key,omitempty"`
+	// User, AuthTime and Upstream (the sealed credential) are set by
+	// ApproveDevice.
 	User      *User     `json:"user,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
+	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -868,6 +923,8 @@ func (d *DeviceAuthorization) Clone() *DeviceAuthorization {
 	c := *d
 	c.Resources = slices.Clone(d.Resources)
 	c.User = cloneUser(d.User)
+	c.UpstreamKey = bytes.Clone(d.UpstreamKey)
+	c.Upstream = bytes.Clone(d.Upstream)
 	return &c
 }
 

@@ -2,11 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,12 +112,14 @@ func (s *Server) codeGrant(ctx context.Context, client *Client, form url.Values)
 	if err != nil {
 		return nil, err
 	}
-	return s.issueTokens(ctx, client, g.FamilyID, g.User, g.Scope, g.Resources, audience, g.AuthTime)
+	credential := s.openUpstream(ctx, code, g.Upstream)
+	return s.issueTokens(ctx, client, g.FamilyID, g.User, g.Scope, g.Resources, audience, g.AuthTime, credential)
 }
 
 // issueTokens mints the access token and, when the client may refresh, the
-// first refresh token of a new family.
-func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user User, scope string, resources, audience []string, authTime time.Time) (*tokenResponse, error) {
+// first refresh token of a new family, keeping the upstream credential
+// (nil: none) sealed under it.
+func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user User, scope string, resources, audience []string, authTime time.Time, credential []byte) (*tokenResponse, error) {
 	at, err := s.mintAccessToken(ctx, client.ID, familyID, user, scope, audience, authTime)
 	if err != nil {
 		return nil, err
@@ -133,7 +130,12 @@ func (s *Server) issueTokens(ctx context.Context, client *Client, familyID strin
 		rt := randomString(prefixRefresh, 32)
 		rec := &RefreshToken{
 			FamilyID: familyID, ClientID: client.ID, User: user, Scope: scope, Resources: resources,
-			AuthTime: authTime, IssuedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+			AuthTime: authTime, CheckedAt: authTime, IssuedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), s.familyEnd(authTime, now)),
+		}
+		if credential != nil {
+			if rec.Upstream, err = sealWith(rt, labelUpstream, credential); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.store.IssueRefresh(ctx, hashSecret(rt), rec); err != nil {
 			if errors.Is(err, ErrConflict) {
@@ -157,48 +159,18 @@ type graceBlob struct {
 	Expiry       int64  `json:"e"` // access token expiry, Unix seconds
 }
 
-// graceKey derives the key that encrypts the grace blob from the old
-// refresh token: only a caller who holds that token can read the pair.
-func graceKey(oldToken string) ([]byte, error) {
-	return hkdf.Key(sha256.New, []byte(oldToken), nil, "mcp-oauth-gateway refresh grace v1", 32)
-}
-
-// graceAEAD is the AES-GCM cipher of the grace blob of oldToken.
-func graceAEAD(oldToken string) (cipher.AEAD, error) {
-	key, err := graceKey(oldToken)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
+// sealGrace encrypts the pair under a key derived from the old refresh
+// token (see seal.go): only a caller who holds that token can read it.
 func sealGrace(oldToken string, b *graceBlob) ([]byte, error) {
 	plain, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := graceAEAD(oldToken)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return aead.Seal(nonce, nonce, plain, nil), nil
+	return sealWith(oldToken, labelGrace, plain)
 }
 
 func openGrace(oldToken string, sealed []byte) (*graceBlob, error) {
-	aead, err := graceAEAD(oldToken)
-	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < aead.NonceSize() {
-		return nil, errors.New("oauth: grace blob too short")
-	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	plain, err := openWith(oldToken, labelGrace, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: open grace blob: %w", err)
 	}
@@ -207,6 +179,20 @@ func openGrace(oldToken string, sealed []byte) (*graceBlob, error) {
 		return nil, fmt.Errorf("oauth: decode grace blob: %w", err)
 	}
 	return &b, nil
+}
+
+// openUpstream opens the upstream credential sealed under secret (a
+// code or refresh token); nil when there is none or it does not open.
+func (s *Server) openUpstream(ctx context.Context, secret string, sealed []byte) []byte {
+	if len(sealed) == 0 {
+		return nil
+	}
+	plain, err := openWith(secret, labelUpstream, sealed)
+	if err != nil {
+		s.log.WarnContext(ctx, "oauth: the sealed upstream credential does not open; it is dropped", "error", err)
+		return nil
+	}
+	return plain
 }
 
 // refreshGrant rotates a refresh token: a new pair on every use; a retry
@@ -245,18 +231,72 @@ func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Valu
 		// store decides, atomically; nothing new has to be minted.
 		return s.rotate(ctx, client, old, cur, nil, nil)
 	}
-	at, err := s.mintAccessToken(ctx, client.ID, cur.FamilyID, cur.User, scope, audience, cur.AuthTime)
+	now := s.now()
+	end := s.familyEnd(cur.AuthTime, cur.IssuedAt)
+	if !now.Before(end) {
+		s.log.InfoContext(ctx, "oauth: refresh refused: the authorization reached its absolute lifetime", "client_id", client.ID,
+			"sub", cur.User.Subject, "family", short(cur.FamilyID))
+		return nil, newError(ErrorInvalidGrant, "the authorization is older than %s; sign in again", days(s.familyTTL))
+	}
+	known := s.currentIdentity(ctx, cur, s.openUpstream(ctx, old, cur.Upstream), now)
+	if !s.admits(known.user, cur.Resources) {
+		return nil, s.refuseRefresh(ctx, client, cur, known)
+	}
+	at, err := s.mintAccessToken(ctx, client.ID, cur.FamilyID, known.user, scope, audience, cur.AuthTime)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	next := randomString(prefixRefresh, 32)
 	rec := &RefreshToken{
-		FamilyID: cur.FamilyID, ClientID: client.ID, User: cur.User, Scope: cur.Scope, Resources: cur.Resources,
-		AuthTime: cur.AuthTime, IssuedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+		FamilyID: cur.FamilyID, ClientID: client.ID, User: known.user, Scope: cur.Scope, Resources: cur.Resources,
+		AuthTime: cur.AuthTime, CheckedAt: known.checkedAt, IssuedAt: now,
+		// Every rotation restarts the refresh lifetime, never past the
+		// family's end.
+		ExpiresAt: minTime(now.Add(s.refreshTTL), end),
+	}
+	if known.credential != nil {
+		if rec.Upstream, err = sealWith(next, labelUpstream, known.credential); err != nil {
+			return nil, err
+		}
 	}
 	pair := &graceBlob{AccessToken: at.raw, RefreshToken: next, Scope: scope, Expiry: at.claims.Expiry.Time().Unix()}
 	return s.rotate(ctx, client, old, cur, pair, rec)
+}
+
+// familyEnd is when a token family whose user logged in at authTime ends
+// (fallback: the start of a family recorded without a login time).
+func (s *Server) familyEnd(authTime, fallback time.Time) time.Time {
+	if authTime.IsZero() {
+		authTime = fallback
+	}
+	return authTime.Add(s.familyTTL)
+}
+
+// days formats a lifetime for a person: "90 days", else the duration.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}
+
+// refuseRefresh answers a refresh of a user the policies no longer admit:
+// invalid_grant, and the family revoked (its access tokens included),
+// unless the refusal may pass: the provider could not be asked, and the
+// memberships recorded before would still admit the user.
+func (s *Server) refuseRefresh(ctx context.Context, client *Client, cur *RefreshToken, known knownIdentity) error {
+	if known.temporary && s.admits(cur.User, cur.Resources) {
+		s.log.WarnContext(ctx, "oauth: refresh refused: the organization memberships it depends on cannot be checked now", "client_id", client.ID,
+			"sub", cur.User.Subject, "login", cur.User.Login, "family", short(cur.FamilyID))
+		return newError(ErrorInvalidGrant, "the identity provider cannot confirm the organization membership this authorization depends on; try again later or sign in again")
+	}
+	if err := s.store.RevokeFamily(ctx, client.ID, cur.FamilyID, s.now().Add(s.accessTTL+clockSkew)); err != nil {
+		return fmt.Errorf("revoke family of a refused refresh: %w", err)
+	}
+	s.log.WarnContext(ctx, "oauth: refresh refused: the policy no longer admits the user; the token family is revoked", "client_id", client.ID,
+		"sub", known.user.Subject, "login", known.user.Login, "family", short(cur.FamilyID), "unconfirmed", known.unconfirmed != nil)
+	return newError(ErrorInvalidGrant, "this user is no longer allowed to use this service; the authorization is revoked")
 }
 
 // rotate asks the store to rotate old into pair/rec (nil for a rotated
@@ -283,7 +323,7 @@ func (s *Server) rotate(ctx context.Context, client *Client, old string, cur *Re
 		rot.NewHash = hashSecret(randomString("", 16))
 		rot.New = cur.Clone()
 		rot.New.Successor, rot.New.GraceBlob, rot.New.RotatedAt, rot.New.GraceUntil = "", nil, time.Time{}, time.Time{}
-		rot.New.IssuedAt, rot.New.ExpiresAt = now, now.Add(s.refreshTTL)
+		rot.New.IssuedAt, rot.New.ExpiresAt = now, minTime(now.Add(s.refreshTTL), s.familyEnd(cur.AuthTime, cur.IssuedAt))
 	}
 	res, err := s.store.RotateRefresh(ctx, rot)
 	if errors.Is(err, ErrNotFound) {

@@ -130,8 +130,13 @@ func TestPolicy(t *testing.T) {
 func TestScopes(t *testing.T) {
 	s := &Server{scopes: []string{"read", "write"}}
 	c := &Client{}
-	if got, err := s.grantScope("", c); err != nil || got != "read write" {
+	// A client that registered no scope and asks for none gets the
+	// server's default scope only, never every scope offered.
+	if got, err := s.grantScope("", c); err != nil || got != "read" {
 		t.Fatalf("default: %q %v", got, err)
+	}
+	if got, _ := (&Server{scopes: []string{"admin", "mcp"}}).grantScope("", c); got != "mcp" {
+		t.Fatalf("default with mcp offered: %q", got)
 	}
 	if got, err := s.grantScope("write  read write", c); err != nil || got != "write read" {
 		t.Fatalf("dedupe: %q %v", got, err)

@@ -449,6 +449,34 @@ func TestJWKSBadAnswers(t *testing.T) {
 	}
 }
 
+// TestJWKSURLScheme: keys come over https; plain http only from a loopback
+// host or when the caller says so explicitly.
+func TestJWKSURLScheme(t *testing.T) {
+	for _, tc := range []struct {
+		url      string
+		insecure bool
+		ok       bool
+	}{
+		{"https://auth.example.com/jwks", false, true},
+		{"http://127.0.0.1:8000/jwks", false, true},
+		{"http://localhost/jwks", false, true},
+		{"http://[::1]:8000/jwks", false, true},
+		{"http://auth.example.com/jwks", false, false},
+		{"http://10.0.0.7:8000/jwks", false, false},
+		{"http://127.0.0.1.nip.io/jwks", false, false},
+		{"http://localhost.evil.example/jwks", false, false},
+		{"http://auth.internal:8000/jwks", true, true},
+	} {
+		_, err := NewJWKS(tc.url, &JWKSOptions{AllowInsecureHTTP: tc.insecure})
+		if (err == nil) != tc.ok {
+			t.Errorf("NewJWKS(%q, insecure %v): %v, want ok %v", tc.url, tc.insecure, err, tc.ok)
+		}
+		if err != nil && !tc.ok && strings.HasPrefix(tc.url, "http://") && !strings.Contains(err.Error(), "AllowInsecureHTTP") {
+			t.Errorf("NewJWKS(%q): the error does not say how to allow it: %v", tc.url, err)
+		}
+	}
+}
+
 // TestVerifierRevocationThroughTheServer: tokens revoked at /revoke, by a
 // revoked refresh token (family), or by deleting the client, are refused by
 // a verifier following the store within a second, without asking the store

@@ -156,11 +156,12 @@ type ProxyOptions struct {
 	// Negative: no limit.
 	WriteTimeout time.Duration
 
-	// AllowedOrigins and AllowedHosts configure the Origin, Host and CORS
-	// guard, as in mcpserver.GuardOptions. Zero: loopback and same-origin
-	// only.
+	// AllowedOrigins, AllowedHosts and AllowAnyHost configure the Origin,
+	// Host and CORS guard, as in mcpserver.GuardOptions. Zero: loopback
+	// names and origins only.
 	AllowedOrigins []string
 	AllowedHosts   []string
+	AllowAnyHost   bool
 	// Authenticate, when set, is asked who is calling on every request. A
 	// session belongs to the subject and the client id of the identity that
 	// created it; another user, or another client of the same user, gets 404

@@ -55,6 +55,8 @@ func NewProxy(cmd Command, opts *ProxyOptions) (*Proxy, error) {
 	guard, err := mcpserver.NewGuard(&mcpserver.GuardOptions{
 		AllowedOrigins: cfg.AllowedOrigins,
 		AllowedHosts:   cfg.AllowedHosts,
+		AllowAnyHost:   cfg.AllowAnyHost,
+		Logger:         cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stdiobridge: %w", err)

@@ -4,8 +4,8 @@
 //
 //	mcp-echo-streamablehttp-server-stateless [--host 127.0.0.1] [--port 3000] [--debug]
 //	    [--protocol-versions 2025-06-18,2025-11-25]
-//	    [--allowed-origins https://claude.ai] [--allowed-hosts echo.example.com]
-//	    [--trust-gateway-headers]
+//	    [--allowed-origins https://claude.ai] [--allowed-hosts echo.example.com] [--allow-any-host]
+//	    [--trust-gateway-headers] [--log-file FILE]
 //
 // Every flag has an environment variable (see README.md); a flag given on
 // the command line wins. A bad setting exits with status 2.
@@ -18,5 +18,5 @@ import (
 )
 
 func main() {
-	os.Exit(echocmd.Main("mcp-echo-streamablehttp-server-stateless", false, os.Args[1:], os.Getenv, os.Stderr))
+	os.Exit(echocmd.Main("mcp-echo-streamablehttp-server-stateless", false, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

@@ -5,43 +5,38 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/fetch"
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
 const version = "1.0.0"
 
 func main() {
-	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mcp-fetch-streamablehttp-server:", err)
-		os.Exit(2)
-	}
-	if err := run(cfg, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "mcp-fetch-streamablehttp-server:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-func run(cfg *config, logOut io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// run is the binary: it returns the exit status (0, 2 for a bad setting,
+// 1 when the server cannot run).
+func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, env, stdout)
+	if err != nil {
+		return cli.Exit(stderr, name, err)
+	}
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
+	return cli.Exit(stderr, name, serve(ctx, cfg, stderr))
+}
+
+func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
+	log, closeLog, err := cfg.logFile.Logger(stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	cfg.fetch.Logger = log
 	cfg.server.Logger = log
 	cfg.server.Title = "Fetch"
@@ -52,41 +47,19 @@ func run(cfg *config, logOut io.Writer) error {
 		return err
 	}
 	defer tools.Close()
-	srv, err := mcpserver.New("mcp-fetch-streamablehttp-server", version, &cfg.server)
+	srv, err := mcpserver.New(name, version, &cfg.server)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	tools.Register(srv)
 
-	hs := &http.Server{
-		Addr:              net.JoinHostPort(cfg.host, cfg.port),
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", hs.Addr)
-	if err != nil {
-		return err
-	}
 	if cfg.fetch.Client.AllowPrivateAddresses {
 		log.Warn("private network addresses can be fetched (FETCH_ALLOW_PRIVATE_IPS)")
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "mcp", "/mcp", "health", "/health", "sessions", cfg.server.Sessions.String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	srv.Close() // ends open streams so Shutdown does not wait for them
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
-		return err
-	}
-	return nil
+	return cli.ListenAndServe(ctx, cfg.listen, srv.Handler(), &cli.ServeOptions{
+		Logger:     log,
+		LogAttrs:   []any{"mcp", "/mcp", "health", "/health", "sessions", cfg.server.Sessions.String()},
+		OnShutdown: func() { srv.Close() }, // ends open streams so the shutdown does not wait for them
+	})
 }

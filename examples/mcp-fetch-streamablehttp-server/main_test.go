@@ -27,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.host != "127.0.0.1" || c.port != "3000" || c.server.Sessions != mcpserver.Stateful {
+	if c.listen.Addr() != "127.0.0.1:3000" || c.server.Sessions != mcpserver.Stateful {
 		t.Errorf("defaults: %+v", c)
 	}
 	f := c.fetch
@@ -39,7 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigEnvironmentAndFlags(t *testing.T) {
 	env := envOf(map[string]string{
-		"HOST": "0.0.0.0", "PORT": "8080",
+		"HOST": "0.0.0.0", "PORT": "8080", "MCP_ALLOWED_HOSTS": "fetch.example.com",
 		"MCP_FETCH_ALLOWED_SCHEMES":    `["https"]`,
 		"MCP_FETCH_MAX_REDIRECTS":      "2",
 		"MCP_FETCH_DEFAULT_USER_AGENT": "ModelContextProtocol/1.0 (Fetch Server)",
@@ -58,8 +58,10 @@ func TestConfigEnvironmentAndFlags(t *testing.T) {
 	}
 	f := c.fetch
 	switch {
-	case c.host != "0.0.0.0" || c.port != "9090":
-		t.Errorf("address %s:%s (the flag must win over PORT)", c.host, c.port)
+	case c.listen.Addr() != "0.0.0.0:9090":
+		t.Errorf("address %s (the flag must win over PORT)", c.listen.Addr())
+	case !slices.Equal(c.server.AllowedHosts, []string{"fetch.example.com"}):
+		t.Errorf("allowed hosts %v", c.server.AllowedHosts)
 	case !slices.Equal(f.Client.AllowedSchemes, []string{"https"}):
 		t.Errorf("schemes %v", f.Client.AllowedSchemes)
 	case f.Client.MaxRedirects != -1:
@@ -96,20 +98,14 @@ func TestConfigBadValues(t *testing.T) {
 		{map[string]string{"FETCH_PROXY": "socks5://p:1080"}, nil, "FETCH_PROXY"},
 		{map[string]string{"MCP_PROTOCOL_VERSIONS_SUPPORTED": "1999-01-01"}, nil, "unknown protocol version"},
 		{map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
-		{nil, []string{"-timeout", "soon"}, "-timeout"},
+		{nil, []string{"-timeout", "soon"}, `bad value "soon" for --timeout / FETCH_TIMEOUT`},
 		{nil, []string{"extra"}, "unexpected argument"},
+		{map[string]string{"HOST": "0.0.0.0"}, nil, "--allowed-hosts / MCP_ALLOWED_HOSTS"},
+		{map[string]string{"MCP_ALLOWED_HOSTS": "*"}, nil, "--allow-any-host"},
 	} {
 		_, err := parseConfig(c.args, envOf(c.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("env %v args %v: error %v, want one mentioning %q", c.env, c.args, err, c.want)
-		}
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "10MB": 10e6, "10 MiB": 10 << 20, "1GiB": 1 << 30, "100B": 100} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 }
@@ -140,7 +136,7 @@ func TestBinaryBadSettingExits2(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 		t.Fatalf("exit: %v", err)
 	}
-	if !strings.Contains(stderr.String(), `bad value "never" for -timeout [FETCH_TIMEOUT]`) {
+	if !strings.Contains(stderr.String(), `bad value "never" for --timeout / FETCH_TIMEOUT (from FETCH_TIMEOUT)`) {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 }

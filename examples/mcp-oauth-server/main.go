@@ -5,9 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,32 +12,29 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 )
 
 func main() {
-	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
+	os.Exit(runMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// runMain is the binary: it returns the exit status (0 after --help or a
+// shutdown, 2 for a bad setting, 1 when the server cannot run).
+func runMain(args []string, env getenv, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, env, stdout)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mcp-oauth-server:", err)
-		os.Exit(2)
+		return cli.Exit(stderr, name, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
-	if err := run(ctx, cfg, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "mcp-oauth-server:", err)
-		var bad badSetting
-		if errors.As(err, &bad) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	return cli.Exit(stderr, name, run(ctx, cfg, stderr))
 }
 
 // routes serves the authorization server, and next to it the /verify
@@ -72,11 +66,7 @@ func reloadResources(cfg *config, fa *oauth.ForwardAuth, log *slog.Logger) {
 		log.Info("SIGHUP: no --resource-config to reload")
 		return
 	}
-	scopes := cfg.opts.Scopes
-	if len(scopes) == 0 {
-		scopes = []string{oauth.DefaultScope}
-	}
-	rc, err := loadResources(cfg.resourceFile, scopes)
+	rc, err := loadResources(cfg.resourceFile, defaultScope(cfg.opts.Scopes))
 	if err == nil {
 		err = fa.SetResources(rc.resources, rc.def)
 	}
@@ -101,38 +91,48 @@ func resourcesLabel(rc *resourceConfig) string {
 	return strings.Join(urls, " ")
 }
 
-// badSetting marks an error caused by the configuration (exit status 2).
-type badSetting struct{ error }
-
-func (b badSetting) Unwrap() error { return b.error }
-
 // run serves until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, cfg *config, logOut io.Writer) error {
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log, closeLog, err := cfg.logFile.Logger(logOut, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	cfg.opts.Logger = log
+
+	// Listen first: without --issuer or BASE_DOMAIN the issuer is the
+	// address actually listened on, so --port 0 advertises the real port.
+	ln, err := cfg.listen.Listen(ctx)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.issuer == "" {
+		cfg.issuer = listenIssuer(ln.Addr())
+	}
 
 	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
-		return badSetting{err}
+		return cli.Usage(err)
 	}
 	defer closeStore()
 
 	var idp oauth.IdentityProvider
 	if cfg.devLogin {
-		idp, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.devUser, AllowPublicIssuer: cfg.devInsecure})
+		idp, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.devUser, AllowPublicIssuer: cfg.devNetwork})
 	} else {
 		idp, err = oauth.NewGitHub(cfg.githubID, cfg.githubSecret, &oauth.GitHubOptions{
 			BaseURL: cfg.githubURL, APIURL: cfg.githubAPI, FetchOrgs: len(cfg.opts.Policy.Orgs) > 0 || cfg.resources.orgs,
 		})
 	}
 	if err != nil {
-		return badSetting{err}
+		return cli.Usage(err)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	srv, err := oauth.NewServer(startCtx, cfg.issuer, store, idp, &cfg.opts)
 	cancel()
 	if err != nil {
-		return badSetting{err}
+		return cli.Usage(err)
 	}
 
 	// The resource-server side, in the same process: tokens verified with
@@ -146,43 +146,43 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 		Resources: cfg.resources.resources, Default: cfg.resources.def, PassToken: cfg.passToken, Logger: log,
 	})
 	if err != nil {
-		return badSetting{err}
+		return cli.Usage(err)
 	}
+	// Logins and refreshes for a resource ask its policy too.
+	srv.SetResourcePolicies(fa)
 
-	hs := &http.Server{
-		Addr:              net.JoinHostPort(cfg.host, cfg.port),
-		Handler:           routes(srv, fa),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", hs.Addr)
-	if err != nil {
-		return err
-	}
-	log.Info("mcp-oauth-server listening", "addr", ln.Addr().String(), "issuer", srv.Issuer(), "store", storeLabel(cfg.store),
-		"identity_provider", idp.Name(), "policy", cfg.opts.Policy.String(), "verify", srv.Issuer()+"/verify",
-		"resources", resourcesLabel(cfg.resources))
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-wait:
-	for {
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-			break wait
-		case <-hup:
-			reloadResources(cfg, fa, log)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reloadResources(cfg, fa, log)
+			}
+		}
+	}()
+	return cli.Serve(ctx, ln, routes(srv, fa), &cli.ServeOptions{
+		Logger: log,
+		LogAttrs: []any{"issuer", srv.Issuer(), "store", storeLabel(cfg.store), "identity_provider", idp.Name(),
+			"policy", cfg.opts.Policy.String(), "verify", srv.Issuer() + "/verify", "resources", resourcesLabel(cfg.resources)},
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+	})
+}
+
+// listenIssuer is the issuer of a server given neither --issuer nor
+// BASE_DOMAIN: http on the address listened on, 127.0.0.1 when that is
+// every interface.
+func listenIssuer(addr net.Addr) string {
+	host, port := "127.0.0.1", "0"
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		if tcp.IP.IsLoopback() {
+			host = tcp.IP.String()
 		}
 	}
-	log.Info("mcp-oauth-server shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return hs.Shutdown(shutdownCtx)
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -65,8 +65,14 @@ func command(t *testing.T, env []string, args ...string) *exec.Cmd {
 
 func start(t *testing.T, port string, args ...string) *server {
 	t.Helper()
+	return startEnv(t, port, nil, args...)
+}
+
+// startEnv starts the server with extra environment variables.
+func startEnv(t *testing.T, port string, env []string, args ...string) *server {
+	t.Helper()
 	issuer := "http://127.0.0.1:" + port
-	cmd := command(t, nil, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", issuer}, args...)...)
+	cmd := command(t, env, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", issuer}, args...)...)
 	s := &server{cmd: cmd, issuer: issuer, stderr: &bytes.Buffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
@@ -182,20 +188,32 @@ func restart(t *testing.T, store string) {
 	s.stop(t)
 }
 
-// login registers a public client and runs an authorization (the server
-// approves at once, --dev-user) and the code exchange, for resource when
-// it is not empty. It returns the registration and the token response.
-func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
+// testRedirect is the redirect URI of the tests' clients.
+const testRedirect = "http://127.0.0.1:9/cb"
+
+// authorize registers a public client and runs an authorization (the
+// server approves at once, --dev-user) for resource when it is not empty.
+// It returns the registration, the PKCE verifier and the code ("" when the
+// server refused).
+func authorize(t *testing.T, issuer, resource string) (reg map[string]any, verifier, code string) {
 	t.Helper()
-	redirect := "http://127.0.0.1:9/cb"
-	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
+	return authorizeScope(t, issuer, resource, "")
+}
+
+// authorizeScope is authorize asking for scope when it is not empty.
+func authorizeScope(t *testing.T, issuer, resource, scope string) (reg map[string]any, verifier, code string) {
+	t.Helper()
+	reg = postJSON(t, issuer+"/register", map[string]any{"redirect_uris": []string{testRedirect}, "token_endpoint_auth_method": "none", "client_name": "restart"})
 	clientID := reg["client_id"].(string)
-	verifier := strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
+	verifier = strings.TrimRight(base64.RawURLEncoding.EncodeToString(randomBytes(32)), "=")
 	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"s"},
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {testRedirect}, "state": {"s"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	if resource != "" {
 		q.Set("resource", resource)
+	}
+	if scope != "" {
+		q.Set("scope", scope)
 	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
@@ -204,8 +222,29 @@ func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
 	}
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
-	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
-		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	return reg, verifier, loc.Query().Get("code")
+}
+
+// authorizeCode is authorize's registration and code.
+func authorizeCode(t *testing.T, issuer, resource string) (reg map[string]any, code string) {
+	t.Helper()
+	reg, _, code = authorize(t, issuer, resource)
+	return reg, code
+}
+
+// login runs authorize and the code exchange. It returns the registration
+// and the token response.
+func login(t *testing.T, issuer, resource string) (reg, tok map[string]any) {
+	t.Helper()
+	return loginScope(t, issuer, resource, "")
+}
+
+// loginScope is login asking for scope when it is not empty.
+func loginScope(t *testing.T, issuer, resource, scope string) (reg, tok map[string]any) {
+	t.Helper()
+	reg, verifier, code := authorizeScope(t, issuer, resource, scope)
+	tok = postForm(t, issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {testRedirect}, "code_verifier": {verifier}, "client_id": {reg["client_id"].(string)}})
 	if tok["refresh_token"] == nil {
 		t.Fatalf("token: %v", tok)
 	}
@@ -231,6 +270,8 @@ func TestBadSettings(t *testing.T) {
 		{"unknown algorithm", []string{"JWT_ALGORITHM=PS512"}, []string{"--dev-login"}, "PS512"},
 		{"bad lifetime", []string{"ACCESS_TOKEN_LIFETIME=soon"}, []string{"--dev-login"}, "ACCESS_TOKEN_LIFETIME"},
 		{"negative lifetime", []string{"REFRESH_TOKEN_LIFETIME=-5"}, []string{"--dev-login"}, "REFRESH_TOKEN_LIFETIME"},
+		{"bad family lifetime", []string{"REFRESH_FAMILY_LIFETIME=forever"}, []string{"--dev-login"}, "REFRESH_FAMILY_LIFETIME"},
+		{"bad check interval", nil, []string{"--dev-login", "--identity-check-interval", "0"}, "IDENTITY_CHECK_INTERVAL"},
 		{"bad log level", []string{"LOG_LEVEL=LOUD"}, []string{"--dev-login"}, "LOG_LEVEL"},
 		{"bad key", []string{"JWT_PRIVATE_KEY_B64=bm9wZQ=="}, []string{"--dev-login"}, "signing key"},
 		{"dev user on a public issuer", nil, []string{"--dev-user", "robot", "--issuer", "https://auth.example.com", "--store", "memory"}, "loopback"},
@@ -240,6 +281,11 @@ func TestBadSettings(t *testing.T) {
 		{"unknown flag", nil, []string{"--frobnicate"}, "frobnicate"},
 		{"store is a directory", nil, []string{"--dev-login", "--store", "/"}, "filestore"},
 		{"bad redis URL", nil, []string{"--dev-login", "--store", "redis://[::1"}, "redis"},
+		{"REDIS_URL not a URL", []string{"REDIS_URL=notaurl"}, []string{"--dev-login"}, `bad value "notaurl" for --redis-url / REDIS_URL (from REDIS_URL): want a redis://, rediss:// or unix:// URL`},
+		{"dev login on every interface", nil, []string{"--dev-login", "--host", "0.0.0.0", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+		{"dev user on every interface", []string{"HOST=::"}, []string{"--dev-user", "robot", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+		{"bad consent", []string{"MCP_DEV_LOGIN_ON_NETWORK=sure"}, []string{"--dev-login"}, `bad value "sure" for --dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK`},
+		{"secret not shown", []string{"JWT_PRIVATE_KEY_B64=bm9wZQ==", "JWT_ALGORITHM=PS512"}, []string{"--dev-login"}, `bad value "PS512" for JWT_ALGORITHM`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,8 +312,8 @@ func TestEnvironment(t *testing.T) {
 	env := map[string]string{
 		"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret", "BASE_DOMAIN": "example.com",
 		"ACCESS_TOKEN_LIFETIME": "1800", "REFRESH_TOKEN_LIFETIME": "72h", "CLIENT_LIFETIME": "0",
-		"ALLOWED_GITHUB_USERS": "alice, bob ,org:acme", "REDIS_URL": "redis://127.0.0.1:6379/0", "JWT_ALGORITHM": "es256",
-		"LOG_LEVEL": "debug",
+		"ALLOWED_GITHUB_USERS": "alice, bob ,org:acme, id:4242", "REDIS_URL": "redis://127.0.0.1:6379/0", "JWT_ALGORITHM": "es256",
+		"LOG_LEVEL": "debug", "REFRESH_FAMILY_LIFETIME": "720h", "IDENTITY_CHECK_INTERVAL": "900",
 	}
 	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil || c.opts.ClientLifetime != 0 {
@@ -281,12 +327,15 @@ func TestEnvironment(t *testing.T) {
 	o := c.opts
 	if c.issuer != "https://auth.example.com" || c.store != env["REDIS_URL"] || o.AccessTokenLifetime != 30*time.Minute ||
 		o.RefreshTokenLifetime != 72*time.Hour || o.ClientLifetime != 90*24*time.Hour || o.SigningAlgorithm != "ES256" ||
-		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" {
+		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" || fmt.Sprint(o.Policy.IDs) != "[4242]" ||
+		o.RefreshFamilyLifetime != 30*24*time.Hour || o.IdentityCheckInterval != 15*time.Minute {
 		t.Fatalf("config %+v options %+v", c, o)
 	}
 	// Flags win over the environment.
-	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db"}, func(k string) string { return env[k] }, io.Discard)
-	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" {
+	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db",
+		"--refresh-family-lifetime", "48h", "--identity-check-interval", "5m"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" ||
+		c.opts.RefreshFamilyLifetime != 48*time.Hour || c.opts.IdentityCheckInterval != 5*time.Minute {
 		t.Fatalf("flags: %+v %v", c, err)
 	}
 }

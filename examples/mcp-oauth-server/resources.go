@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mcp-oauth-gateway/gateway/oauth"
@@ -44,10 +45,14 @@ type resourceEntry struct {
 	DocumentationURL string   `json:"documentation_url"`
 }
 
-func (e *resourceEntry) resource(scopes []string) oauth.Resource {
+// resource is the entry as ForwardAuth takes it; def is the server's
+// default scope, which a resource without scopes of its own advertises and
+// asks for (never every scope the server offers: clients ask for what the
+// challenge names).
+func (e *resourceEntry) resource(def []string) oauth.Resource {
 	r := oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes, DocumentationURL: e.DocumentationURL}
 	if len(r.Scopes) == 0 && len(r.RequiredScopes) == 0 {
-		r.Scopes = scopes
+		r.Scopes = def
 	}
 	if e.AllowedUsers != nil {
 		p := oauth.ParsePolicy(*e.AllowedUsers)
@@ -63,10 +68,20 @@ type resourceConfig struct {
 	orgs      bool // some policy names GitHub organizations
 }
 
-// loadResources reads the file at path ("" for none); scopes are the
-// server's, advertised by resources that name none.
-func loadResources(path string, scopes []string) (*resourceConfig, error) {
-	rc := &resourceConfig{def: oauth.Resource{Scopes: scopes}}
+// defaultScope is the server's default scope among the scopes it offers
+// (Options.Scopes, empty for the default): "mcp" when it is offered, else
+// the first one.
+func defaultScope(offered []string) []string {
+	if len(offered) == 0 || slices.Contains(offered, oauth.DefaultScope) {
+		return []string{oauth.DefaultScope}
+	}
+	return offered[:1]
+}
+
+// loadResources reads the file at path ("" for none); def is the server's
+// default scope (defaultScope), advertised by resources that name none.
+func loadResources(path string, def []string) (*resourceConfig, error) {
+	rc := &resourceConfig{def: oauth.Resource{Scopes: def}}
 	if path == "" {
 		return rc, nil
 	}
@@ -85,14 +100,14 @@ func loadResources(path string, scopes []string) (*resourceConfig, error) {
 		if e.URL == "" {
 			return nil, fmt.Errorf("--resource-config %s: resource %d has no url", path, i+1)
 		}
-		rc.resources = append(rc.resources, e.resource(scopes))
+		rc.resources = append(rc.resources, e.resource(def))
 		rc.orgs = rc.orgs || e.AllowedUsers != nil && strings.Contains(strings.ToLower(*e.AllowedUsers), "org:")
 	}
 	if f.Default != nil {
 		if f.Default.URL != "" {
 			return nil, fmt.Errorf("--resource-config %s: the default has no url (each request's URL is its resource)", path)
 		}
-		rc.def = f.Default.resource(scopes)
+		rc.def = f.Default.resource(def)
 		rc.orgs = rc.orgs || f.Default.AllowedUsers != nil && strings.Contains(strings.ToLower(*f.Default.AllowedUsers), "org:")
 	}
 	if len(f.Resources) == 0 && f.Default == nil {

@@ -72,19 +72,40 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Fatalf("unlisted resource: %d", resp.StatusCode)
 	}
 
+	// A request the proxy and /verify could read differently is refused,
+	// whatever the token: 400 invalid_request, and for nginx (which takes
+	// only 2xx, 401 and 403 from /verify) 403 with X-Mcp-Oauth-Error, which
+	// deploy/nginx turns into the client's 400.
+	for _, uri := range []string{"/mcp#/../.well-known/oauth-protected-resource", "/mcp%2F..%2F.well-known%2Foauth-protected-resource", "/mcp/../mcp", "//mcp", "/MCP/"} {
+		for _, nginx := range []bool{false, true} {
+			req, _ := http.NewRequest("GET", s.issuer+"/verify", nil)
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("X-Forwarded-Host", "mcp.example.com")
+			req.Header.Set("Authorization", "Bearer "+at)
+			want := 400
+			if nginx {
+				req.Header.Set("X-Original-URI", uri)
+				req.Header.Set("X-Original-Method", "POST")
+				want = 403
+			} else {
+				req.Header.Set("X-Forwarded-Uri", uri)
+				req.Header.Set("X-Forwarded-Method", "POST")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("X-Mcp-Oauth-Error") != "invalid_request" || resp.Header.Get("X-User-Id") != "" ||
+				!strings.Contains(string(body), `"error":"invalid_request"`) {
+				t.Fatalf("%q (nginx %v): %d %v %s", uri, nginx, resp.StatusCode, resp.Header, body)
+			}
+		}
+	}
+
 	// The metadata, as the proxy forwards it from the MCP host.
-	req, _ := http.NewRequest("GET", s.issuer+"/.well-known/oauth-protected-resource/mcp", nil)
-	req.Header.Set("X-Forwarded-Host", "mcp.example.com")
-	req.Header.Set("X-Forwarded-Proto", "https")
-	r2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta map[string]any
-	if err := json.NewDecoder(r2.Body).Decode(&meta); err != nil {
-		t.Fatal(err)
-	}
-	r2.Body.Close()
+	meta := resourceMetadata(t, s.issuer, "mcp.example.com", "/mcp")
 	if meta["resource"] != "https://mcp.example.com/mcp" || meta["resource_name"] != "Echo" || meta["authorization_servers"].([]any)[0] != s.issuer {
 		t.Fatalf("metadata: %v", meta)
 	}
@@ -92,18 +113,23 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Fatalf("AS metadata: %v", as)
 	}
 
-	// Admitting robot to the admin service takes effect on SIGHUP, for a
-	// token issued before.
-	_, adminTok := login(t, s.issuer, "https://admin.example.com/mcp")
-	admin := adminTok["access_token"].(string)
-	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", admin); resp.StatusCode != 403 {
-		t.Fatalf("robot on the admin service: %d", resp.StatusCode)
+	// The admin service's policy does not admit robot: no token for it.
+	// Admitting robot takes effect on SIGHUP.
+	if _, code := authorizeCode(t, s.issuer, "https://admin.example.com/mcp"); code != "" {
+		t.Fatal("robot got a code for the admin service")
 	}
 	write("alice, robot")
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the reloaded policy", func() bool { return verify(t, s.issuer, "https://admin.example.com/mcp", admin).StatusCode == 200 })
+	eventually(t, "the reloaded policy", func() bool {
+		_, code := authorizeCode(t, s.issuer, "https://admin.example.com/mcp")
+		return code != ""
+	})
+	_, adminTok := login(t, s.issuer, "https://admin.example.com/mcp")
+	if resp = verify(t, s.issuer, "https://admin.example.com/mcp", adminTok["access_token"].(string)); resp.StatusCode != 200 {
+		t.Fatalf("robot on the admin service once admitted: %d", resp.StatusCode)
+	}
 
 	// Revocation at /revoke reaches /verify within a second.
 	rr, err := http.PostForm(s.issuer+"/revoke", url.Values{"token": {at}, "client_id": {reg["client_id"].(string)}})
@@ -120,6 +146,25 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Fatalf("revocation took %v", d)
 	}
 	s.stop(t)
+}
+
+// resourceMetadata fetches the RFC 9728 metadata of https://host+path as
+// the proxy forwards the request from the MCP host.
+func resourceMetadata(t *testing.T, issuer, host, path string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", issuer+"/.well-known/oauth-protected-resource"+path, nil)
+	req.Header.Set("X-Forwarded-Host", host)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var meta map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil {
+		t.Fatalf("metadata of %s%s: status %d: %v", host, path, resp.StatusCode, err)
+	}
+	return meta
 }
 
 func mustGet(t *testing.T, u string) *http.Response {

@@ -9,185 +9,140 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
+	"math"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
+	"github.com/mcp-oauth-gateway/gateway/internal/cli/guardflags"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge"
 )
 
+const name = "mcp-streamablehttp-proxy"
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stderr)
+	ctx, stop := cli.SignalContext(context.Background())
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // settings are the command line and environment, checked.
 type settings struct {
-	addr    string
+	listen  *cli.Listen
 	path    string
-	logFile string
+	logFile *cli.LogFile
 	level   slog.Level
 	config  *stdiobridge.Config
 	command []string
 	opts    stdiobridge.ProxyOptions
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func parse(args []string, stderr io.Writer) (*settings, error) {
-	fs := flag.NewFlagSet("mcp-streamablehttp-proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mcp-streamablehttp-proxy [flags] [--] server_command [args...]")
-		fmt.Fprintln(stderr, "       mcp-streamablehttp-proxy [flags] --config servers.json")
-		fs.PrintDefaults()
-	}
-	host := fs.String("host", env("MCP_BIND_HOST", "0.0.0.0"), "address to listen on (MCP_BIND_HOST)")
-	port := fs.String("port", env("MCP_PORT", "3000"), "port to listen on (MCP_PORT)")
-	timeout := fs.Float64("timeout", 300, "session idle timeout in seconds; 0 keeps idle sessions")
-	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warning or error (LOG_LEVEL)")
-	config := fs.String("config", env("MCP_PROXY_CONFIG", ""), "JSON file of several servers (MCP_PROXY_CONFIG)")
-	path := fs.String("path", "/mcp", "endpoint path of a single server")
-	shared := fs.Bool("shared", false, "one server process for every session (only for servers without per-client state)")
-	maxChildren := fs.Int("max-children", stdiobridge.DefaultMaxChildren, "cap on live server processes; -1 for none")
-	maxSessions := fs.Int("max-sessions", stdiobridge.DefaultMaxSessions, "cap on live sessions; -1 for none")
-	poolSize := fs.Int("pool-size", stdiobridge.DefaultPoolSize, "processes per caller for 2026-07-28 clients")
-	startup := fs.Float64("startup-timeout", stdiobridge.DefaultStartupTimeout.Seconds(), "seconds a server gets to start and answer initialize")
-	request := fs.Float64("request-timeout", stdiobridge.DefaultRequestTimeout.Seconds(), "seconds a request may take; 0 for no limit")
-	modern := fs.String("protocol-2026", env("MCP_PROTOCOL_2026", "auto"), "2026-07-28 clients: auto, translate or off (MCP_PROTOCOL_2026)")
-	origins := fs.String("allowed-origins", env("MCP_CORS_ORIGINS", ""), "comma-separated browser origins allowed to call, or * (MCP_CORS_ORIGINS)")
-	hosts := fs.String("allowed-hosts", env("MCP_ALLOWED_HOSTS", ""), "comma-separated extra Host values accepted on loopback (MCP_ALLOWED_HOSTS)")
-	trust := fs.Bool("trust-gateway-headers", env("MCP_TRUST_GATEWAY_HEADERS", "") == "true", "sessions belong to the X-User-Id a gateway sets (MCP_TRUST_GATEWAY_HEADERS=true)")
-	if err := fs.Parse(args); err != nil {
+func parse(args []string, env func(string) string, help io.Writer) (*settings, error) {
+	c := cli.New(name, "Serves stdio MCP servers over StreamableHTTP: one server command given after the flags "+
+		"(after -- when its own arguments look like flags), or several named in a JSON file with --config.")
+	c.AcceptArgs("[--] server_command [args...]")
+	c.Note("Or: " + name + " [flags] --config servers.json")
+	listen := c.Listen(3000, "MCP_BIND_HOST", "MCP_PORT")
+	timeout := c.DurationOrZero("timeout", stdiobridge.DefaultIdleTimeout, "end a session idle this long; 0 keeps idle sessions")
+	level := c.LogLevel("log-level", slog.LevelInfo, "debug, info, warning or error", "LOG_LEVEL")
+	logFile := c.LogFile()
+	config := c.String("config", "", "JSON `FILE` of several servers", "MCP_PROXY_CONFIG")
+	path := c.String("path", "/mcp", "endpoint `PATH` of a single server")
+	shared := c.Bool("shared", false, "one server process for every session (only for servers without per-client state)")
+	maxChildren := c.Int("max-children", stdiobridge.DefaultMaxChildren, -1, math.MaxInt, "cap on live server processes; -1 for none")
+	maxSessions := c.Int("max-sessions", stdiobridge.DefaultMaxSessions, -1, math.MaxInt, "cap on live sessions; -1 for none")
+	poolSize := c.Int("pool-size", stdiobridge.DefaultPoolSize, 1, math.MaxInt, "processes per caller for 2026-07-28 clients")
+	startup := c.Duration("startup-timeout", stdiobridge.DefaultStartupTimeout, "time a server gets to start and answer initialize")
+	request := c.DurationOrZero("request-timeout", stdiobridge.DefaultRequestTimeout, "time a request may take; 0 for no limit")
+	modern := c.Enum("protocol-2026", "auto", []string{"auto", "translate", "off"}, "2026-07-28 clients: served by the server if it speaks that version (auto), always translated for it (translate), or refused (off)", "MCP_PROTOCOL_2026")
+	guard := guardflags.Register(c, []string{"MCP_CORS_ORIGINS"}, []string{"MCP_ALLOWED_HOSTS"})
+	trust := c.Bool("trust-gateway-headers", false, "sessions belong to the X-User-Id a gateway sets; only behind the gateway", "MCP_TRUST_GATEWAY_HEADERS")
+	if err := c.Parse(args, env, help); err != nil {
 		return nil, err
 	}
-	s := &settings{path: *path, logFile: os.Getenv("LOG_FILE"), command: fs.Args()}
-	p, err := strconv.Atoi(*port)
-	if err != nil || p < 0 || p > 65535 {
-		return nil, fmt.Errorf("bad port %q", *port)
-	}
-	s.addr = net.JoinHostPort(*host, strconv.Itoa(p))
-	switch strings.ToLower(*logLevel) {
-	case "debug":
-		s.level = slog.LevelDebug
-	case "info":
-		s.level = slog.LevelInfo
-	case "warning", "warn":
-		s.level = slog.LevelWarn
-	case "error":
-		s.level = slog.LevelError
-	default:
-		return nil, fmt.Errorf("bad log level %q (want debug, info, warning or error)", *logLevel)
-	}
+
+	s := &settings{listen: listen, path: *path, logFile: logFile, level: *level, command: c.Args()}
 	mode, err := stdiobridge.ParseModernMode(*modern)
 	if err != nil {
-		return nil, err
+		return nil, c.Bad("protocol-2026", err)
 	}
-	if *timeout < 0 || *startup <= 0 || *request < 0 {
-		return nil, errors.New("timeouts must not be negative")
+	if err := guard.Check(context.Background(), listen); err != nil {
+		return nil, err
 	}
 	s.opts = stdiobridge.ProxyOptions{
 		Shared:              *shared,
 		MaxChildren:         *maxChildren,
 		MaxSessions:         *maxSessions,
 		PoolSize:            *poolSize,
-		StartupTimeout:      seconds(*startup),
-		RequestTimeout:      seconds(*request),
-		IdleTimeout:         seconds(*timeout),
+		StartupTimeout:      *startup,
+		RequestTimeout:      orNone(*request),
+		IdleTimeout:         orNone(*timeout),
 		Modern:              mode,
-		AllowedOrigins:      list(*origins),
-		AllowedHosts:        list(*hosts),
+		AllowedOrigins:      guard.Origins(),
+		AllowedHosts:        guard.Hosts(),
+		AllowAnyHost:        guard.AnyHost(),
 		TrustGatewayHeaders: *trust,
-	}
-	if *request == 0 {
-		s.opts.RequestTimeout = -1
-	}
-	if *timeout == 0 {
-		s.opts.IdleTimeout = -1
 	}
 	switch {
 	case *config != "" && len(s.command) > 0:
-		return nil, errors.New("give either --config or a server command, not both")
+		return nil, cli.Usagef("give either %s or a server command, not both", c.Names("config"))
 	case *config != "":
 		data, err := os.ReadFile(*config)
 		if err != nil {
-			return nil, err
+			return nil, c.Bad("config", err)
 		}
 		if s.config, err = stdiobridge.ParseConfig(data); err != nil {
-			return nil, err
+			return nil, c.Bad("config", err)
 		}
 	case len(s.command) == 0:
-		return nil, errors.New("no server command given (mcp-streamablehttp-proxy [flags] -- command args...)")
+		return nil, cli.Usagef("no server command given (%s [flags] [--] command args..., or --config FILE; see --help)", name)
 	}
 	return s, nil
 }
 
-func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
-func list(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
+// orNone maps 0 ("no limit" on the command line) to the library's -1.
+func orNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
 	}
-	return out
+	return d
 }
 
-// run serves until ctx ends and returns the exit status: 2 for bad
-// settings, 1 when the listener fails.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
-	s, err := parse(args, stderr)
+// run serves until ctx ends and returns the exit status: 0 after --help
+// or a shutdown, 2 for bad settings, 1 when the listener fails.
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
+	s, err := parse(args, env, stdout)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
-		}
-		return 2
+		return cli.Exit(stderr, name, err)
 	}
-	var out io.Writer = stderr
-	if s.logFile != "" {
-		f, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy: LOG_FILE:", err)
-			return 2
-		}
-		defer f.Close()
-		out = io.MultiWriter(stderr, f)
+	return cli.Exit(stderr, name, serve(ctx, s, stderr))
+}
+
+func serve(ctx context.Context, s *settings, stderr io.Writer) error {
+	logger, closeLog, err := s.logFile.Logger(stderr, s.level)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: s.level}))
+	defer closeLog()
 	s.opts.Logger = logger
 
 	mux := stdiobridge.NewMux()
+	defer mux.Close()
 	var proxies []*stdiobridge.Proxy
 	if s.config != nil {
 		for _, name := range s.config.Names() {
 			sc := s.config.Servers[name]
 			px, err := stdiobridge.NewProxy(sc.ToCommand(), sc.Options(name, s.opts))
 			if err != nil {
-				fmt.Fprintf(stderr, "mcp-streamablehttp-proxy: server %q: %v\n", name, err)
-				return 2
+				return cli.Usagef("server %q: %w", name, err)
 			}
 			if err := mux.Handle(s.config.Route(name), px); err != nil {
-				fmt.Fprintf(stderr, "mcp-streamablehttp-proxy: server %q: %v\n", name, err)
-				mux.Close()
-				return 2
+				px.Close()
+				return cli.Usagef("server %q: %w", name, err)
 			}
 			proxies = append(proxies, px)
 			logger.Info("serving stdio server", "name", name, "path", s.config.Route(name), "command", sc.Command)
@@ -195,23 +150,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	} else {
 		px, err := stdiobridge.NewProxy(stdiobridge.Command{Path: s.command[0], Args: s.command[1:]}, &s.opts)
 		if err != nil {
-			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
-			return 2
+			return cli.Usage(err)
 		}
 		if err := mux.Handle(s.path, px); err != nil {
-			fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
 			px.Close()
-			return 2
+			return cli.Usage(err)
 		}
 		proxies = append(proxies, px)
 		logger.Info("serving stdio server", "path", s.path, "command", strings.Join(s.command, " "))
 	}
 
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := s.listen.Listen(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "mcp-streamablehttp-proxy:", err)
-		mux.Close()
-		return 1
+		return err
 	}
 	// Start each server once, so that /health tells at once whether it runs.
 	for _, px := range proxies {
@@ -221,30 +172,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 		}()
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		<-ctx.Done()
-		logger.Info("shutting down")
-		// Let requests in flight finish; open SSE streams end when the
-		// servers are stopped.
-		shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if hs.Shutdown(shutdown) != nil {
-			mux.Close()
-			hs.Close()
-		}
-	}()
-	logger.Info("listening", "addr", ln.Addr().String())
-	err = hs.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		<-drained
-	}
-	mux.Close()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("serve", "err", err)
-		return 1
-	}
-	return 0
+	// Requests in flight finish; then the servers stop, which ends the
+	// open SSE streams.
+	return cli.Serve(ctx, ln, mux, &cli.ServeOptions{Logger: logger, OnShutdown: func() { mux.Close() }})
 }

@@ -58,26 +58,28 @@ func TestBadSettingsExitWithStatus2(t *testing.T) {
 		want string
 	}
 	both := []badCase{
-		{[]string{"--port", "abc"}, nil, `--port: invalid port "abc": want a number from 0 to 65535`},
-		{nil, []string{"MCP_ECHO_PORT=70000"}, `MCP_ECHO_PORT: invalid port "70000"`},
-		{[]string{"--host", " "}, nil, "--host: empty host"},
-		{[]string{"--protocol-versions", "2025-06-18,1999-01-01"}, nil, `--protocol-versions: unknown protocol version "1999-01-01"`},
-		{nil, []string{"MCP_PROTOCOL_VERSIONS_SUPPORTED= , "}, "MCP_PROTOCOL_VERSIONS_SUPPORTED: no protocol version given"},
-		{nil, []string{"MCP_ECHO_DEBUG=maybe"}, `MCP_ECHO_DEBUG: invalid boolean "maybe": want true or false`},
-		{nil, []string{"MCP_ECHO_TRUST_GATEWAY_HEADERS=2"}, `MCP_ECHO_TRUST_GATEWAY_HEADERS: invalid boolean "2"`},
-		{[]string{"--allowed-origins", "https://ok.example,ftp://bad"}, nil, `--allowed-origins: mcpserver: invalid origin "ftp://bad"`},
-		{nil, []string{"MCP_CORS_ORIGINS=claude.ai"}, `MCP_CORS_ORIGINS: mcpserver: invalid origin "claude.ai"`},
-		{nil, []string{"LOG_FILE=/dev/null/log"}, "LOG_FILE: "},
-		{[]string{"--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
+		{[]string{"--port", "abc"}, nil, `bad value "abc" for --port / MCP_ECHO_PORT: want a port number from 0 to 65535`},
+		{nil, []string{"MCP_ECHO_PORT=70000"}, `bad value "70000" for --port / MCP_ECHO_PORT (from MCP_ECHO_PORT)`},
+		{[]string{"--host", " "}, nil, `bad value "" for --host / MCP_ECHO_HOST: want an IP address or a host name`},
+		{[]string{"--host", "0.0.0.0"}, nil, "is not loopback"},
+		{[]string{"--protocol-versions", "2025-06-18,1999-01-01"}, nil, `for --protocol-versions / MCP_PROTOCOL_VERSIONS_SUPPORTED: unknown protocol version "1999-01-01"`},
+		{nil, []string{"MCP_PROTOCOL_VERSIONS_SUPPORTED= , "}, "(from MCP_PROTOCOL_VERSIONS_SUPPORTED): no protocol version given"},
+		{nil, []string{"MCP_ECHO_DEBUG=maybe"}, `bad value "maybe" for --debug / MCP_ECHO_DEBUG (from MCP_ECHO_DEBUG): want true or false`},
+		{nil, []string{"MCP_ECHO_TRUST_GATEWAY_HEADERS=2"}, `bad value "2" for --trust-gateway-headers / MCP_ECHO_TRUST_GATEWAY_HEADERS`},
+		{[]string{"--allowed-origins", "https://ok.example,ftp://bad"}, nil, `for --allowed-origins / MCP_ECHO_ALLOWED_ORIGINS / MCP_CORS_ORIGINS: mcpserver: invalid origin "ftp://bad"`},
+		{nil, []string{"MCP_CORS_ORIGINS=claude.ai"}, `(from MCP_CORS_ORIGINS): mcpserver: invalid origin "claude.ai"`},
+		{nil, []string{"MCP_ALLOWED_HOSTS=a/b"}, `bad value "a/b" for --allowed-hosts / MCP_ECHO_ALLOWED_HOSTS / MCP_ALLOWED_HOSTS (from MCP_ALLOWED_HOSTS)`},
+		{nil, []string{"LOG_FILE=/dev/null/log"}, `bad value "/dev/null/log" for --log-file / LOG_FILE (from LOG_FILE)`},
+		{[]string{"--no-such-flag"}, nil, "unknown flag --no-such-flag"},
 		{[]string{"serve"}, nil, `unexpected argument "serve"`},
 	}
 	cases := map[string][]badCase{
 		stateful: append(both,
-			badCase{[]string{"--session-timeout", "0"}, nil, `--session-timeout: invalid session timeout "0": want a positive number of seconds`},
-			badCase{nil, []string{"MCP_SESSION_TIMEOUT=soon"}, `MCP_SESSION_TIMEOUT: invalid session timeout "soon"`},
-			badCase{nil, []string{"MCP_SESSION_TIMEOUT=-5"}, `MCP_SESSION_TIMEOUT: invalid session timeout "-5"`}),
+			badCase{[]string{"--session-timeout", "0"}, nil, `bad value "0" for --session-timeout / MCP_SESSION_TIMEOUT: want seconds above 0`},
+			badCase{nil, []string{"MCP_SESSION_TIMEOUT=soon"}, `bad value "soon" for --session-timeout / MCP_SESSION_TIMEOUT (from MCP_SESSION_TIMEOUT)`},
+			badCase{nil, []string{"MCP_SESSION_TIMEOUT=-5"}, `bad value "-5" for --session-timeout`}),
 		stateless: append(both,
-			badCase{[]string{"--session-timeout", "60"}, nil, "flag provided but not defined: -session-timeout"}),
+			badCase{[]string{"--session-timeout", "60"}, nil, "unknown flag --session-timeout"}),
 	}
 	for name, list := range cases {
 		for _, tc := range list {
@@ -153,7 +155,7 @@ func start(t *testing.T, name string, args []string, env ...string) *server {
 		}
 		close(s.logs)
 	}()
-	listening := regexp.MustCompile(`msg=listening url=(http://[^/ ]+)/mcp`)
+	listening := regexp.MustCompile(`msg=listening .*url=(http://[^/ ]+)/mcp`)
 	deadline := time.After(10 * time.Second)
 	for {
 		select {

@@ -9,4 +9,10 @@
 //	gh.AddUser(fakegithub.User{ID: 1, Login: "octocat", Email: "octo@example.com"})
 //	gh.SetLogin("octocat") // who "logs in" at the authorize endpoint
 //	// point the GitHub identity provider at gh.URL (web and API base)
+//
+// Tests change the accounts as GitHub would between a login and a later
+// check: SetOrgs (removed from an organization), Rename (the old login is
+// free to register again), RevokeTokens (the user revoked the app),
+// SetTokenLifetime (expiring tokens with refresh tokens, as GitHub Apps
+// issue) and SetAPIDown (GitHub unreachable).
 package fakegithub

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // User is an account of the fake.
@@ -45,8 +47,18 @@ type Server struct {
 	users      map[string]*User // by login
 	login      string           // who logs in at authorize; "" = user denies
 	codes      map[string]grant // code -> grant
-	tokens     map[string]string
+	tokens     map[string]token // access token -> its account
+	refresh    map[string]int64 // refresh token -> account id (single use)
+	lifetime   time.Duration    // of access tokens; 0: they never expire
+	apiDown    bool
+	checks     int // membership listings answered
 	authorizes []AuthorizeRequest
+}
+
+// token is an issued access token.
+type token struct {
+	user    int64
+	expires time.Time // zero: never
 }
 
 type grant struct {
@@ -57,9 +69,10 @@ type grant struct {
 func New(clientID, clientSecret string) *Server {
 	s := &Server{
 		clientID: clientID, clientSecret: clientSecret,
-		users:  map[string]*User{},
-		codes:  map[string]grant{},
-		tokens: map[string]string{},
+		users:   map[string]*User{},
+		codes:   map[string]grant{},
+		tokens:  map[string]token{},
+		refresh: map[string]int64{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login/oauth/authorize", s.authorize)
@@ -97,6 +110,82 @@ func (s *Server) Authorizes() []AuthorizeRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]AuthorizeRequest(nil), s.authorizes...)
+}
+
+// SetOrgs replaces the organizations login is an active member of (none:
+// the user left, or was removed from, every organization).
+func (s *Server) SetOrgs(login string, orgs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[login]; u != nil {
+		u.Orgs = append([]string(nil), orgs...)
+	}
+}
+
+// Rename gives the account of login a new login; the old one is free for
+// anyone to register again (AddUser), as on GitHub.
+func (s *Server) Rename(login, newLogin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[login]; u != nil {
+		delete(s.users, login)
+		u.Login = newLogin
+		s.users[newLogin] = u
+	}
+}
+
+// RevokeTokens revokes every access and refresh token of login, as when
+// the user revokes the app's authorization in their GitHub settings.
+func (s *Server) RevokeTokens(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[login]
+	if u == nil {
+		return
+	}
+	for t, tok := range s.tokens {
+		if tok.user == u.ID {
+			delete(s.tokens, t)
+		}
+	}
+	for t, id := range s.refresh {
+		if id == u.ID {
+			delete(s.refresh, t)
+		}
+	}
+}
+
+// SetTokenLifetime makes the access tokens issued from now on expire after
+// d, with a single-use refresh token, as a GitHub App's user tokens do
+// (0: tokens that never expire, an OAuth App's).
+func (s *Server) SetTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
+}
+
+// SetAPIDown makes the REST API answer 503 (true) or serve again.
+func (s *Server) SetAPIDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiDown = down
+}
+
+// MembershipChecks is how many organization membership listings the API
+// answered.
+func (s *Server) MembershipChecks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checks
+}
+
+func (s *Server) userByID(id int64) *User {
+	for _, u := range s.users {
+		if u.ID == id {
+			return u
+		}
+	}
+	return nil
 }
 
 func random() string {
@@ -172,6 +261,18 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 		fail("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.")
 		return
 	}
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		s.mu.Lock()
+		id, ok := s.refresh[r.PostForm.Get("refresh_token")]
+		delete(s.refresh, r.PostForm.Get("refresh_token"))
+		s.mu.Unlock()
+		if !ok {
+			fail("bad_refresh_token", "The refresh token passed is incorrect or expired.")
+			return
+		}
+		reply(s.issue(id, ""))
+		return
+	}
 	code := r.PostForm.Get("code")
 	s.mu.Lock()
 	g, ok := s.codes[code]
@@ -192,11 +293,34 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	token := "gho_" + random()
 	s.mu.Lock()
-	s.tokens[token] = g.login
+	u := s.users[g.login]
 	s.mu.Unlock()
-	reply(url.Values{"access_token": {token}, "token_type": {"bearer"}, "scope": {g.scope}})
+	if u == nil {
+		fail("bad_verification_code", "The account is gone.")
+		return
+	}
+	reply(s.issue(u.ID, g.scope))
+}
+
+// issue mints an access token (and, with a lifetime, a refresh token) for
+// the account id.
+func (s *Server) issue(id int64, scope string) url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	access := "gho_" + random()
+	v := url.Values{"access_token": {access}, "token_type": {"bearer"}, "scope": {scope}}
+	tok := token{user: id}
+	if s.lifetime > 0 {
+		tok.expires = time.Now().Add(s.lifetime)
+		rt := "ghr_" + random()
+		s.refresh[rt] = id
+		v.Set("expires_in", strconv.Itoa(int(s.lifetime/time.Second)))
+		v.Set("refresh_token", rt)
+		v.Set("refresh_token_expires_in", "15897600")
+	}
+	s.tokens[access] = tok
+	return v
 }
 
 // authUser finds the account of the request's token, or answers 401.
@@ -210,9 +334,13 @@ func (s *Server) authUser(w http.ResponseWriter, r *http.Request) (*User, bool) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	login, ok := s.tokens[token]
-	u := s.users[login]
-	if !ok || u == nil {
+	if s.apiDown {
+		http.Error(w, `{"message":"Service Unavailable"}`, http.StatusServiceUnavailable)
+		return nil, false
+	}
+	tok, ok := s.tokens[token]
+	u := s.userByID(tok.user)
+	if !ok || u == nil || !tok.expires.IsZero() && time.Now().After(tok.expires) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
@@ -278,6 +406,9 @@ func (s *Server) memberships(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.mu.Lock()
+	s.checks++
+	s.mu.Unlock()
 	if st := r.URL.Query().Get("state"); st != "" && st != "active" {
 		writeJSON(w, []any{})
 		return

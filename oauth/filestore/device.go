@@ -53,6 +53,7 @@ func (s *Store) PutDevice(ctx context.Context, deviceHash, userCode string, d *o
 		rec.Auth.LastPoll = time.Time{}
 		rec.Auth.User = nil
 		rec.Auth.AuthTime = time.Time{}
+		rec.Auth.Upstream = nil
 		if err := put(b, []byte(deviceHash), rec.dropTime(), &rec); err != nil {
 			return err
 		}
@@ -112,15 +113,15 @@ func (s *Store) GetDevice(ctx context.Context, userCode string) (*oauth.DeviceAu
 	return d.Auth, nil
 }
 
-func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time) error {
-	return s.decideDevice(ctx, userCode, oauth.DeviceApproved, &u, authTime)
+func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time, upstream []byte) error {
+	return s.decideDevice(ctx, userCode, oauth.DeviceApproved, &u, authTime, upstream)
 }
 
 func (s *Store) DenyDevice(ctx context.Context, userCode string) error {
-	return s.decideDevice(ctx, userCode, oauth.DeviceDenied, nil, time.Time{})
+	return s.decideDevice(ctx, userCode, oauth.DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.DeviceStatus, u *oauth.User, authTime time.Time) error {
+func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.DeviceStatus, u *oauth.User, authTime time.Time, upstream []byte) error {
 	if err := ctxErr(ctx, "decide device"); err != nil {
 		return err
 	}
@@ -139,6 +140,7 @@ func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.
 		d.Auth.Status = status
 		d.Auth.User = u
 		d.Auth.AuthTime = authTime
+		d.Auth.Upstream = upstream
 		return put(tx.Bucket(bDevices), h, d.dropTime(), d)
 	})
 }

@@ -17,6 +17,7 @@ func (s *Store) PutDevice(ctx context.Context, deviceHash, userCode string, d *o
 	}
 	rec := d.Clone()
 	rec.Status, rec.LastPoll, rec.User, rec.AuthTime = oauth.DevicePending, time.Time{}, nil, time.Time{}
+	rec.Upstream = nil // set by ApproveDevice, in its own field
 	data, err := encodeJSON(op, deviceHash, rec)
 	if err != nil {
 		return err
@@ -29,7 +30,7 @@ func (s *Store) PutDevice(ctx context.Context, deviceHash, userCode string, d *o
 }
 
 // device builds a DeviceAuthorization from a script's answer: status, d,
-// x, st, iv, lp, u, at.
+// x, st, iv, lp, u, at, up.
 func device(op, key string, vals []any) (*oauth.DeviceAuthorization, error) {
 	var d oauth.DeviceAuthorization
 	if err := decodeJSON(op, key, field(vals, 1), &d); err != nil {
@@ -49,6 +50,9 @@ func device(op, key string, vals []any) (*oauth.DeviceAuthorization, error) {
 			return nil, wrap(op, key, err)
 		}
 	}
+	if up := field(vals, 8); up != "" {
+		d.Upstream = []byte(up)
+	}
 	return &d, nil
 }
 
@@ -64,7 +68,7 @@ func (s *Store) GetDevice(ctx context.Context, userCode string) (*oauth.DeviceAu
 	return device(op, "user code", vals)
 }
 
-func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time) error {
+func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time, upstream []byte) error {
 	const op = "approve device"
 	user, err := encodeJSON(op, "user code", u)
 	if err != nil {
@@ -75,12 +79,12 @@ func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User
 		return wrap(op, "user code", err)
 	}
 	return s.runStatus(ctx, decideDeviceScript, op, "user code", []string{s.userCodePrefix() + userCode},
-		ms(s.now()), s.devicePrefix(), string(oauth.DeviceApproved), user, at)
+		ms(s.now()), s.devicePrefix(), string(oauth.DeviceApproved), user, at, upstream)
 }
 
 func (s *Store) DenyDevice(ctx context.Context, userCode string) error {
 	return s.runStatus(ctx, decideDeviceScript, "deny device", "user code", []string{s.userCodePrefix() + userCode},
-		ms(s.now()), s.devicePrefix(), string(oauth.DeviceDenied), "", "")
+		ms(s.now()), s.devicePrefix(), string(oauth.DeviceDenied), "", "", "")
 }
 
 func (s *Store) PollDevice(ctx context.Context, deviceHash string) (*oauth.DevicePoll, error) {

@@ -90,6 +90,27 @@ redis.call('PEXPIRE', KEYS[1], e - now)
 return n
 `)
 
+// allowAllScript: KEYS the counters; ARGV now, then the limit and window
+// of each key. Counts one event in every counter if each has room: returns
+// {0, 0}; else {i, ms until counter i's window ends} and counts nothing.
+var allowAllScript = redis.NewScript(luaLib + `
+for i, k in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[2*i]), tonumber(ARGV[2*i+1])
+  if limit < 1 then return {i, window} end
+  local v = redis.call('HMGET', k, 'n', 'e')
+  local n, e = tonumber(v[1]) or 0, tonumber(v[2])
+  if e and now < e and n >= limit then return {i, e - now} end
+end
+for i, k in ipairs(KEYS) do
+  local v = redis.call('HMGET', k, 'n', 'e')
+  local n, e = tonumber(v[1]) or 0, tonumber(v[2])
+  if not e or now >= e then n = 0; e = now + tonumber(ARGV[2*i+1]) end
+  redis.call('HSET', k, 'n', n + 1, 'e', e)
+  redis.call('PEXPIRE', k, e - now)
+end
+return {0, 0}
+`)
+
 // takeScript: KEYS[1] record; ARGV now. Returns {d, x} and deletes it.
 var takeScript = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'd', 'x')
@@ -211,13 +232,13 @@ return 'ok'
 `)
 
 // deviceFields are what getDeviceScript and pollDeviceScript return after
-// their status: d, x, st, iv, lp, u, at.
+// their status: d, x, st, iv, lp, u, at, up.
 const luaDeviceFields = `
 local function fields(key)
-  return redis.call('HMGET', key, 'd', 'x', 'st', 'iv', 'lp', 'u', 'at')
+  return redis.call('HMGET', key, 'd', 'x', 'st', 'iv', 'lp', 'u', 'at', 'up')
 end
 local function answer(status, v)
-  return {status, v[1], v[2], v[3], v[4], v[5] or '', v[6] or '', v[7] or ''}
+  return {status, v[1], v[2], v[3], v[4], v[5] or '', v[6] or '', v[7] or '', v[8] or ''}
 end
 `
 
@@ -231,7 +252,7 @@ return answer('ok', v)
 `)
 
 // decideDeviceScript: KEYS[1] user code; ARGV now, device key prefix,
-// status, user JSON, auth time.
+// status, user JSON, auth time, sealed upstream credential.
 var decideDeviceScript = redis.NewScript(luaLib + `
 local h = redis.call('GET', KEYS[1])
 if not h then return 'notfound' end
@@ -239,7 +260,7 @@ local key = ARGV[2] .. h
 local v = redis.call('HMGET', key, 'x', 'st')
 if not v[1] or not live(v[1]) then return 'notfound' end
 if v[2] ~= 'pending' then return 'conflict' end
-redis.call('HSET', key, 'st', ARGV[3], 'u', ARGV[4], 'at', ARGV[5])
+redis.call('HSET', key, 'st', ARGV[3], 'u', ARGV[4], 'at', ARGV[5], 'up', ARGV[6])
 return 'ok'
 `)
 

@@ -18,6 +18,7 @@ func newGrant(family string, now time.Time) *oauth.Grant {
 		User:          oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com", Orgs: []string{"github", "octo-org"}},
 		AuthTime:      now.Add(-time.Minute),
 		FamilyID:      family,
+		Upstream:      []byte{0x9f, 0, 'u', 0xff, '\n', 0xc3},
 		IssuedAt:      now,
 		ExpiresAt:     now.Add(time.Minute),
 	}
@@ -42,10 +43,11 @@ var codeTests = []contractTest{
 		wantErr(t, "redeem", err, nil)
 		g.User.Orgs[0] = "evil-org"
 		g.Resources[0] = "https://evil.example/"
+		g.Upstream[0] = 'x'
 		again, err := e.s.RedeemCode(e.ctx, hash("code1"))
 		wantErr(t, "replay", err, oauth.ErrCodeUsed)
-		if again.User.Orgs[0] != "github" || again.Resources[0] != "https://mcp.example/mcp" {
-			t.Fatalf("stored grant changed through a returned one: orgs %v resources %v", again.User.Orgs, again.Resources)
+		if again.User.Orgs[0] != "github" || again.Resources[0] != "https://mcp.example/mcp" || again.Upstream[0] != 0x9f {
+			t.Fatalf("stored grant changed through a returned one: orgs %v resources %v upstream %x", again.User.Orgs, again.Resources, again.Upstream)
 		}
 	}},
 	{"Code/Unknown", func(t *testing.T, e *env) {

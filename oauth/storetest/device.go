@@ -49,7 +49,7 @@ var deviceTests = []contractTest{
 		}
 		authTime := e.clock.Now()
 		user := octocat()
-		wantErr(t, "approve", e.r.ApproveDevice(e.ctx, "WDJB-MJHT", user, authTime), nil)
+		wantErr(t, "approve", e.r.ApproveDevice(e.ctx, "WDJB-MJHT", user, authTime, nil), nil)
 		user.Orgs[0] = "evil-org" // the caller's copy
 		e.clock.Advance(5 * time.Second)
 		p = e.poll(t, e.s, "dev1", oauth.DeviceApproved)
@@ -63,10 +63,39 @@ var deviceTests = []contractTest{
 		_, err = e.s.GetDevice(e.ctx, "WDJB-MJHT")
 		wantErr(t, "get consumed", err, oauth.ErrNotFound)
 	}},
+	{"Device/UpstreamCredential", func(t *testing.T, e *env) {
+		// The public key stored at creation and the sealed credential
+		// stored at approval come back byte for byte (they are binary).
+		key := []byte{0, 1, 2, 0xfe, 0xff, '"', '\\', 0, 'k'}
+		sealed := []byte{0xff, 0, 0x80, '\n', 's', 0, 0xc3, 0x28}
+		d := newDevice(e.clock.Now())
+		d.UpstreamKey = key
+		d.Upstream = []byte("not the store's to keep before approval")
+		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", d), nil)
+		d.UpstreamKey[0] = 'x' // the caller's copy
+		got, err := e.r.GetDevice(e.ctx, "UC-1")
+		wantErr(t, "get", err, nil)
+		if string(got.UpstreamKey) != string([]byte{0, 1, 2, 0xfe, 0xff, '"', '\\', 0, 'k'}) || len(got.Upstream) != 0 {
+			t.Fatalf("pending device: upstream key %x, upstream %x", got.UpstreamKey, got.Upstream)
+		}
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now(), sealed), nil)
+		sealed[0] = 'x' // the caller's copy
+		p := e.poll(t, e.r, "dev1", oauth.DeviceApproved)
+		if string(p.Device.Upstream) != string([]byte{0xff, 0, 0x80, '\n', 's', 0, 0xc3, 0x28}) || len(p.Device.UpstreamKey) != len(key) {
+			t.Fatalf("approved device: upstream %x, key %x", p.Device.Upstream, p.Device.UpstreamKey)
+		}
+
+		// A denial carries no credential.
+		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev2"), "UC-2", newDevice(e.clock.Now())), nil)
+		wantErr(t, "deny", e.s.DenyDevice(e.ctx, "UC-2"), nil)
+		if p := e.poll(t, e.s, "dev2", oauth.DeviceDenied); len(p.Device.Upstream) != 0 {
+			t.Fatalf("denied device with upstream %x", p.Device.Upstream)
+		}
+	}},
 	{"Device/Deny", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		wantErr(t, "deny", e.s.DenyDevice(e.ctx, "UC-1"), nil)
-		wantErr(t, "approve after deny", e.r.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), oauth.ErrConflict)
+		wantErr(t, "approve after deny", e.r.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now(), nil), oauth.ErrConflict)
 		e.poll(t, e.r, "dev1", oauth.DeviceDenied)
 		_, err := e.s.PollDevice(e.ctx, hash("dev1"))
 		wantErr(t, "poll consumed", err, oauth.ErrNotFound)
@@ -75,7 +104,7 @@ var deviceTests = []contractTest{
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		errs := race(e, func(i int, s oauth.Store) error {
 			if i%2 == 0 {
-				return s.ApproveDevice(e.ctx, "UC-1", oauth.User{Subject: id("user", i)}, e.clock.Now())
+				return s.ApproveDevice(e.ctx, "UC-1", oauth.User{Subject: id("user", i)}, e.clock.Now(), nil)
 			}
 			return s.DenyDevice(e.ctx, "UC-1")
 		})
@@ -94,7 +123,7 @@ var deviceTests = []contractTest{
 	{"Device/Unknown", func(t *testing.T, e *env) {
 		_, err := e.s.GetDevice(e.ctx, "NOPE")
 		wantErr(t, "get", err, oauth.ErrNotFound)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "NOPE", octocat(), e.clock.Now()), oauth.ErrNotFound)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "NOPE", octocat(), e.clock.Now(), nil), oauth.ErrNotFound)
 		wantErr(t, "deny", e.s.DenyDevice(e.ctx, "NOPE"), oauth.ErrNotFound)
 		_, err = e.s.PollDevice(e.ctx, hash("nope"))
 		wantErr(t, "poll", err, oauth.ErrNotFound)
@@ -124,13 +153,13 @@ var deviceTests = []contractTest{
 	{"Device/ApprovedAnswersEvenAFastPoll", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		e.poll(t, e.s, "dev1", oauth.DevicePending)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), nil)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now(), nil), nil)
 		e.clock.Advance(time.Second)
 		e.poll(t, e.s, "dev1", oauth.DeviceApproved)
 	}},
 	{"Device/PollApprovedRace", func(t *testing.T, e *env) {
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
-		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), nil)
+		wantErr(t, "approve", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now(), nil), nil)
 		res := race(e, func(i int, s oauth.Store) oauth.DeviceStatus {
 			p, err := s.PollDevice(e.ctx, hash("dev1"))
 			if err != nil {
@@ -158,7 +187,7 @@ var deviceTests = []contractTest{
 		e.clock.Advance(deviceLifetime)
 		_, err := e.s.GetDevice(e.ctx, "UC-1")
 		wantErr(t, "get expired", err, oauth.ErrNotFound)
-		wantErr(t, "approve expired", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now()), oauth.ErrNotFound)
+		wantErr(t, "approve expired", e.s.ApproveDevice(e.ctx, "UC-1", octocat(), e.clock.Now(), nil), oauth.ErrNotFound)
 		e.poll(t, e.s, "dev1", oauth.DeviceExpired)
 		e.clock.Advance(oauth.UsedCodeRetention)
 		_, err = e.s.PollDevice(e.ctx, hash("dev1"))

@@ -21,6 +21,8 @@ func newRefresh(client, family string, now time.Time) *oauth.RefreshToken {
 		Scope:     "mcp read",
 		Resources: []string{"https://mcp.example/mcp"},
 		AuthTime:  now.Add(-time.Minute),
+		CheckedAt: now.Add(-time.Second),
+		Upstream:  []byte{0xc3, 0, 'g', 0xff, '"', '\n'},
 		IssuedAt:  now,
 		ExpiresAt: now.Add(refreshLifetime),
 	}
@@ -87,10 +89,11 @@ var refreshTests = []contractTest{
 		wantErr(t, "get", err, nil)
 		got.User.Orgs[0] = "evil-org"
 		got.Resources[0] = "https://evil.example/"
+		got.Upstream[0] = 'x'
 		again, err := e.s.GetRefresh(e.ctx, "c1", hash("rt1"))
 		wantErr(t, "get again", err, nil)
-		if again.User.Orgs[0] != "octo-org" || again.Resources[0] != "https://mcp.example/mcp" {
-			t.Fatalf("stored token changed through a returned one: orgs %v resources %v", again.User.Orgs, again.Resources)
+		if again.User.Orgs[0] != "octo-org" || again.Resources[0] != "https://mcp.example/mcp" || again.Upstream[0] != 0xc3 {
+			t.Fatalf("stored token changed through a returned one: orgs %v resources %v upstream %x", again.User.Orgs, again.Resources, again.Upstream)
 		}
 	}},
 	{"Refresh/Expiry", func(t *testing.T, e *env) {

@@ -20,7 +20,7 @@ start_server oauth-authorization "$port" "$server" --host 127.0.0.1 --port "$por
 
 client_id=$(curl -sS --fail-with-body -X POST "$issuer/register" -H 'Content-Type: application/json' \
   -d "{\"client_name\":\"MCP conformance runner\",\"application_type\":\"native\",\"token_endpoint_auth_method\":\"none\",\"redirect_uris\":[\"http://127.0.0.1:$cbport/callback\"]}" |
-  jq -er .client_id)
+  json_field client_id)
 
 name=oauth-authorization
 log="$out/$name.txt"
@@ -44,7 +44,7 @@ for _ in $(seq 1 300); do
 done
 rc=0
 wait "$runner" || rc=$?
-printf 'conformance %-40s %s\n' "$name" "$(grep -E 'Total: ' "$log" | tail -1)"
+printf 'conformance %-40s %s\n' "$name" "$(summary "$log")"
 if [ "$opened" = 0 ]; then
   echo "conformance: $name: the runner printed no authorization URL" >&2
   rc=1

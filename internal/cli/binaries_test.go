@@ -1,0 +1,338 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The same bad inputs against every binary of the module, built once and
+// run as child processes, with nothing in their environment but what a
+// case sets.
+
+// binary describes one binary: the names its settings have in it.
+type binary struct {
+	name string
+	// base are arguments every run gets, so that only the setting under
+	// test is wrong: the proxy's server command (the conformance fixture
+	// over stdio), the authorization server's development login and store.
+	base       []string
+	hostEnv    string
+	portEnv    string
+	boolFlag   string // a boolean setting with a variable
+	boolEnv    string
+	hostsEnv   string   // the variable of --allowed-hosts; "" for a binary without the MCP guard
+	devLogin   bool     // the binary has --dev-login
+	positional bool     // the binary takes positional arguments
+	helpEnv    []string // variables --help must list
+	ready      string   // a path answered once it serves
+}
+
+var binaries = []binary{
+	{name: "mcp-echo-streamablehttp-server-stateful", hostEnv: "MCP_ECHO_HOST", portEnv: "MCP_ECHO_PORT",
+		boolFlag: "debug", boolEnv: "MCP_ECHO_DEBUG", hostsEnv: "MCP_ECHO_ALLOWED_HOSTS",
+		helpEnv: []string{"MCP_SESSION_TIMEOUT", "MCP_ECHO_TRUST_GATEWAY_HEADERS", "MCP_CORS_ORIGINS", "MCP_ALLOW_ANY_HOST", "LOG_FILE"}, ready: "/health"},
+	{name: "mcp-echo-streamablehttp-server-stateless", hostEnv: "MCP_ECHO_HOST", portEnv: "MCP_ECHO_PORT",
+		boolFlag: "trust-gateway-headers", boolEnv: "MCP_ECHO_TRUST_GATEWAY_HEADERS", hostsEnv: "MCP_ECHO_ALLOWED_HOSTS",
+		helpEnv: []string{"MCP_PROTOCOL_VERSIONS_SUPPORTED", "MCP_ECHO_DEBUG", "MCP_ALLOW_ANY_HOST", "LOG_FILE"}, ready: "/health"},
+	{name: "mcp-fetch-streamablehttp-server", hostEnv: "HOST", portEnv: "PORT",
+		boolFlag: "ignore-robots", boolEnv: "FETCH_IGNORE_ROBOTS", hostsEnv: "MCP_ALLOWED_HOSTS",
+		helpEnv: []string{"FETCH_MAX_SIZE", "FETCH_ALLOW_PRIVATE_IPS", "MCP_ALLOWED_ORIGINS", "MCP_ALLOW_ANY_HOST", "LOG_LEVEL", "LOG_FILE"}, ready: "/health"},
+	{name: "mcp-streamablehttp-proxy", base: []string{"--", "{fixture}", "--stdio"}, hostEnv: "MCP_BIND_HOST", portEnv: "MCP_PORT",
+		boolFlag: "trust-gateway-headers", boolEnv: "MCP_TRUST_GATEWAY_HEADERS", hostsEnv: "MCP_ALLOWED_HOSTS", positional: true,
+		helpEnv: []string{"MCP_PROXY_CONFIG", "MCP_PROTOCOL_2026", "MCP_CORS_ORIGINS", "MCP_ALLOW_ANY_HOST", "LOG_LEVEL", "LOG_FILE"}, ready: "/health"},
+	{name: "mcp-oauth-server", base: []string{"--dev-login", "--store", "memory"}, hostEnv: "HOST", portEnv: "PORT",
+		boolFlag: "dev-login-on-network", boolEnv: "MCP_DEV_LOGIN_ON_NETWORK", devLogin: true,
+		helpEnv: []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN", "ALLOWED_GITHUB_USERS", "REDIS_URL", "REDIS_PASSWORD",
+			"JWT_ALGORITHM", "JWT_PRIVATE_KEY_B64", "ACCESS_TOKEN_LIFETIME", "CLIENT_LIFETIME", "OAUTH_SCOPES", "LOG_LEVEL", "LOG_FILE"},
+		ready: "/.well-known/oauth-authorization-server"},
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// path builds every binary once (into a directory TestMain removes) and
+// returns where b is.
+func (b binary) path(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		// CLI_TEST_BINARIES names a directory of binaries built elsewhere
+		// (from another commit, to see these tests fail there).
+		if dir := os.Getenv("CLI_TEST_BINARIES"); dir != "" {
+			built.dir = dir
+			return
+		}
+		if built.dir, built.err = os.MkdirTemp("", "cli-binaries"); built.err != nil {
+			return
+		}
+		args := []string{"build", "-o", built.dir}
+		for _, b := range binaries {
+			args = append(args, "github.com/mcp-oauth-gateway/gateway/examples/"+b.name)
+		}
+		args = append(args, "github.com/mcp-oauth-gateway/gateway/internal/conformance/fixture")
+		out, err := exec.Command("go", args...).CombinedOutput()
+		if err != nil {
+			built.err = errors.New(string(out))
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("build: %v", built.err)
+	}
+	return filepath.Join(built.dir, b.name)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" && os.Getenv("CLI_TEST_BINARIES") == "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// command runs b with b.base after args, and only env (plus PATH, and the
+// pure-Go resolver, which never sends a query for a .onion name).
+func (b binary) command(t *testing.T, args []string, env ...string) *exec.Cmd {
+	t.Helper()
+	path := b.path(t) // builds the binaries once, and sets built.dir
+	full := append([]string{}, args...)
+	for _, a := range b.base {
+		full = append(full, strings.ReplaceAll(a, "{fixture}", filepath.Join(built.dir, "fixture")))
+	}
+	cmd := exec.Command(path, full...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GODEBUG=netdns=go"}, env...)
+	return cmd
+}
+
+// errStillRunning reports a binary that kept running where it should have
+// exited at once.
+var errStillRunning = errors.New("still running after 20 s (killed)")
+
+// runBounded runs cmd and kills it if it has not exited within 20 s: a
+// binary that accepts a bad setting goes on serving.
+func runBounded(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return errStillRunning
+	}
+}
+
+type badInput struct {
+	name string
+	args []string
+	env  []string
+	want []string // in stderr
+}
+
+// badInputs are the inputs every binary must refuse with status 2 and a
+// message naming the setting.
+func (b binary) badInputs() []badInput {
+	flagAndEnv := func(flagName, env string) string { return "--" + flagName + " / " + env }
+	in := []badInput{
+		{"bad boolean flag", []string{"--" + b.boolFlag + "=maybe"}, nil,
+			[]string{`bad value "maybe" for ` + flagAndEnv(b.boolFlag, b.boolEnv), "want true or false"}},
+		{"bad boolean variable", nil, []string{b.boolEnv + "=TRUEISH"},
+			[]string{`bad value "TRUEISH" for ` + flagAndEnv(b.boolFlag, b.boolEnv), "(from " + b.boolEnv + ")"}},
+		{"bad port flag", []string{"--port", "70000"}, nil,
+			[]string{`bad value "70000" for ` + flagAndEnv("port", b.portEnv), "want a port number from 0 to 65535"}},
+		{"bad port variable", nil, []string{b.portEnv + "=http"},
+			[]string{`bad value "http" for ` + flagAndEnv("port", b.portEnv) + " (from " + b.portEnv + ")"}},
+		{"unknown flag", []string{"--no-such-flag"}, nil, []string{"unknown flag --no-such-flag", "--help"}},
+		{"bad host", []string{"--host", "bad host!"}, nil,
+			[]string{`bad value "bad host!" for ` + flagAndEnv("host", b.hostEnv), "want an IP address or a host name"}},
+		{"unresolvable host", nil, []string{b.hostEnv + "=no-such-host.onion"},
+			[]string{`bad value "no-such-host.onion" for ` + flagAndEnv("host", b.hostEnv) + " (from " + b.hostEnv + "): cannot resolve it"}},
+	}
+	if !b.positional {
+		in = append(in, badInput{"stray argument", []string{"serve"}, nil, []string{`unexpected argument "serve"`}})
+	}
+	if b.hostsEnv != "" {
+		names := []string{"is not loopback", "DNS rebinding", "--allowed-hosts / " + b.hostsEnv, "--allow-any-host / MCP_ALLOW_ANY_HOST"}
+		in = append(in,
+			badInput{"every interface without allowed hosts", []string{"--host", "0.0.0.0"}, nil, names},
+			badInput{"IPv6 any without allowed hosts", nil, []string{b.hostEnv + "=::"}, names},
+			badInput{"a bad allowed host", []string{"--allowed-hosts", "mcp.example.com,a/b"}, nil,
+				[]string{`bad value "mcp.example.com,a/b" for --allowed-hosts / ` + b.hostsEnv, `invalid allowed host "a/b"`}},
+			badInput{"* as an allowed host", nil, []string{b.hostsEnv + "=*"}, []string{"--allow-any-host / MCP_ALLOW_ANY_HOST accepts every Host"}},
+		)
+	}
+	if b.devLogin {
+		consent := []string{"development login lets anyone log in as anyone", "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"}
+		in = append(in,
+			badInput{"dev login on every interface", []string{"--host", "0.0.0.0"}, nil, append(consent, "listen address 0.0.0.0")},
+			badInput{"dev login on every interface, loopback issuer", []string{"--host", "::", "--issuer", "http://127.0.0.1:8000"}, nil, consent},
+			badInput{"dev user on every interface", []string{"--dev-user", "robot"}, []string{b.hostEnv + "=0.0.0.0"}, consent},
+			badInput{"dev login on a public issuer", []string{"--issuer", "https://auth.example.com"}, nil, append(consent, "issuer https://auth.example.com")},
+			badInput{"REDIS_URL not a URL", nil, []string{"REDIS_URL=notaurl"},
+				[]string{`bad value "notaurl" for --redis-url / REDIS_URL (from REDIS_URL): want a redis://, rediss:// or unix:// URL`}},
+		)
+	}
+	return in
+}
+
+func TestEveryBinaryRefusesBadInput(t *testing.T) {
+	for _, b := range binaries {
+		for _, tc := range b.badInputs() {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				var stdout, stderr bytes.Buffer
+				cmd := b.command(t, tc.args, tc.env...)
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := runBounded(cmd)
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+					t.Fatalf("%v, want exit status 2; stderr:\n%s", err, stderr.String())
+				}
+				for _, want := range tc.want {
+					if !strings.Contains(stderr.String(), want) {
+						t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+					}
+				}
+				if !strings.HasPrefix(stderr.String(), b.name+": ") || strings.Count(stderr.String(), "\n") != 1 {
+					t.Errorf("want one line starting with %q:\n%s", b.name+": ", stderr.String())
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("stdout: %s", stdout.String())
+				}
+			})
+		}
+	}
+}
+
+func TestEveryBinaryHelp(t *testing.T) {
+	for _, b := range binaries {
+		for _, arg := range []string{"--help", "-h"} {
+			t.Run(b.name+"/"+arg, func(t *testing.T) {
+				t.Parallel()
+				var stdout, stderr bytes.Buffer
+				cmd := b.command(t, []string{arg})
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := runBounded(cmd); err != nil {
+					t.Fatalf("%s: %v, want exit status 0; stderr:\n%s", arg, err, stderr.String())
+				}
+				help := stdout.String()
+				want := append([]string{"Usage: " + b.name, "--host HOST", "[" + b.hostEnv + "] (default 127.0.0.1)", "--port PORT",
+					"[" + b.portEnv + "] (default", "--" + b.boolFlag + "\n", b.boolEnv, "true or false, 1 or 0, yes or no, on or off"}, b.helpEnv...)
+				if b.hostsEnv != "" {
+					want = append(want, "--allowed-hosts LIST", b.hostsEnv, "--allow-any-host")
+				}
+				for _, w := range want {
+					if !strings.Contains(help, w) {
+						t.Errorf("--help lacks %q:\n%s", w, help)
+					}
+				}
+			})
+		}
+	}
+}
+
+// With nothing but --port 0, every binary listens on 127.0.0.1, serves,
+// and stops cleanly on SIGTERM; the authorization server advertises the
+// port it actually listens on.
+func TestEveryBinaryListensOnLoopbackByDefault(t *testing.T) {
+	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	for _, b := range binaries {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := b.command(t, []string{"--port", "0"})
+			stderr, w := io.Pipe()
+			cmd.Stderr = w
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if cmd.ProcessState == nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+				}
+				w.Close()
+			})
+			lines := make(chan string, 100)
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			var addr, listening string
+			deadline := time.After(20 * time.Second)
+			for addr == "" {
+				select {
+				case line, ok := <-lines:
+					if !ok {
+						t.Fatal("exited before listening")
+					}
+					if m := addrRE.FindStringSubmatch(line); m != nil {
+						addr, listening = m[1], line
+					}
+				case <-deadline:
+					t.Fatal("no listening line within 20 s")
+				}
+			}
+			go func() {
+				for range lines {
+				}
+			}()
+			if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+				t.Fatalf("listening on %s, want 127.0.0.1 and a real port", addr)
+			}
+			resp, err := http.Get("http://" + addr + b.ready)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %s %s", b.ready, resp.Status, body)
+			}
+			if b.devLogin {
+				var meta struct {
+					Issuer string `json:"issuer"`
+				}
+				if err := json.Unmarshal(body, &meta); err != nil || meta.Issuer != "http://"+addr {
+					t.Errorf("issuer %q, want http://%s (%v)", meta.Issuer, addr, err)
+				}
+				if !strings.Contains(listening, "issuer=http://"+addr) {
+					t.Errorf("listening line: %s", listening)
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("after SIGTERM: %v, want exit status 0", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no exit within 20 s of SIGTERM")
+			}
+		})
+	}
+}
