@@ -356,14 +356,6 @@ func (s *Stream) Bytes() int {
 	return s.size
 }
 
-// Covers reports whether the stream still holds everything after seq: a
-// client resuming after it misses nothing.
-func (s *Stream) Covers(seq uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return seq >= s.dropped && seq < s.next
-}
-
 // Final waits for the stream's response and returns it, dropping what came
 // before it; ok is false when the stream ended without one or ctx ended
 // first.

@@ -57,12 +57,6 @@ func (ss *Streams) Init(replay int) {
 	ss.resumable = replay >= 0
 }
 
-// Resumable reports whether the session's streams carry event ids.
-func (ss *Streams) Resumable() bool { return ss.resumable }
-
-// Window is the window of the session's streams.
-func (ss *Streams) Window() Window { return ss.win }
-
 // New returns the stream of a POST.
 func (ss *Streams) New() *Stream {
 	if !ss.resumable {
@@ -144,18 +138,6 @@ func (ss *Streams) forgetLocked(i int) {
 	ss.kept = append(ss.kept[:i], ss.kept[i+1:]...)
 	st.End()
 	st.Abandon()
-}
-
-// Forget stops keeping a stream that nobody needs to resume.
-func (ss *Streams) Forget(st *Stream) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for i, o := range ss.kept {
-		if o == st {
-			ss.kept = append(ss.kept[:i], ss.kept[i+1:]...)
-			return
-		}
-	}
 }
 
 // Resume finds the stream a Last-Event-ID names, and the seq to write the
