@@ -57,11 +57,7 @@ func (a *app) run(ctx context.Context) error {
 		}
 		return a.printRegistration(reg, meta)
 	case "update-client":
-		changes, err := parseUpdates(a.cfg.updateClient)
-		if err != nil {
-			return fmt.Errorf("--update-client: %w", err)
-		}
-		meta, err := a.tr.UpdateRegistration(ctx, changes)
+		meta, err := a.tr.UpdateRegistration(ctx, a.cfg.updates)
 		if err != nil {
 			return err
 		}

@@ -2,15 +2,16 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 )
 
 // config is everything the flags, the environment and the env file say.
@@ -28,219 +29,184 @@ type config struct {
 	json            bool
 	action          string // "" (the bridge) or the action flag's name
 	command, raw    string
-	updateClient    string
+	updates         map[string]any // --update-client, parsed
 	protocolVersion string
 }
 
-// setting is one flag with the environment variables that give its
-// default (the first one set wins; then the env file; the flag wins over
-// all).
-type setting struct {
-	flag, short, def, usage string
-	env                     []string
-	value                   *string
-	isBool                  bool
+// settings are the values of the command line, as Parse leaves them.
+type settings struct {
+	serverURL, envFile, credentials, resource *string
+	clientID, clientSecret, clientMetadata    *string
+	logLevel                                  *slog.Level
+	callbackPort                              *int
+	login, protocolVersion                    *string
+	json                                      *bool
+	headers                                   *[]string
+	command, raw, updateClient                *string
+	token, testAuth, resetAuth, listTools     *bool
+	listResources, listPrompts, getClientInfo *bool
+	deleteClient                              *bool
 }
-
-// headerFlags collects repeated --header K:V.
-type headerFlags []string
-
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 
 // actions are the flags that make the program do one thing and exit
 // instead of bridging.
 var actions = []string{"token", "test-auth", "reset-auth", "command", "raw", "list-tools", "list-resources", "list-prompts",
 	"get-client-info", "update-client", "delete-client"}
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
-	fs := flag.NewFlagSet("mcp-streamablehttp-client", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mcp-streamablehttp-client [flags]\n\n"+
-			"Bridges a local stdio MCP client (Claude Desktop, VS Code, Cursor) to a remote StreamableHTTP MCP\n"+
-			"server with OAuth, or, with an action flag, runs one command against it.\n"+
-			"Every setting can also come from the environment variable named in brackets, or from --env-file.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	// The env file is a settings source only: never written.
-	envFile := map[string]string{}
-	for i, a := range args {
-		name := ""
-		switch {
-		case a == "--env-file" || a == "-env-file":
-			if i+1 < len(args) {
-				name = args[i+1]
-			}
-		case strings.HasPrefix(a, "--env-file=") || strings.HasPrefix(a, "-env-file="):
-			name = a[strings.Index(a, "=")+1:]
-		}
-		if name != "" {
-			m, err := readEnvFile(name)
-			if err != nil {
-				return nil, err
-			}
-			envFile = m
-		}
-	}
-	lookup := func(name string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return strings.TrimSpace(envFile[name])
-	}
-	settings := []*setting{
-		{flag: "server-url", env: []string{"MCP_SERVER_URL"}, usage: "URL of the remote MCP endpoint (required)"},
-		{flag: "env-file", usage: "read settings (KEY=VALUE lines) from this file; it is never written"},
-		{flag: "log-level", def: "warn", env: []string{"LOG_LEVEL"}, usage: "debug, info, warn or error (logs go to stderr)"},
-		{flag: "credentials-file", env: []string{"MCP_CLIENT_CREDENTIALS_FILE"}, usage: "where tokens and registrations are kept (default: credentials.json under the user's config directory)"},
-		{flag: "resource", env: []string{"MCP_CLIENT_RESOURCE"}, usage: "resource indicator to ask tokens for (default: the server's protected resource metadata)"},
-		{flag: "client-id", env: []string{"MCP_CLIENT_ID", "OAUTH_CLIENT_ID"}, usage: "pre-registered OAuth client id (default: register dynamically)"},
-		{flag: "client-secret", env: []string{"MCP_CLIENT_SECRET", "OAUTH_CLIENT_SECRET"}, usage: "secret of the pre-registered client"},
-		{flag: "client-metadata-url", env: []string{"MCP_CLIENT_METADATA_URL"}, usage: "https URL of this client's Client ID Metadata Document, used where the server supports them"},
-		{flag: "callback-port", def: "0", env: []string{"MCP_CLIENT_CALLBACK_PORT"}, usage: "loopback port of the login callback (0: the registered one if free, else any)"},
-		{flag: "login", def: "auto", env: []string{"MCP_CLIENT_LOGIN"}, usage: "how to log in: browser, device, paste, or auto (browser with a display, else device when offered, else paste)"},
-		{flag: "protocol-version", def: "2025-11-25", env: []string{"MCP_PROTOCOL_VERSION"}, usage: "protocol version the command actions ask for"},
-		{flag: "json", def: "false", isBool: true, usage: "print command results as JSON"},
-		{flag: "token", def: "false", isBool: true, usage: "show the token's status, refresh it or log in, then test a call"},
-		{flag: "test-auth", def: "false", isBool: true, usage: "check that the server accepts the stored or a new token"},
-		{flag: "reset-auth", def: "false", isBool: true, usage: "forget the stored tokens and registration of this server"},
-		{flag: "command", short: "c", usage: `call a tool: "NAME ARGS", ARGS a JSON object, k=v pairs, or the value of its single required argument`},
-		{flag: "raw", usage: `send a JSON-RPC request ({"method":...,"params":...}) and print the response`},
-		{flag: "list-tools", def: "false", isBool: true, usage: "list the server's tools"},
-		{flag: "list-resources", def: "false", isBool: true, usage: "list the server's resources"},
-		{flag: "list-prompts", def: "false", isBool: true, usage: "list the server's prompts"},
-		{flag: "get-client-info", def: "false", isBool: true, usage: "show the client registration (RFC 7592)"},
-		{flag: "update-client", usage: "change the client registration: k=v,... (a JSON value where one is needed)"},
-		{flag: "delete-client", def: "false", isBool: true, usage: "delete the client registration at the server and forget it"},
-	}
-	byName := map[string]*setting{}
-	for _, s := range settings {
-		s.value = new(string)
-		def := s.def
-		for _, name := range s.env {
-			if v := lookup(name); v != "" {
-				def = v
-				break
-			}
-		}
-		usage := s.usage
-		if len(s.env) > 0 {
-			usage = fmt.Sprintf("%s [%s]", s.usage, strings.Join(s.env, ", "))
-		}
-		if s.isBool {
-			b := new(bool)
-			*b, _ = strconv.ParseBool(def)
-			fs.Var(boolValue{b, s.value}, s.flag, usage)
-			*s.value = strconv.FormatBool(*b)
-		} else {
-			fs.StringVar(s.value, s.flag, def, usage)
-			if s.short != "" {
-				fs.StringVar(s.value, s.short, def, "short for --"+s.flag)
-			}
-		}
-		byName[s.flag] = s
-	}
-	var headers headerFlags
-	fs.Var(&headers, "header", "extra request header K:V for the MCP server (repeatable)")
-	if err := fs.Parse(args); err != nil {
+// define registers the settings: the Python client's flags and variables
+// (--server-url / MCP_SERVER_URL, --env-file, --log-level / LOG_LEVEL,
+// -t/--token, -c/--command, ..., MCP_CLIENT_ID, MCP_CLIENT_SECRET) and the
+// new ones.
+func define(c *cli.Command) *settings {
+	s := &settings{}
+	s.serverURL = c.URL("server-url", "", []string{"https", "http"}, "the remote MCP endpoint, such as https://mcp.example.com/mcp (required)", "MCP_SERVER_URL")
+	s.envFile = c.String("env-file", "", "read settings from this `FILE` of KEY=VALUE lines, under the environment; it is never written")
+	s.logLevel = c.LogLevel("log-level", slog.LevelWarn, "debug, info, warning or error; logs go to standard error and never show a token", "MCP_CLIENT_LOG_LEVEL", "LOG_LEVEL")
+	s.credentials = c.String("credentials-file", "", "the `FILE` tokens and registrations are kept in (default credentials.json in the mcp-streamablehttp-client directory under the user's config directory)", "MCP_CLIENT_CREDENTIALS_FILE")
+	s.headers = c.Repeated("header", "an extra `NAME:VALUE` header on every request to the server (not Authorization)")
+	s.resource = c.String("resource", "", "the resource indicator (a `URI`) to ask tokens for (default the one of the server's protected resource metadata)", "MCP_CLIENT_RESOURCE")
+	s.clientID = c.String("client-id", "", "the `ID` of a pre-registered OAuth client (default: register dynamically)", "MCP_CLIENT_ID")
+	s.clientSecret = c.Secret("client-secret", "the secret of the pre-registered client (better in the variable: command lines are visible to other users)", "MCP_CLIENT_SECRET")
+	s.clientMetadata = c.URL("client-metadata-url", "", []string{"https"}, "the https URL of this client's Client ID Metadata Document, used where the server supports them", "MCP_CLIENT_METADATA_URL")
+	s.callbackPort = c.Port("callback-port", 0, "the loopback port of the login callback (0: the registered one when free, else any)", "MCP_CLIENT_CALLBACK_PORT")
+	s.login = c.Enum("login", "auto", []string{"auto", "browser", "device", "paste"},
+		"how to log in: browser (a loopback callback), device (a code to enter on any device), paste (paste the redirect URL on the terminal), or auto (browser where there is a display, else device where the server offers it, else paste)", "MCP_CLIENT_LOGIN")
+	s.protocolVersion = c.String("protocol-version", "2025-11-25", "the protocol `VERSION` the actions ask for", "MCP_PROTOCOL_VERSION")
+	s.json = c.Bool("json", false, "print the result of an action as JSON", "MCP_CLIENT_JSON")
+
+	s.token = c.Bool("token", false, "action: show the token's status, refresh it or log in, then make a test call")
+	c.Short("t", "token")
+	s.testAuth = c.Bool("test-auth", false, "action: check that the server accepts the token (logging in when needed)")
+	s.resetAuth = c.Bool("reset-auth", false, "action: forget the server's tokens and this client's registration")
+	s.command = c.String("command", "", "action: call a tool, `'TOOL ARGS'`, ARGS a JSON object, k=v pairs, or the value of the tool's single required argument")
+	c.Short("c", "command")
+	s.raw = c.String("raw", "", "action: send a JSON-RPC request (`JSON`), such as '{\"method\":\"tools/list\",\"params\":{}}', and print the response")
+	s.listTools = c.Bool("list-tools", false, "action: list the server's tools")
+	s.listResources = c.Bool("list-resources", false, "action: list the server's resources")
+	s.listPrompts = c.Bool("list-prompts", false, "action: list the server's prompts")
+	s.getClientInfo = c.Bool("get-client-info", false, "action: show the client registration as the server has it (RFC 7592)")
+	s.updateClient = c.String("update-client", "", "action: change the client registration, `k=v,...` (redirect_uris=a|b, or JSON values)")
+	s.deleteClient = c.Bool("delete-client", false, "action: delete the client registration at the server and forget it")
+	return s
+}
+
+func newCommand() *cli.Command {
+	c := cli.New(name, "Bridges a local stdio MCP client (Claude Desktop, VS Code, Cursor) to a remote StreamableHTTP MCP "+
+		"server behind OAuth, or, with an action flag, runs one command against that server. It discovers the server's "+
+		"authorization server, registers itself, logs the user in and keeps the tokens in a private file, refreshing them.")
+	c.Note("Without an action flag the program is the bridge: JSON-RPC messages on standard input and output, one per " +
+		"line, logs on standard error. Give at most one action. Exit status: 0 on success, 1 when the action failed, " +
+		"2 for a bad setting. BROWSER (a command; %s stands for the URL) chooses how the browser is opened. See " +
+		"examples/mcp-streamablehttp-client/README.md.")
+	return c
+}
+
+// parseConfig reads the flags (args), the environment (getenv) and the
+// env file; --help goes to help. A flag wins over a variable, a variable
+// over the env file.
+func parseConfig(args []string, getenv func(string) string, help io.Writer) (*config, error) {
+	c := newCommand()
+	s := define(c)
+	if err := c.Parse(args, getenv, help); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	get := func(name string) string { return strings.TrimSpace(*byName[name].value) }
-	bad := func(name string, err error) error {
-		s := byName[name]
-		env := ""
-		if len(s.env) > 0 {
-			env = " [" + strings.Join(s.env, ", ") + "]"
+	if path := *s.envFile; path != "" {
+		file, err := readEnvFile(path)
+		if err != nil {
+			return nil, c.Bad("env-file", err)
 		}
-		return fmt.Errorf("bad value %q for --%s%s: %w", get(name), s.flag, env, err)
-	}
-	c := &config{serverURL: get("server-url"), credentials: get("credentials-file"), resource: get("resource"),
-		clientID: get("client-id"), clientSecret: get("client-secret"), clientMetadata: get("client-metadata-url"),
-		login: get("login"), command: *byName["command"].value, raw: get("raw"), updateClient: get("update-client"),
-		protocolVersion: get("protocol-version"), header: http.Header{}}
-	if c.serverURL == "" {
-		return nil, errors.New("the server URL is missing: pass --server-url or set MCP_SERVER_URL")
-	}
-	if err := c.logLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
-		if strings.EqualFold(get("log-level"), "warning") {
-			c.logLevel = slog.LevelWarn
-		} else {
-			return nil, bad("log-level", errors.New("want debug, info, warn or error"))
+		// Again, with the file under the environment.
+		c = newCommand()
+		s = define(c)
+		lookup := func(k string) string {
+			if v := getenv(k); strings.TrimSpace(v) != "" {
+				return v
+			}
+			return file[k]
+		}
+		if err := c.Parse(args, lookup, help); err != nil {
+			var se *cli.SettingError
+			if errors.As(err, &se) && se.Source != "" && strings.TrimSpace(getenv(se.Source)) == "" && file[se.Source] != "" {
+				se.Source += " in " + path
+			}
+			return nil, err
 		}
 	}
-	p, err := strconv.Atoi(get("callback-port"))
-	if err != nil || p < 0 || p > 65535 {
-		return nil, bad("callback-port", errors.New("want a port number"))
+	return settingsConfig(c, s)
+}
+
+// settingsConfig checks what Parse cannot check alone and builds the
+// config.
+func settingsConfig(c *cli.Command, s *settings) (*config, error) {
+	cfg := &config{serverURL: *s.serverURL, logLevel: *s.logLevel, credentials: *s.credentials, resource: *s.resource,
+		clientID: *s.clientID, clientSecret: *s.clientSecret, clientMetadata: *s.clientMetadata, callbackPort: *s.callbackPort,
+		login: *s.login, json: *s.json, command: strings.TrimSpace(*s.command), raw: *s.raw,
+		protocolVersion: *s.protocolVersion, header: http.Header{}}
+	if cfg.serverURL == "" {
+		return nil, cli.Usagef("the server URL is missing: pass %s", c.Names("server-url"))
 	}
-	c.callbackPort = p
-	switch c.login {
-	case "auto", "browser", "device", "paste":
-	default:
-		return nil, bad("login", errors.New("want browser, device, paste or auto"))
+	if cfg.clientSecret != "" && cfg.clientID == "" {
+		return nil, c.Bad("client-secret", fmt.Errorf("a client secret needs %s", c.Names("client-id")))
 	}
-	if c.clientSecret != "" && c.clientID == "" {
-		return nil, bad("client-secret", errors.New("a client secret needs --client-id"))
-	}
-	c.json = get("json") == "true"
-	for _, h := range headers {
+	for _, h := range *s.headers {
 		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("bad value %q for --header: want NAME:VALUE", h)
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		bad := func(why string) error {
+			return &cli.SettingError{Flag: "header", Value: h, Source: "--header", Err: errors.New(why)}
 		}
-		if strings.EqualFold(strings.TrimSpace(k), "Authorization") {
-			return nil, fmt.Errorf("bad value for --header: the Authorization header is the OAuth client's")
+		switch {
+		case !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n"):
+			return nil, bad("want NAME:VALUE")
+		case strings.EqualFold(k, "Authorization"):
+			return nil, bad("the Authorization header is the OAuth client's")
+		case strings.EqualFold(k, "Mcp-Session-Id") || strings.EqualFold(k, "Mcp-Protocol-Version") || strings.EqualFold(k, "Content-Type"):
+			return nil, bad("the bridge sets " + http.CanonicalHeaderKey(k) + " itself")
 		}
-		c.header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		cfg.header.Add(k, v)
+	}
+	chosen := map[string]bool{
+		"token": *s.token, "test-auth": *s.testAuth, "reset-auth": *s.resetAuth, "command": cfg.command != "",
+		"raw": strings.TrimSpace(cfg.raw) != "", "list-tools": *s.listTools, "list-resources": *s.listResources,
+		"list-prompts": *s.listPrompts, "get-client-info": *s.getClientInfo,
+		"update-client": strings.TrimSpace(*s.updateClient) != "", "delete-client": *s.deleteClient,
 	}
 	var set []string
 	for _, a := range actions {
-		v := get(a)
-		if a == "command" {
-			v = strings.TrimSpace(c.command)
-		}
-		if v != "" && v != "false" {
+		if chosen[a] {
 			set = append(set, "--"+a)
-			c.action = a
+			cfg.action = a
 		}
+	}
+	if c.Given("command") && cfg.command == "" {
+		return nil, c.Bad("command", errors.New(`want "TOOL ARGS"`))
 	}
 	if len(set) > 1 {
-		return nil, fmt.Errorf("%s cannot be combined; give one action", strings.Join(set, " and "))
+		return nil, cli.Usagef("%s cannot be combined; give one action", strings.Join(set, " and "))
 	}
-	return c, nil
+	switch cfg.action {
+	case "raw":
+		var m map[string]any
+		if err := json.Unmarshal([]byte(cfg.raw), &m); err != nil {
+			return nil, c.Bad("raw", errors.New("not a JSON object"))
+		}
+		if method, _ := m["method"].(string); method == "" {
+			return nil, c.Bad("raw", errors.New(`the request has no "method"`))
+		}
+	case "update-client":
+		var err error
+		if cfg.updates, err = parseUpdates(*s.updateClient); err != nil {
+			return nil, c.Bad("update-client", err)
+		}
+	}
+	return cfg, nil
 }
 
-// boolValue is a bool flag that also records its value as text.
-type boolValue struct {
-	b *bool
-	s *string
-}
-
-func (v boolValue) String() string {
-	if v.b == nil {
-		return "false"
-	}
-	return strconv.FormatBool(*v.b)
-}
-func (v boolValue) Set(s string) error {
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	*v.b, *v.s = b, strconv.FormatBool(b)
-	return nil
-}
-func (v boolValue) IsBoolFlag() bool { return true }
-
-// readEnvFile reads KEY=VALUE lines (# comments, optional export and
-// quotes).
+// readEnvFile reads KEY=VALUE lines (# comments, blank lines, an optional
+// "export ", values in single or double quotes).
 func readEnvFile(name string) (map[string]string, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("--env-file: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	m := map[string]string{}
@@ -253,7 +219,7 @@ func readEnvFile(name string) (map[string]string, error) {
 		l = strings.TrimPrefix(l, "export ")
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--env-file %s:%d: want KEY=VALUE", name, n)
+			return nil, fmt.Errorf("line %d: want KEY=VALUE", n)
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {

@@ -15,16 +15,14 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 
 	"github.com/mcp-oauth-gateway/gateway/oauth/mcpauth"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge"
@@ -44,26 +42,20 @@ func version() string {
 }
 
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, getenv, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+	cfg, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		return cli.Exit(stderr, name, err) // 0 after --help, 2 for a bad setting
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	path := cfg.credentials
 	if path == "" {
 		if path, err = mcpauth.DefaultFilePath(name); err != nil {
-			fmt.Fprintf(stderr, "%s: %v (pass --credentials-file)\n", name, err)
-			return 2
+			return cli.Exit(stderr, name, cli.Usagef("%v (pass --credentials-file)", err))
 		}
 	}
 	store, err := mcpauth.NewFileStore(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return cli.Exit(stderr, name, cli.Usagef("credentials file: %w", err))
 	}
 	tr, err := mcpauth.NewTransport(cfg.serverURL, &mcpauth.Options{
 		Store: store, Login: newLogin(cfg, getenv, stderr),
@@ -72,30 +64,23 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		Resource: cfg.resource, Logger: logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return cli.Exit(stderr, name, cli.Usage(err))
 	}
 	bridge, err := stdiobridge.NewClient(cfg.serverURL, &stdiobridge.ClientOptions{
 		HTTPClient: &http.Client{Transport: tr}, Header: cfg.header, Logger: logger,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return cli.Exit(stderr, name, cli.Usage(err))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
 	if cfg.action == "" {
 		logger.Info("bridging stdio", "server", cfg.serverURL, "credentials", store.Path())
 		if err := bridge.Run(ctx, stdin, stdout); err != nil {
-			logger.Error("bridge", "err", err)
-			return 1
+			return cli.Exit(stderr, name, fmt.Errorf("bridge: %w", err))
 		}
 		return 0
 	}
 	a := &app{cfg: cfg, tr: tr, bridge: bridge, out: stdout, errw: stderr, log: logger}
-	if err := a.run(ctx); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	return 0
+	return cli.Exit(stderr, name, a.run(ctx))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/authtest"
+	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 )
 
 // The tests run the real binary: the test executable re-runs itself as
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 
 // cli runs the binary with args; the browser is curl following the
 // redirects to the callback (the authorization server approves at once).
-func cli(t *testing.T, creds string, stdin string, args ...string) (string, string, int) {
+func runCLI(t *testing.T, creds string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, append([]string{"--credentials-file", creds}, args...)...)
@@ -48,7 +50,7 @@ func cli(t *testing.T, creds string, stdin string, args ...string) (string, stri
 
 func mustCLI(t *testing.T, creds, stdin string, args ...string) string {
 	t.Helper()
-	out, errs, code := cli(t, creds, stdin, args...)
+	out, errs, code := runCLI(t, creds, stdin, args...)
 	if code != 0 {
 		t.Fatalf("%v: exit %d\n%s\n%s", args, code, out, errs)
 	}
@@ -126,7 +128,7 @@ func TestEndToEnd(t *testing.T) {
 	if as.Count("/authorize") != 2 {
 		t.Fatalf("after revocation: authorize %d", as.Count("/authorize"))
 	}
-	if _, _, code := cli(t, creds, "", "--server-url", mcp, "--reset-auth"); code != 0 {
+	if _, _, code := runCLI(t, creds, "", "--server-url", mcp, "--reset-auth"); code != 0 {
 		t.Fatal("reset")
 	}
 	if b, _ := os.ReadFile(creds); strings.Contains(string(b), `"access_token"`) {
@@ -149,7 +151,7 @@ func TestRefreshSharedByTenProcesses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			msg := fmt.Sprintf("bridge %d", i)
-			if out, errs, code := cli(t, creds, "", "--server-url", mcp, "-c", "echo message='"+msg+"'"); code != 0 || !strings.Contains(out, msg) {
+			if out, errs, code := runCLI(t, creds, "", "--server-url", mcp, "-c", "echo message='"+msg+"'"); code != 0 || !strings.Contains(out, msg) {
 				t.Errorf("run %d: exit %d %q %s", i, code, out, errs)
 			}
 		}()
@@ -163,22 +165,66 @@ func TestRefreshSharedByTenProcesses(t *testing.T) {
 	}
 }
 
-// Bad settings exit with status 2 and say which.
-func TestBadSettings(t *testing.T) {
-	creds := filepath.Join(t.TempDir(), "c.json")
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "MCP_SERVER_URL"},
-		{[]string{"--server-url", "http://127.0.0.1:1/mcp", "--login", "telepathy"}, "--login"},
-		{[]string{"--server-url", "http://127.0.0.1:1/mcp", "--list-tools", "--list-prompts"}, "cannot be combined"},
-		{[]string{"--server-url", "http://127.0.0.1:1/mcp", "--header", "nocolon"}, "--header"},
-		{[]string{"--server-url", "ftp://x/mcp"}, "not an http"},
-	} {
-		_, errs, code := cli(t, creds, "", tc.args...)
-		if code != 2 || !strings.Contains(errs, tc.want) {
-			t.Errorf("%v: exit %d, %q", tc.args, code, errs)
+// Settings come from flags, then the environment, then --env-file; a
+// bad one exits with status 2 naming where it came from. (The bad inputs
+// every binary shares are in internal/cli/binaries_test.go.)
+func TestSettings(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "client.env")
+	os.WriteFile(envFile, []byte("# settings\nexport MCP_SERVER_URL=\"https://file.example/mcp\"\nMCP_CLIENT_ID='from-file'\nLOG_LEVEL=debug\n"), 0o600)
+	badFile := filepath.Join(dir, "bad.env")
+	os.WriteFile(badFile, []byte("MCP_SERVER_URL=https://file.example/mcp\nMCP_CLIENT_LOGIN=telepathy\n"), 0o600)
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
 		}
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     func(string) string
+		check   func(*config) bool
+		wantErr string
+	}{
+		{"no server URL", nil, env(), nil, "the server URL is missing: pass --server-url / MCP_SERVER_URL"},
+		{"env file", []string{"--env-file", envFile}, env(), func(c *config) bool {
+			return c.serverURL == "https://file.example/mcp" && c.clientID == "from-file" && c.logLevel == slog.LevelDebug
+		}, ""},
+		{"environment over the file, flag over both", []string{"--env-file=" + envFile, "--client-id", "from-flag"},
+			env("MCP_SERVER_URL", "https://env.example/mcp", "MCP_CLIENT_ID", "from-env"), func(c *config) bool {
+				return c.serverURL == "https://env.example/mcp" && c.clientID == "from-flag"
+			}, ""},
+		{"a bad value in the file", []string{"--env-file", badFile}, env(), nil, "(from MCP_CLIENT_LOGIN in " + badFile + "): want auto, browser, device or paste"},
+		{"Python's short flags", []string{"--server-url", "http://127.0.0.1:1/mcp", "-c", "echo message=hi", "--json"}, env(), func(c *config) bool {
+			return c.action == "command" && c.command == "echo message=hi" && c.json
+		}, ""},
+		{"headers", []string{"--server-url", "http://127.0.0.1:1/mcp", "--header", "X-Api-Key: k1", "--header", "X-Trace:a,b", "-t"}, env(), func(c *config) bool {
+			return c.header.Get("X-Api-Key") == "k1" && c.header.Get("X-Trace") == "a,b" && c.action == "token"
+		}, ""},
+		{"update-client", []string{"--server-url", "http://127.0.0.1:1/mcp", "--update-client", "client_name=New name,redirect_uris=http://127.0.0.1:1/a|http://127.0.0.1:2/b,contacts=[\"ops@example.com\"]"}, env(), func(c *config) bool {
+			uris, _ := c.updates["redirect_uris"].([]string)
+			contacts, _ := c.updates["contacts"].([]any)
+			return c.updates["client_name"] == "New name" && len(uris) == 2 && uris[1] == "http://127.0.0.1:2/b" && len(contacts) == 1
+		}, ""},
+		{"client secret never shown", []string{"--server-url", "http://127.0.0.1:1/mcp", "--client-secret", "s3cr3t-value"}, env(), nil, "a client secret needs --client-id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var help bytes.Buffer
+			c, err := parseConfig(tc.args, tc.env, &help)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || cli.Status(err) != 2 || strings.Contains(err.Error(), "s3cr3t") {
+					t.Fatalf("err %v, want %q (status 2)", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(c) {
+				t.Fatalf("%v: %+v", err, c)
+			}
+		})
 	}
 }

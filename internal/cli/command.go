@@ -21,18 +21,19 @@ type Command struct {
 	argsUsage     string // non-empty: positional arguments are accepted
 	notes         []string
 	settings      []*setting
-	byName        map[string]*setting
+	byName        map[string]*setting // by name, and by short alias
 	args          []string
 }
 
 // setting is one row of the table.
 type setting struct {
 	flag        string   // without dashes; "" for a setting read only from the environment
+	short       string   // a one-letter alias of flag ("" for none), as -c for --command
 	env         []string // variables, in order of precedence
 	usage       string
 	placeholder string // the value's name in --help ("" for booleans)
 	def         string // the default as --help shows it ("" shows none)
-	kind        string // "bool", "duration", "size", "list": the syntaxes --help explains
+	kind        string // "bool", "duration", "size", "list", "repeat": the syntaxes --help explains
 	secret      bool
 	parse       func(string) error // parses a value and stores it
 	raw, source string             // the value and where it came from, after Parse
@@ -86,6 +87,20 @@ func (c *Command) add(s *setting) {
 	}
 	c.settings = append(c.settings, s)
 	c.byName[s.name()] = s
+}
+
+// Short gives the flag flagName a one-letter alias (Short("c", "command")
+// for -c); --help lists it as "-c, --command".
+func (c *Command) Short(short, flagName string) {
+	s := c.lookup(flagName)
+	if len(short) != 1 || s.flag == "" || s.short != "" {
+		panic("cli: bad short name " + short + " for " + flagName)
+	}
+	if _, dup := c.byName[short]; dup {
+		panic("cli: short name " + short + " registered twice")
+	}
+	s.short = short
+	c.byName[short] = s
 }
 
 // String registers a string setting. A `quoted` word in usage names the
@@ -181,6 +196,16 @@ func (c *Command) List(flagName string, def []string, usage string, env ...strin
 	return p
 }
 
+// Repeated registers a flag that may be given several times, each giving
+// one value (a header, say); a variable, when set and no flag is, gives
+// one value per line.
+func (c *Command) Repeated(flagName, usage string, env ...string) *[]string {
+	p := new([]string)
+	c.add(&setting{flag: flagName, env: env, usage: usage, placeholder: "VALUE", kind: "repeat",
+		parse: func(v string) error { *p = append(*p, v); return nil }})
+	return p
+}
+
 // Enum registers one of choices, matched in any case; the value stored is
 // the choice as spelled in choices.
 func (c *Command) Enum(flagName, def string, choices []string, usage string, env ...string) *string {
@@ -253,6 +278,9 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		if s.flag != "" {
 			fs.Var(flagValue{s: s, err: &setErr}, s.flag, s.usage)
 		}
+		if s.short != "" {
+			fs.Var(flagValue{s: s, err: &setErr}, s.short, s.usage)
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		switch {
@@ -278,8 +306,17 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		for _, name := range s.env {
 			if v := strings.TrimSpace(getenv(name)); v != "" {
 				s.raw, s.source = v, name
-				if err := s.parse(v); err != nil {
-					return s.bad(err)
+				values := []string{v}
+				if s.kind == "repeat" {
+					values = strings.Split(v, "\n")
+				}
+				for _, v := range values {
+					if v = strings.TrimSpace(v); v == "" {
+						continue
+					}
+					if err := s.parse(v); err != nil {
+						return s.bad(err)
+					}
 				}
 				break
 			}
@@ -379,6 +416,9 @@ func (c *Command) WriteHelp(w io.Writer) {
 			continue
 		}
 		line := "  --" + s.flag
+		if s.short != "" {
+			line = "  -" + s.short + ", --" + s.flag
+		}
 		if s.placeholder != "" && s.kind != "bool" {
 			line += " " + s.placeholder
 		}
@@ -402,6 +442,9 @@ func (c *Command) WriteHelp(w io.Writer) {
 	if kinds["duration"] {
 		syntax = append(syntax, "Durations are seconds (30, 2.5) or a number with a unit (500ms, 45s, 2m, 1h).")
 	}
+	if kinds["repeat"] {
+		syntax = append(syntax, "A flag marked repeatable may be given several times.")
+	}
 	if kinds["size"] {
 		syntax = append(syntax, "Sizes are bytes (10485760) or a number with KB, MB, GB, KiB, MiB or GiB.")
 	}
@@ -418,6 +461,9 @@ func (c *Command) WriteHelp(w io.Writer) {
 // writeUsage writes a setting's usage, variables and default, indented.
 func writeUsage(b *strings.Builder, s *setting) {
 	text := s.usage
+	if s.kind == "repeat" {
+		text += " (repeatable)"
+	}
 	if s.flag != "" && len(s.env) > 0 {
 		text += " [" + strings.Join(s.env, ", ") + "]"
 	}

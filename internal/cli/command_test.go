@@ -357,3 +357,73 @@ func TestLogFile(t *testing.T) {
 		t.Errorf("unwritable file: %v", err)
 	}
 }
+
+// A short alias sets the same setting as its flag, booleans included, and
+// --help shows both names on one line.
+func TestShortAlias(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		command string
+		token   bool
+	}{
+		{[]string{"-c", "echo hi"}, "echo hi", false},
+		{[]string{"--command", "echo hi", "-t"}, "echo hi", true},
+		{[]string{"-t=false", "-c=x"}, "x", false},
+	} {
+		c := cli.New("t", "")
+		command := c.String("command", "", "a `TOOL` call")
+		c.Short("c", "command")
+		token := c.Bool("token", false, "the token")
+		c.Short("t", "token")
+		if err := c.Parse(tc.args, envOf(), nil); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if *command != tc.command || *token != tc.token || c.Source("command") != "--command" {
+			t.Errorf("%v: command %q token %v source %q", tc.args, *command, *token, c.Source("command"))
+		}
+	}
+	c := cli.New("t", "")
+	c.Bool("token", false, "the token")
+	c.Short("t", "token")
+	if err := c.Parse([]string{"-t", "false"}, envOf(), nil); cli.Status(err) != 2 || !strings.Contains(err.Error(), "after =") {
+		t.Errorf("-t false: %v", err)
+	}
+	var help bytes.Buffer
+	c = cli.New("t", "")
+	c.String("command", "", "a `TOOL` call")
+	c.Short("c", "command")
+	c.WriteHelp(&help)
+	if !strings.Contains(help.String(), "  -c, --command TOOL\n") {
+		t.Errorf("help:\n%s", help.String())
+	}
+}
+
+// A repeated flag collects every occurrence in order; its variable gives
+// one value per line, and only when no flag is given.
+func TestRepeated(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want []string
+	}{
+		{nil, nil, nil},
+		{[]string{"--header", "A: 1", "--header=B: 2, 3"}, []string{"HEADERS", "C: 4"}, []string{"A: 1", "B: 2, 3"}},
+		{nil, []string{"HEADERS", "C: 4\r\n\nD: 5\n"}, []string{"C: 4", "D: 5"}},
+	} {
+		c := cli.New("t", "")
+		h := c.Repeated("header", "a `K:V` header", "HEADERS")
+		if err := c.Parse(tc.args, envOf(tc.env...), nil); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(*h, tc.want) {
+			t.Errorf("%v %v: %q, want %q", tc.args, tc.env, *h, tc.want)
+		}
+	}
+	var help bytes.Buffer
+	c := cli.New("t", "")
+	c.Repeated("header", "a `K:V` header")
+	c.WriteHelp(&help)
+	if !strings.Contains(help.String(), "--header K:V\n        a K:V header (repeatable)") || !strings.Contains(help.String(), "may be given several times") {
+		t.Errorf("help:\n%s", help.String())
+	}
+}
