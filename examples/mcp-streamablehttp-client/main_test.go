@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -28,13 +29,26 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// cli runs the binary with args; the browser is curl following the
-// redirects to the callback (the authorization server approves at once).
-func runCLI(t *testing.T, creds string, stdin string, args ...string) (string, string, int) {
+// clientCmd is the binary with args, its credentials in creds; the
+// browser is curl following the redirects to the callback (the
+// authorization server approves at once). It is killed if it runs for more
+// than two minutes: a login that waits for a page nobody sees.
+func clientCmd(t *testing.T, creds string, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, _ := os.Executable()
-	cmd := exec.Command(exe, append([]string{"--credentials-file", creds}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, exe, append([]string{"--credentials-file", creds}, args...)...)
 	cmd.Env = []string{"MSC_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BROWSER=curl -s -L --max-redirs 5 -o /dev/null"}
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// runCLI runs the binary with args and stdin; it returns stdout, stderr
+// and the exit status.
+func runCLI(t *testing.T, creds string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := clientCmd(t, creds, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
@@ -55,6 +69,23 @@ func mustCLI(t *testing.T, creds, stdin string, args ...string) string {
 		t.Fatalf("%v: exit %d\n%s\n%s", args, code, out, errs)
 	}
 	return out
+}
+
+func storedAccessToken(t *testing.T, creds string) string {
+	t.Helper()
+	b, err := os.ReadFile(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Tokens []struct {
+			AccessToken string `json:"access_token"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil || len(f.Tokens) != 1 {
+		t.Fatalf("credentials file: %s", b)
+	}
+	return f.Tokens[0].AccessToken
 }
 
 func storedTokens(t *testing.T, creds string) (clientID, refresh string) {
@@ -79,7 +110,7 @@ func storedTokens(t *testing.T, creds string) (clientID, refresh string) {
 // the first run logs in, later runs (command line and bridge) reuse the
 // stored token, a revoked authorization leads to one fresh login.
 func TestEndToEnd(t *testing.T) {
-	as := authtest.StartChild(t, nil, "--store", "memory")
+	as := authtest.StartChild(t, &authtest.ChildOptions{Args: []string{"--store", "memory"}})
 	mcp := as.ProtectedMCP(t)
 	creds := filepath.Join(t.TempDir(), "credentials.json")
 
@@ -140,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 // past half its life is refreshed (the new one signed with the new key),
 // and ten bridges started at once all work with exactly one refresh.
 func TestRefreshSharedByTenProcesses(t *testing.T) {
-	as := authtest.StartChild(t, []string{"ACCESS_TOKEN_LIFETIME=6s"}, "--store", "memory", "--key-rotation", "2s")
+	as := authtest.StartChild(t, &authtest.ChildOptions{Env: []string{"ACCESS_TOKEN_LIFETIME=6s"}, Args: []string{"--store", "memory", "--key-rotation", "2s"}})
 	mcp := as.ProtectedMCP(t)
 	creds := filepath.Join(t.TempDir(), "credentials.json")
 	mustCLI(t, creds, "", "--server-url", mcp, "-c", "echo message=login")

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,39 +55,82 @@ func (e *buildError) Error() string {
 	return "build mcp-oauth-server: " + e.err.Error() + ": " + string(e.out)
 }
 
-// Child is the real mcp-oauth-server binary running as a child process
-// (--dev-user robot: every authorization is approved at once), behind a
-// counting proxy whose URL is the issuer.
+// Child is the real mcp-oauth-server binary running as a child process,
+// behind a counting proxy whose URL is the issuer (so that the issuer
+// stays the same when the child restarts on another port).
 type Child struct {
 	Env
-	cmd *exec.Cmd
-	log *bytes.Buffer
+	target atomic.Pointer[url.URL]
+	log    lockedBuffer
+	cmd    *exec.Cmd
+	t      testing.TB
 }
 
-// StartChild runs mcp-oauth-server with the extra arguments and
-// environment; it is stopped when the test ends.
-func StartChild(t testing.TB, env []string, args ...string) *Child {
+// ChildOptions say how to run the child. The zero value (or nil) approves
+// every authorization at once, as the user robot (--dev-user robot).
+type ChildOptions struct {
+	// Env is the child's environment besides PATH and HOME.
+	Env []string
+	// Args are more arguments, such as "--store", "memory".
+	Args []string
+	// Forms runs the development login with its pages (--dev-login): the
+	// user enters the device code, approves on the consent page and signs
+	// in by name, as FillForms does. Env should name the users allowed
+	// (ALLOWED_GITHUB_USERS).
+	Forms bool
+}
+
+// StartChild runs mcp-oauth-server as opts says; it is stopped when the
+// test ends.
+func StartChild(t testing.TB, opts *ChildOptions) *Child {
 	t.Helper()
-	bin := oauthServerBinary(t)
-	proxyLn := listen(t)
-	asLn := listen(t)
-	asAddr := asLn.Addr().String()
-	asLn.Close()
-	_, port, _ := net.SplitHostPort(asAddr)
-	c := &Child{Env: Env{Issuer: "http://" + proxyLn.Addr().String(), counts: map[string]int{}}, log: &bytes.Buffer{}}
-	c.cmd = exec.Command(bin, append([]string{"--host", "127.0.0.1", "--port", port, "--issuer", c.Issuer, "--dev-user", "robot"}, args...)...)
-	c.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	c.cmd.Stderr = c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
+	if opts == nil {
+		opts = &ChildOptions{}
 	}
-	t.Cleanup(func() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() })
-	target, _ := url.Parse("http://" + asAddr)
-	rp := httputil.NewSingleHostReverseProxy(target)
+	proxyLn := listen(t)
+	c := &Child{Env: Env{Issuer: "http://" + proxyLn.Addr().String(), counts: map[string]int{}}, t: t}
+	// A Director, not a Rewrite: the X-Forwarded-* headers of the /verify
+	// requests must reach the server as they are.
+	rp := &httputil.ReverseProxy{
+		Director: func(r *http.Request) {
+			target := c.target.Load()
+			r.URL.Scheme, r.URL.Host = target.Scheme, target.Host
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusBadGateway) // while the child starts
+		},
+	}
 	serve(t, proxyLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.count(r)
 		rp.ServeHTTP(w, r)
 	}))
+	t.Cleanup(c.Stop)
+	c.start(opts)
+	return c
+}
+
+// start runs the binary on a free port and waits until it serves.
+func (c *Child) start(opts *ChildOptions) {
+	t := c.t
+	t.Helper()
+	bin := oauthServerBinary(t)
+	asLn := listen(t)
+	asAddr := asLn.Addr().String()
+	asLn.Close()
+	_, port, _ := net.SplitHostPort(asAddr)
+	args := []string{"--host", "127.0.0.1", "--port", port, "--issuer", c.Issuer}
+	if opts.Forms {
+		args = append(args, "--dev-login")
+	} else {
+		args = append(args, "--dev-user", "robot")
+	}
+	c.cmd = exec.Command(bin, append(args, opts.Args...)...)
+	c.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, opts.Env...)
+	c.cmd.Stderr = &c.log
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.target.Store(&url.URL{Scheme: "http", Host: asAddr})
 	for i := 0; ; i++ {
 		resp, err := http.Get(c.Issuer + "/.well-known/oauth-authorization-server")
 		if err == nil {
@@ -96,15 +140,52 @@ func StartChild(t testing.TB, env []string, args ...string) *Child {
 			}
 		}
 		if i > 200 {
-			t.Fatalf("mcp-oauth-server did not start: %s", c.log)
+			t.Fatalf("mcp-oauth-server did not start: %s", c.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return c
 }
 
 // Stop ends the child (SIGKILL) and waits.
-func (c *Child) Stop() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() }
+func (c *Child) Stop() {
+	if c.cmd != nil && c.cmd.ProcessState == nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+	}
+}
+
+// Restart stops the child and starts it again as opts says, under the
+// same issuer URL: with a new signing key, say, or a fresh store.
+func (c *Child) Restart(opts *ChildOptions) {
+	c.t.Helper()
+	if opts == nil {
+		opts = &ChildOptions{}
+	}
+	c.Stop()
+	c.start(opts)
+}
+
+// Log is what the child wrote to stderr so far.
+func (c *Child) Log() string { return c.log.String() }
+
+// lockedBuffer is a bytes.Buffer for a child's stderr, read while it
+// writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // ProtectedMCP serves the stateless echo tools behind the child's /verify
 // (as Traefik's forwardAuth would) and the child's protected resource

@@ -3,5 +3,8 @@
 // server protected by its tokens (the stateless echo tools behind
 // oauth.ProtectedResource), and counts what reaches the authorization
 // server. It also builds and runs the real mcp-oauth-server binary as a
-// child process.
+// child process (StartChild), approving at once or with the development
+// login's pages, which ApproveDevice and DenyDevice fill in as a user
+// would; Child.Restart starts it again under the same issuer, with a new
+// signing key or store.
 package authtest

@@ -251,6 +251,13 @@ func (t *Transport) clientFor(ctx context.Context, md *ServerMetadata, redirectU
 		expired := reg.ClientSecretExpiresAt != 0 && t.now().Unix() >= reg.ClientSecretExpiresAt
 		usable := !expired && loopbackMatch(reg.RedirectURIs, redirectURI) &&
 			(!device || len(reg.GrantTypes) == 0 || slices.Contains(reg.GrantTypes, grantDeviceCode))
+		if usable && t.registrationGone(ctx, reg) {
+			t.log.Info("mcpauth: the server no longer knows the stored registration, registering again", "issuer", md.Issuer, "client_id", reg.ClientID)
+			if err := t.forgetRegistration(ctx, reg.Issuer, reg.ClientID); err != nil {
+				return nil, err
+			}
+			usable = false
+		}
 		if usable {
 			return regClient(reg), nil
 		}
@@ -264,6 +271,54 @@ func (t *Transport) clientFor(ctx context.Context, md *ServerMetadata, redirectU
 		return nil, err
 	}
 	return regClient(reg), nil
+}
+
+// registrationGone asks the server (RFC 7592 read) whether it still knows
+// a stored registration before a login uses it, once per client id and
+// Transport: a login with a client the server forgot would end on the
+// server's error page, which the client never sees. Only a refusal (401,
+// 403, 404) counts; a registration that cannot be managed, or a server
+// that cannot be asked, is taken as known.
+func (t *Transport) registrationGone(ctx context.Context, reg *Registration) bool {
+	if reg.RegistrationClientURI == "" || reg.RegistrationAccessToken == "" {
+		return false
+	}
+	t.mu.Lock()
+	done := t.checked[reg.ClientID]
+	t.mu.Unlock()
+	if done {
+		return false
+	}
+	_, err := t.managementCall(ctx, http.MethodGet, reg.RegistrationClientURI, reg.RegistrationAccessToken, nil, "read registration")
+	var oe *OAuthError
+	if errors.As(err, &oe) && (oe.Status == http.StatusUnauthorized || oe.Status == http.StatusForbidden || oe.Status == http.StatusNotFound) {
+		return true
+	}
+	if err != nil {
+		t.log.Debug("mcpauth: checking the stored registration", "client_id", reg.ClientID, "err", err)
+		return false
+	}
+	t.mu.Lock()
+	if t.checked == nil {
+		t.checked = map[string]bool{}
+	}
+	t.checked[reg.ClientID] = true
+	t.mu.Unlock()
+	return false
+}
+
+// forgetRegistration deletes the stored registration at issuer if it is
+// still the one of clientID.
+func (t *Transport) forgetRegistration(ctx context.Context, issuer, clientID string) error {
+	reg, err := t.store.Registration(ctx, issuer)
+	if errors.Is(err, ErrNotFound) || (err == nil && reg.ClientID != clientID) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t.log.Info("mcpauth: forgetting a registration the server refuses", "issuer", issuer, "client_id", clientID)
+	return t.store.DeleteRegistration(ctx, issuer)
 }
 
 func regClient(r *Registration) *client {

@@ -42,6 +42,7 @@ type Transport struct {
 	tokens   *Tokens
 	disc     *discovery
 	inflight *call
+	checked  map[string]bool // client ids whose registration the server confirmed
 }
 
 // discovery is what the client learned about the server.
@@ -369,6 +370,14 @@ func (t *Transport) renew(ctx context.Context, sent *Tokens, ch *Challenge, scop
 			t.log.Info("mcpauth: refresh token refused; logging in again", "err", err)
 			if err := t.store.DeleteTokens(ctx, t.serverKey); err != nil {
 				return nil, err
+			}
+			if oe.Code == "invalid_client" {
+				// The server no longer knows the client (a registration
+				// that expired, a server that lost its store): a login
+				// with it would end on the server's error page.
+				if err := t.forgetRegistration(ctx, stored.Issuer, stored.ClientID); err != nil {
+					return nil, err
+				}
 			}
 			stored = nil
 		}

@@ -236,3 +236,61 @@ func TestNoLoginError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The server forgets the client (its registration expired, or it lost its
+// store) while the client still has tokens: the refresh is refused with
+// invalid_client, and the client registers again before it logs in,
+// instead of sending the user to the server's "unknown client" page.
+func TestRefusedClientRegistersAgain(t *testing.T) {
+	env := authtest.Start(t, nil)
+	store := mcpauth.NewMemoryStore()
+	short := func(o *mcpauth.Options) { o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second} }
+	tr := newTransport(t, env, store, short)
+	echoCall(t, tr.Client(), env.MCP, "a")
+	tok, _ := tr.Tokens(context.Background())
+	if err := env.Store.DeleteClient(context.Background(), tok.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	tok.AccessToken = "refused"
+	_ = store.SaveTokens(context.Background(), tok)
+	tr2 := newTransport(t, env, store, short)
+	if got := echoCall(t, tr2.Client(), env.MCP, "b"); got != "b" {
+		t.Fatal(got)
+	}
+	if env.Count("token:refresh_token") != 1 || env.Count("/register") != 2 || env.Count("/authorize") != 2 {
+		t.Fatalf("refresh %d, register %d, authorize %d", env.Count("token:refresh_token"), env.Count("/register"), env.Count("/authorize"))
+	}
+	if env.Count("/register/"+tok.ClientID) != 0 {
+		t.Fatal("the refused refresh was not enough to drop the registration")
+	}
+}
+
+// A login with a stored registration the server no longer knows (and no
+// tokens to refresh): the client asks the server (RFC 7592 read) before
+// it uses the registration, and registers again.
+func TestForgottenRegistrationRegistersAgain(t *testing.T) {
+	env := authtest.Start(t, nil)
+	store := mcpauth.NewMemoryStore()
+	short := func(o *mcpauth.Options) { o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second} }
+	tr := newTransport(t, env, store, short)
+	echoCall(t, tr.Client(), env.MCP, "a")
+	tok, _ := tr.Tokens(context.Background())
+	if err := env.Store.DeleteClient(context.Background(), tok.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	_ = store.DeleteTokens(context.Background(), tok.Server)
+	tr2 := newTransport(t, env, store, short)
+	if got := echoCall(t, tr2.Client(), env.MCP, "b"); got != "b" {
+		t.Fatal(got)
+	}
+	if env.Count("/register") != 2 || env.Count("/authorize") != 2 || env.Count("/register/"+tok.ClientID) != 1 {
+		t.Fatalf("register %d, authorize %d, registration reads %d", env.Count("/register"), env.Count("/authorize"), env.Count("/register/"+tok.ClientID))
+	}
+	// A registration the server knows is asked about once per Transport.
+	_ = store.DeleteTokens(context.Background(), tok.Server)
+	echoCall(t, newTransport(t, env, store, short).Client(), env.MCP, "c")
+	reg, _ := store.Registration(context.Background(), tok.Issuer)
+	if env.Count("/register/"+reg.ClientID) != 1 || env.Count("/register") != 2 {
+		t.Fatalf("reads of the new registration %d, registrations %d", env.Count("/register/"+reg.ClientID), env.Count("/register"))
+	}
+}
