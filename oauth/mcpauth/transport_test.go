@@ -244,7 +244,9 @@ func TestNoLoginError(t *testing.T) {
 func TestRefusedClientRegistersAgain(t *testing.T) {
 	env := authtest.Start(t, nil)
 	store := mcpauth.NewMemoryStore()
-	short := func(o *mcpauth.Options) { o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second} }
+	short := func(o *mcpauth.Options) {
+		o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second}
+	}
 	tr := newTransport(t, env, store, short)
 	echoCall(t, tr.Client(), env.MCP, "a")
 	tok, _ := tr.Tokens(context.Background())
@@ -271,7 +273,9 @@ func TestRefusedClientRegistersAgain(t *testing.T) {
 func TestForgottenRegistrationRegistersAgain(t *testing.T) {
 	env := authtest.Start(t, nil)
 	store := mcpauth.NewMemoryStore()
-	short := func(o *mcpauth.Options) { o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second} }
+	short := func(o *mcpauth.Options) {
+		o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second}
+	}
 	tr := newTransport(t, env, store, short)
 	echoCall(t, tr.Client(), env.MCP, "a")
 	tok, _ := tr.Tokens(context.Background())
