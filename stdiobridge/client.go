@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -73,8 +74,9 @@ type Client struct {
 	grace  time.Duration
 	log    *slog.Logger
 
-	out   io.Writer
-	outMu sync.Mutex
+	out    io.Writer
+	outMu  sync.Mutex
+	outBuf []byte // the line being written, under outMu
 
 	mu          sync.Mutex
 	session     string
@@ -87,6 +89,9 @@ type Client struct {
 	getRunning  bool
 	getStop     context.CancelFunc
 	closed      bool
+
+	hdrValues sync.Map // header value -> []string{value}; see hdr
+	hdrCount  atomic.Int32
 }
 
 type reinitCall struct {
@@ -143,25 +148,16 @@ func (c *Client) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	c.out = out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	inp := &input{br: bufio.NewReaderSize(in, 64<<10), max: c.max, log: c.log,
+		baton: make(chan struct{}), stop: make(chan struct{}), done: make(chan error, 1)}
 	var wg sync.WaitGroup
-	lines := make(chan []byte)
-	readErr := make(chan error, 1)
-	go func() { readErr <- c.readLines(ctx, in, lines) }()
+	go c.read(ctx, inp, &wg)
 
 	var err error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-			break loop
-		case l, ok := <-lines:
-			if !ok {
-				err = <-readErr
-				break loop
-			}
-			c.dispatch(ctx, l, &wg)
-		}
+	select {
+	case <-ctx.Done():
+		err = ctx.Err()
+	case err = <-inp.done:
 	}
 	if ctx.Err() == nil {
 		// Input ended: let the requests in flight finish.
@@ -175,6 +171,7 @@ loop:
 		}
 	}
 	cancel()
+	inp.end(nil)
 	c.mu.Lock()
 	c.closed = true
 	if c.getStop != nil {
@@ -188,38 +185,123 @@ loop:
 	return err
 }
 
-// readLines sends each non-empty line of in (a copy) to lines.
-func (c *Client) readLines(ctx context.Context, in io.Reader, lines chan<- []byte) error {
-	defer close(lines)
-	br := bufio.NewReaderSize(in, 64<<10)
-	var buf []byte
+// maxIdleReaders bounds the goroutines that wait for their turn to read
+// after relaying a request.
+const maxIdleReaders = 32
+
+// input is the client's side of the bridge. One goroutine at a time reads
+// it (the one holding the turn); the goroutine that reads a request relays
+// it itself and passes the turn to an idle goroutine, or a new one, so that
+// nothing stands between reading a message and posting it, and requests
+// still run concurrently. Goroutines that finished a request wait for the
+// turn (at most maxIdleReaders of them), keeping their grown stacks.
+type input struct {
+	br  *bufio.Reader
+	max int
+	log *slog.Logger
+	buf []byte // the line being read; only the turn's holder touches it
+
+	baton chan struct{} // the turn, passed to an idle goroutine
+	idle  atomic.Int32  // goroutines waiting for the turn
+	stop  chan struct{} // closed when the input ended or Run returned
+	once  sync.Once
+	done  chan error // why the input ended (io.EOF at its end)
+}
+
+// next returns the next non-empty line (a copy), skipping lines longer
+// than max.
+func (in *input) next() ([]byte, error) {
 	for {
-		chunk, err := br.ReadSlice('\n')
-		buf = append(buf, chunk...)
+		chunk, err := in.br.ReadSlice('\n')
+		in.buf = append(in.buf, chunk...)
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(buf) > c.max {
-				c.log.Error("stdiobridge: message from the client too large; skipped", "limit", c.max)
-				// Skip to the end of the line.
+			if len(in.buf) > in.max {
+				in.log.Error("stdiobridge: message from the client too large; skipped", "limit", in.max)
 				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = br.ReadSlice('\n')
+					_, err = in.br.ReadSlice('\n')
 				}
-				buf = buf[:0]
+				in.buf = in.buf[:0]
 				if err != nil {
-					return err
+					return nil, err
 				}
 			}
 			continue
 		}
-		if l := bytes.TrimSpace(buf); len(l) > 0 {
-			select {
-			case lines <- bytes.Clone(l):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		l := bytes.TrimSpace(in.buf)
+		var out []byte
+		if len(l) > 0 {
+			out = bytes.Clone(l)
 		}
-		buf = buf[:0]
+		if cap(in.buf) > 1<<20 {
+			in.buf = nil // do not keep a large message's buffer
+		} else {
+			in.buf = in.buf[:0]
+		}
+		if out != nil {
+			return out, nil
+		}
 		if err != nil {
-			return err
+			return nil, err
+		}
+	}
+}
+
+// end records why the input ended (the first reason counts) and releases
+// the idle goroutines.
+func (in *input) end(err error) {
+	in.once.Do(func() {
+		in.done <- err
+		close(in.stop)
+	})
+}
+
+// pass gives the turn to an idle goroutine, or to a new one.
+func (c *Client) pass(ctx context.Context, in *input, wg *sync.WaitGroup) {
+	select {
+	case in.baton <- struct{}{}:
+	default:
+		go c.read(ctx, in, wg)
+	}
+}
+
+// await waits for the turn after a request; false: the goroutine is not
+// needed (enough wait already, or the input ended).
+func (in *input) await() bool {
+	if in.idle.Add(1) > maxIdleReaders {
+		in.idle.Add(-1)
+		return false
+	}
+	defer in.idle.Add(-1)
+	select {
+	case <-in.baton:
+		return true
+	case <-in.stop:
+		return false
+	}
+}
+
+// read reads and relays messages while it holds the turn.
+func (c *Client) read(ctx context.Context, in *input, wg *sync.WaitGroup) {
+	for {
+		raw, err := in.next()
+		if err != nil {
+			in.end(err)
+			return
+		}
+		if ctx.Err() != nil {
+			in.end(ctx.Err())
+			return
+		}
+		m, concurrent := c.dispatch(ctx, raw)
+		if !concurrent {
+			continue
+		}
+		wg.Add(1)
+		c.pass(ctx, in, wg)
+		c.relay(ctx, m, raw)
+		wg.Done()
+		if !in.await() {
+			return
 		}
 	}
 }
@@ -228,17 +310,24 @@ func (c *Client) readLines(ctx context.Context, in io.Reader, lines chan<- []byt
 func (c *Client) write(raw []byte) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	if _, err := c.out.Write(line(raw)); err != nil {
+	c.outBuf = appendLine(c.outBuf[:0], raw)
+	if _, err := c.out.Write(c.outBuf); err != nil {
 		c.log.Debug("stdiobridge: writing to the client", "err", err)
+	}
+	if cap(c.outBuf) > 1<<20 {
+		c.outBuf = nil
 	}
 }
 
-// dispatch relays one message read from the input.
-func (c *Client) dispatch(ctx context.Context, raw []byte, wg *sync.WaitGroup) {
+// dispatch handles one message read from the input: what must be relayed
+// in order (initialize, notifications) or answered locally (a parse error,
+// a tool that may not be called) is done here; for the rest (requests,
+// answers to the server's requests, batches) it returns the message and
+// true, and the caller relays it concurrently with what follows (m is nil
+// for a batch).
+func (c *Client) dispatch(ctx context.Context, raw []byte) (*message, bool) {
 	if raw[0] == '[' {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.relay(ctx, nil, raw) }()
-		return
+		return nil, true
 	}
 	m, err := parseMessage(raw)
 	if err != nil {
@@ -252,7 +341,7 @@ func (c *Client) dispatch(ctx context.Context, raw []byte, wg *sync.WaitGroup) {
 			id = m.idBytes()
 		}
 		c.write(streamable.ErrorResponse(id, code, err.Error(), nil))
-		return
+		return nil, false
 	}
 	switch {
 	case m.kind == kindRequest && m.method == string(mcp.MethodInitialize):
@@ -279,16 +368,22 @@ func (c *Client) dispatch(ctx context.Context, raw []byte, wg *sync.WaitGroup) {
 		c.relay(ctx, &m, raw)
 	case m.kind == kindRequest && m.method == string(mcp.MethodToolsCall) && c.refuseTool(&m):
 	default:
-		wg.Add(1)
-		go func() { defer wg.Done(); c.relay(ctx, &m, raw) }()
+		return &m, true
 	}
+	return nil, false
 }
 
 // refuseTool answers a call of a tool whose x-mcp-header annotations are
 // invalid (2026-07-28: clients must not call such tools) and reports
 // whether it did.
 func (c *Client) refuseTool(m *message) bool {
-	name, ok := mcp.ExtractHeaderName(mcp.MethodToolsCall, m.paramsBytes())
+	c.mu.Lock()
+	none := len(c.badTools) == 0
+	c.mu.Unlock()
+	if none {
+		return false
+	}
+	name, ok := headerName(m)
 	if !ok {
 		return false
 	}

@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"testing"
@@ -20,9 +24,13 @@ import (
 // BenchmarkClientToolCall measures tools/call per second against the
 // stateless echo server over loopback: called directly with an HTTP client
 // (the baseline), through the Client (stdin line in, stdout line out), and
-// through a minimal stdin-to-HTTP relay (the floor: read a line, POST it,
-// write the body; no parsing, no streams, no sessions). One call at a time
-// ("seq") and 16 in flight ("par").
+// through a minimal stdin-to-HTTP relay (the floor: read a line, POST it in
+// a goroutine of its own, write the body; no parsing, no streams, no
+// sessions). One call at a time ("seq") and 16 in flight ("par"). The
+// relays run in the benchmark's process, on pipes, and ("process/...") in
+// a process of their own on real stdin and stdout, as a client such as
+// Claude Desktop runs the bridge; those report the relay process's CPU time
+// per call too.
 func BenchmarkClientToolCall(b *testing.B) {
 	srv, err := mcpserver.New("echo", "1", &mcpserver.Options{Sessions: mcpserver.Stateless, AllowedHosts: []string{"127.0.0.1"}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -70,12 +78,96 @@ func BenchmarkClientToolCall(b *testing.B) {
 			runParallelCalls(b, par, func(id int) { lc.roundTrip(body(id), id) })
 			lc.close()
 		})
+		for _, relay := range []string{"bridge", "minimal"} {
+			b.Run("process/"+relay+"/"+mode, func(b *testing.B) {
+				lc, pid := startRelayProcess(b, relay, url)
+				if relay == "bridge" {
+					lc.roundTrip([]byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"1"}}}`), 0)
+				}
+				cpu0 := cpuTime(pid)
+				runParallelCalls(b, par, func(id int) { lc.roundTrip(body(id), id) })
+				b.ReportMetric(float64((cpuTime(pid)-cpu0).Microseconds())/float64(b.N), "relay-cpu-µs/call")
+				lc.close()
+			})
+		}
 	}
 }
 
-// runParallelCalls runs b.N calls with par in flight.
+// clientHelperEnv makes the test binary a relay on its stdin and stdout:
+// "bridge" (the Client) or "minimal", to the URL in clientHelperURLEnv.
+const (
+	clientHelperEnv    = "STDIOBRIDGE_TEST_CLIENT"
+	clientHelperURLEnv = "STDIOBRIDGE_TEST_CLIENT_URL"
+)
+
+func runClientHelper() int {
+	url := os.Getenv(clientHelperURLEnv)
+	if path := os.Getenv(clientHelperEnv + "_CPUPROFILE"); path != "" {
+		// A CPU profile of the relay process, written when its input ends.
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	if os.Getenv(clientHelperEnv) == "minimal" {
+		minimalStdinRelay(context.Background(), hc, url, os.Stdin, os.Stdout)
+		return 0
+	}
+	return runBridge(hc, url)
+}
+
+func runBridge(hc *http.Client, url string) int {
+	c, err := NewClient(url, &ClientOptions{HTTPClient: hc, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := c.Run(context.Background(), os.Stdin, os.Stdout); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// startRelayProcess runs this test binary as the relay (see
+// runClientHelper); it ends with the benchmark.
+func startRelayProcess(b *testing.B, relay, url string) (*lineClient, int) {
+	exe, _ := os.Executable()
+	c := exec.Command(exe)
+	c.Env = append(os.Environ(), clientHelperEnv+"="+relay, clientHelperURLEnv+"="+url)
+	in, _ := c.StdinPipe()
+	out, _ := c.StdoutPipe()
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		in.Close()
+		_ = c.Process.Kill()
+		_ = c.Wait()
+	})
+	return newLineClient(b, in, out, func() { in.Close() }), c.Process.Pid
+}
+
+// runParallelCalls runs b.N calls with par in flight. Besides calls/s it
+// reports the goroutines started per call and an estimate of the
+// goroutine wake-ups per call (the runtime samples one scheduling in 8 for
+// /sched/latencies), counted over the whole process: the caller, the relay
+// and the server.
 func runParallelCalls(b *testing.B, par int, call func(id int)) {
 	b.ReportAllocs()
+	samples := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}, {Name: "/sched/latencies:seconds"}}
+	read := func() (created, scheduled float64) {
+		metrics.Read(samples)
+		if samples[0].Value.Kind() == metrics.KindUint64 {
+			created = float64(samples[0].Value.Uint64())
+		}
+		if samples[1].Value.Kind() == metrics.KindFloat64Histogram {
+			for _, n := range samples[1].Value.Float64Histogram().Counts {
+				scheduled += float64(n)
+			}
+		}
+		return created, scheduled
+	}
 	var next, wg = make(chan int), sync.WaitGroup{}
 	for range par {
 		wg.Add(1)
@@ -87,12 +179,16 @@ func runParallelCalls(b *testing.B, par int, call func(id int)) {
 		}()
 	}
 	b.ResetTimer()
+	created0, sched0 := read()
 	for i := 1; i <= b.N; i++ {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	created1, sched1 := read()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	b.ReportMetric((created1-created0)/float64(b.N), "goroutines/call")
+	b.ReportMetric(8*(sched1-sched0)/float64(b.N), "wakeups/call")
 }
 
 // minimalStdinRelay is the floor: each line is POSTed in a goroutine of
@@ -123,19 +219,26 @@ func minimalStdinRelay(ctx context.Context, hc *http.Client, url string, in io.R
 
 // lineClient writes lines to a relay's input and matches answers by id.
 type lineClient struct {
-	in      *io.PipeWriter
+	in      io.Writer
 	mu      sync.Mutex
 	waiting map[int]chan struct{}
-	cancel  context.CancelFunc
+	stop    func()
 	done    chan struct{}
 }
 
+// startLineClient runs relay in this process, on pipes.
 func startLineClient(b *testing.B, relay func(ctx context.Context, in io.Reader, out io.Writer)) *lineClient {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
-	lc := &lineClient{in: inW, waiting: map[int]chan struct{}{}, cancel: cancel, done: make(chan struct{})}
 	go func() { relay(ctx, inR, outW); outW.Close() }()
+	return newLineClient(b, inW, outR, func() { inW.Close(); cancel() })
+}
+
+// newLineClient talks to a relay whose input is in and output out; stop
+// ends it.
+func newLineClient(b *testing.B, in io.Writer, outR io.Reader, stop func()) *lineClient {
+	lc := &lineClient{in: in, waiting: map[int]chan struct{}{}, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(lc.done)
 		br := bufio.NewReaderSize(outR, 64<<10)
@@ -175,7 +278,6 @@ func (lc *lineClient) roundTrip(line []byte, id int) {
 }
 
 func (lc *lineClient) close() {
-	lc.in.Close()
-	lc.cancel()
+	lc.stop()
 	<-lc.done
 }

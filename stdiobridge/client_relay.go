@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,25 +76,65 @@ func (c *Client) post(ctx context.Context, m *message, raw []byte, session strin
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
+	h := make(http.Header, len(c.header)+7)
 	for k, vs := range c.header {
 		h[k] = vs
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Accept", "application/json, text/event-stream")
+	h["Content-Type"] = hdrJSON
+	h["Accept"] = hdrAccept
 	if session != "" {
-		h.Set("Mcp-Session-Id", session)
+		h["Mcp-Session-Id"] = c.hdr(session)
 	}
 	if m != nil && m.method != "" {
 		if v := c.versionFor(m); v != "" {
-			h.Set("Mcp-Protocol-Version", v)
+			h["Mcp-Protocol-Version"] = c.hdr(v)
 		}
-		h.Set(mcp.HeaderMethod, m.method)
+		h[mcp.HeaderMethod] = c.hdr(m.method)
 		c.nameHeaders(h, m)
 	} else if v := c.currentVersion(); v != "" {
-		h.Set("Mcp-Protocol-Version", v)
+		h["Mcp-Protocol-Version"] = c.hdr(v)
 	}
+	req.Header = h
 	return c.hc.Do(req)
+}
+
+// Header values every request carries. Requests share them (and the
+// slices of hdr): nothing changes a request's header values in place.
+var (
+	hdrJSON   = []string{"application/json"}
+	hdrAccept = []string{"application/json, text/event-stream"}
+)
+
+// maxHeaderValues bounds the values hdr keeps.
+const maxHeaderValues = 256
+
+// hdr returns a header value as a one-element slice, the same one for the
+// same value (session ids, versions, method and tool names repeat), so
+// that a request does not allocate one per header.
+func (c *Client) hdr(v string) []string {
+	if s, ok := c.hdrValues.Load(v); ok {
+		return s.([]string)
+	}
+	s := []string{v}
+	if c.hdrCount.Add(1) <= maxHeaderValues {
+		c.hdrValues.Store(v, s)
+	}
+	return s
+}
+
+// mediaType is the media type of a Content-Type value, in lower case,
+// without parameters.
+func mediaType(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	for i := 0; i < len(v); i++ {
+		if 'A' <= v[i] && v[i] <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
 }
 
 // versionFor is the protocol version of a message: its own (2026-07-28
@@ -119,16 +159,12 @@ func (c *Client) currentVersion() string {
 // Mcp-Param-* headers.
 func (c *Client) nameHeaders(h http.Header, m *message) {
 	method := mcp.MCPMethod(m.method)
-	if !mcp.MethodRequiresNameHeader(method) || !m.params.ok() {
-		return
-	}
-	params := m.paramsBytes()
-	name, ok := mcp.ExtractHeaderName(method, params)
+	name, ok := headerName(m)
 	if !ok {
 		return
 	}
 	if v, ok := mcp.EncodeHeaderValue(name); ok {
-		h.Set(mcp.HeaderName, v)
+		h[mcp.HeaderName] = c.hdr(v)
 	}
 	if method != mcp.MethodToolsCall {
 		return
@@ -139,9 +175,28 @@ func (c *Client) nameHeaders(h http.Header, m *message) {
 	if tool == nil {
 		return
 	}
-	for k, v := range mcp.GenerateParamHeaders(tool, params) {
+	for k, v := range mcp.GenerateParamHeaders(tool, m.paramsBytes()) {
 		h.Set(k, v)
 	}
+}
+
+// headerName is the value of a request's Mcp-Name header: params.name of
+// tools/call and prompts/get, params.uri of resources/read; false for
+// other methods or when it is missing or not a string.
+func headerName(m *message) (string, bool) {
+	key := "name"
+	switch mcp.MCPMethod(m.method) {
+	case mcp.MethodToolsCall, mcp.MethodPromptsGet:
+	case mcp.MethodResourcesRead:
+		key = "uri"
+	default:
+		return "", false
+	}
+	v, ok := member(m.raw, m.params, key)
+	if !ok {
+		return "", false
+	}
+	return stringAt(m.raw, v)
 }
 
 // learnTools records the tools of a tools/list result that declare header
@@ -201,7 +256,7 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 		c.session = resp.Header.Get("Mcp-Session-Id")
 		c.mu.Unlock()
 	}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	ct := mediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusNoContent:
 		return
@@ -209,8 +264,8 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 		c.readResponseStream(ctx, m, id, resp, emit)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.max)+1))
-	if err != nil || len(body) > c.max {
+	body, err := readBody(resp, c.max)
+	if err != nil {
 		if id != nil && emit {
 			c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: reading the server's response failed or it was too large", nil))
 		}
@@ -238,6 +293,29 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 	if id != nil && emit {
 		c.write(streamable.ErrorResponse(id, streamable.CodeServerError, fmt.Sprintf("stdiobridge: the server answered HTTP %d: %s", resp.StatusCode, snippet(body)), nil))
 	}
+}
+
+// errTooLarge is a response body beyond the message limit.
+var errTooLarge = errors.New("stdiobridge: response too large")
+
+// readBody reads a response body of at most max bytes, in one allocation
+// when the server said its length.
+func readBody(resp *http.Response, max int) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 {
+		if n > int64(max) {
+			return nil, errTooLarge
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
+	if err == nil && len(b) > max {
+		err = errTooLarge
+	}
+	return b, err
 }
 
 func snippet(b []byte) string {
@@ -407,7 +485,7 @@ func (c *Client) listen(ctx context.Context, opened chan struct{}) {
 			return
 		}
 		if err == nil {
-			ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+			ct := mediaType(resp.Header.Get("Content-Type"))
 			switch {
 			case resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented:
 				drainBody(resp)

@@ -3,6 +3,7 @@ package stdiobridge
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,31 @@ func TestClientModernHeaders(t *testing.T) {
 	}
 	b.close()
 	_ = time.Second
+}
+
+// The goroutines that read and relay end with Run: after a burst of
+// concurrent requests (which leaves goroutines waiting for their turn to
+// read) and the end of the input, none is left.
+func TestClientGoroutinesEndWithRun(t *testing.T) {
+	rs := newRemoteServer(t)
+	b := startBridge(t, rs.url(), nil)
+	b.initialize()
+	for i := 1; i <= 50; i++ {
+		b.send(toolCallLine(i, "echo", `{"message":"m"}`))
+	}
+	for range 50 {
+		b.next()
+	}
+	if n := relayGoroutines(); n < 2 {
+		t.Fatalf("%d goroutines wait for input after the burst, want several", n)
+	}
+	b.close()
+	waitFor(t, "the relay goroutines to end", 10*time.Second, func() bool { return relayGoroutines() == 0 })
+}
+
+// relayGoroutines counts the goroutines in the Client's read loop.
+func relayGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "stdiobridge.(*Client).read(")
 }

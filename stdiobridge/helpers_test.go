@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(proxyHelperEnv) != "" {
 		os.Exit(runProxyHelper())
 	}
+	if os.Getenv(clientHelperEnv) != "" {
+		os.Exit(runClientHelper())
+	}
 	os.Exit(m.Run())
 }
 

@@ -356,6 +356,35 @@ func splice(raw []byte, s span, repl []byte, tail string) []byte {
 	return append(out, tail...)
 }
 
+// appendLine appends raw framed for stdio (see line) to dst.
+func appendLine(dst, raw []byte) []byte {
+	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		b := bytes.NewBuffer(dst)
+		b.Grow(len(raw) + 1)
+		if json.Compact(b, raw) == nil {
+			b.WriteByte('\n')
+			return b.Bytes()
+		}
+	}
+	dst = append(dst, raw...)
+	return append(dst, '\n')
+}
+
+// stringAt returns the JSON string at raw[s.start:s.end], decoded.
+func stringAt(raw []byte, s span) (string, bool) {
+	if !s.ok() || raw[s.start] != '"' {
+		return "", false
+	}
+	if q := raw[s.start+1 : s.end-1]; plainASCII(q) {
+		return string(q), true
+	}
+	var v string
+	if json.Unmarshal(raw[s.start:s.end], &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
 // line returns raw framed for stdio: one line, ending in a newline. Pretty
 // printed JSON from an HTTP client is compacted (whitespace only; values are
 // untouched) so that it cannot break the line framing.
