@@ -71,6 +71,12 @@ func (a *app) run(ctx context.Context) error {
 	return fmt.Errorf("unknown action %q", a.cfg.action)
 }
 
+// reported is an action's failure that its output already shows (a tool
+// error, a JSON-RPC error): --json adds no error object for it.
+type reported struct{ error }
+
+func (r reported) Unwrap() error { return r.error }
+
 // print writes v as JSON with --json, else the text.
 func (a *app) print(v any, format string, args ...any) error {
 	if a.cfg.json {
@@ -258,7 +264,7 @@ func (a *app) command(ctx context.Context) error {
 	if a.cfg.json {
 		_, err := fmt.Fprintf(a.out, "%s\n", res)
 		if err == nil && r.IsError {
-			return errors.New("the tool reported an error")
+			return reported{errors.New("the tool reported an error")}
 		}
 		return err
 	}
@@ -427,7 +433,7 @@ func (a *app) raw(ctx context.Context) error {
 	if errors.As(err, &re) {
 		b, _ := json.MarshalIndent(map[string]any{"error": re}, "", "  ")
 		fmt.Fprintf(a.out, "%s\n", b)
-		return errors.New("the server answered with an error")
+		return reported{errors.New("the server answered with an error")}
 	}
 	if err != nil {
 		return err

@@ -58,7 +58,8 @@ func hasDisplay(getenv func(string) string) bool {
 }
 
 // opener opens URLs with $BROWSER when set (a list of commands separated
-// by ':', "%s" standing for the URL, else appended), else the system's.
+// by ':', each split into words as a shell would, quotes included; "%s"
+// stands for the URL, else it is appended), else the system's.
 func opener(getenv func(string) string) func(string) error {
 	b := getenv("BROWSER")
 	if b == "" {
@@ -67,8 +68,8 @@ func opener(getenv func(string) string) func(string) error {
 	return func(u string) error {
 		var last error
 		for _, c := range strings.Split(b, ":") {
-			args := strings.Fields(c)
-			if len(args) == 0 {
+			args, err := splitWords(c)
+			if err != nil || len(args) == 0 {
 				continue
 			}
 			replaced := false

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,5 +83,10 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return 0
 	}
 	a := &app{cfg: cfg, tr: tr, bridge: bridge, out: stdout, errw: stderr, log: logger}
-	return cli.Exit(stderr, name, a.run(ctx))
+	err = a.run(ctx)
+	if r := (reported{}); err != nil && cfg.json && !errors.As(err, &r) {
+		// Machine-readable output stays so when the action fails.
+		_ = a.print(map[string]any{"error": err.Error()}, "")
+	}
+	return cli.Exit(stderr, name, err)
 }

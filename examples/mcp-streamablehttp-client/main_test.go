@@ -259,3 +259,36 @@ func TestSettings(t *testing.T) {
 		})
 	}
 }
+
+// BROWSER is a list of commands split by ':', each split into words with
+// quotes as a shell would; %s stands for the URL, else it is appended.
+func TestBrowserVariable(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "opened")
+	for _, tc := range []struct{ browser, want string }{
+		{"sh -c 'echo \"first $0\" > " + out + "'", "first https://as.example/authorize?a=1&b=2"},
+		{"no-such-browser:sh -c 'echo \"second %s\" > " + out + "'", "second https://as.example/authorize?a=1&b=2"},
+	} {
+		os.Remove(out)
+		open := opener(func(k string) string {
+			if k == "BROWSER" {
+				return tc.browser
+			}
+			return ""
+		})
+		if err := open("https://as.example/authorize?a=1&b=2"); err != nil {
+			t.Fatalf("%s: %v", tc.browser, err)
+		}
+		var got []byte
+		waitUntil := time.Now().Add(10 * time.Second)
+		for time.Now().Before(waitUntil) {
+			if got, _ = os.ReadFile(out); len(got) > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if strings.TrimSpace(string(got)) != tc.want {
+			t.Errorf("%s: opened %q, want %q", tc.browser, got, tc.want)
+		}
+	}
+}

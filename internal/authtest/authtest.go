@@ -46,7 +46,8 @@ type Env struct {
 
 // Count returns how many requests reached the authorization server under
 // key: a path ("/authorize", "/register", "/device_authorization") or
-// "token:GRANT" for a token request ("token:refresh_token").
+// "token:GRANT" for a token request ("token:refresh_token"); for a Child,
+// also "mcp:METHOD" for the requests to its ProtectedMCP.
 func (e *Env) Count(key string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -187,9 +187,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// ProtectedMCP serves the stateless echo tools behind the child's /verify
+// ProtectedMCP serves the stateful echo tools behind the child's /verify
 // (as Traefik's forwardAuth would) and the child's protected resource
-// metadata for this host; it returns the MCP endpoint URL.
+// metadata for this host; it returns the MCP endpoint URL. Requests to it
+// count under "mcp:METHOD" ("mcp:DELETE").
 func (c *Child) ProtectedMCP(t testing.TB) string {
 	t.Helper()
 	ln := listen(t)
@@ -216,6 +217,9 @@ func (c *Child) ProtectedMCP(t testing.TB) string {
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/", wellKnown)
 	mux.Handle("/mcp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.counts["mcp:"+r.Method]++
+		c.mu.Unlock()
 		vr, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, c.Issuer+"/verify", nil)
 		forward(r, vr.Header)
 		if a := r.Header.Get("Authorization"); a != "" {
