@@ -34,7 +34,9 @@ func TestEveryActionWithJSON(t *testing.T) {
 		code int
 		want func(m map[string]any) bool
 	}{
-		{[]string{"--token"}, 0, func(m map[string]any) bool { return m["test_call"] == "ok" && m["refreshable"] == true && m["server_name"] == "echo" }},
+		{[]string{"--token"}, 0, func(m map[string]any) bool {
+			return m["test_call"] == "ok" && m["refreshable"] == true && m["server_name"] == "echo"
+		}},
 		{[]string{"--test-auth"}, 0, func(m map[string]any) bool { return m["authenticated"] == true }},
 		{[]string{"-c", "echo message=json"}, 0, func(m map[string]any) bool { return strings.Contains(fmt.Sprint(m["content"]), "json") }},
 		{[]string{"-c", "no-such-tool"}, 1, func(m map[string]any) bool { return strings.Contains(fmt.Sprint(m["error"]), "no-such-tool") }},
