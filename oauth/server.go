@@ -158,8 +158,8 @@ type Options struct {
 	DisableClientMetadataDocuments bool
 	// ClientMetadataHTTPClient fetches Client ID Metadata Documents. It
 	// must refuse private, loopback and link-local addresses (build it with
-	// fetch.NewClient); redirects are never followed, whatever it says.
-	// Zero: fetch.NewClient for https only.
+	// safehttp.NewClient); redirects are never followed, whatever it says.
+	// Zero: safehttp.NewClient for https only.
 	ClientMetadataHTTPClient *http.Client
 	// ClientMetadataMaxBytes caps a Client ID Metadata Document; a larger
 	// one is refused. Zero: 5 KiB, as the draft recommends.
