@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/mcp-oauth-gateway/gateway/mcpserver"
+	"github.com/mcp-oauth-gateway/gateway/caller"
 )
 
 // Token verification for resource servers: local, with no store round trip
@@ -183,7 +183,7 @@ type verifiedToken struct {
 	verdictAt  atomic.Int64
 
 	identOnce sync.Once
-	ident     *mcpserver.Identity
+	ident     *caller.Identity
 
 	headersOnce sync.Once
 	headers     identityHeaders
@@ -387,12 +387,12 @@ func (t *verifiedToken) hasScopes(want []string) bool {
 
 // identity is the caller as mcpserver tools see it, built once per token.
 // Its Scopes and Claims are shared and must not be modified.
-func (t *verifiedToken) identity() *mcpserver.Identity {
+func (t *verifiedToken) identity() *caller.Identity {
 	t.identOnce.Do(func() {
 		var claims map[string]any
 		_ = json.Unmarshal(t.payload, &claims) // verified JSON: cannot fail
 		c := &t.claims
-		t.ident = &mcpserver.Identity{
+		t.ident = &caller.Identity{
 			Subject:  c.Subject,
 			Name:     cmpOr(c.Login, c.Name),
 			Email:    c.Email,
