@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Defaults of Options fields.
@@ -461,7 +459,7 @@ func cors(next http.Handler) http.Handler {
 // PublicKey returns the public signing key with the given kid, for a
 // verifier in the same process. It re-reads the store (rate limited) when
 // the kid is unknown, so keys another replica added are found.
-func (s *Server) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (s *Server) PublicKey(ctx context.Context, kid string) (VerificationKey, bool) {
 	return s.keys.lookup(ctx, kid)
 }
 

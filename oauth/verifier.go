@@ -284,10 +284,10 @@ func (v *Verifier) parse(ctx context.Context, raw string, now time.Time) (*verif
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", ErrTokenSignature)
 	}
-	if alg := keyAlgorithm(key); alg == "" || h.Algorithm != alg {
+	if alg := key.algorithm(); alg == "" || h.Algorithm != alg {
 		return nil, fmt.Errorf("%w: algorithm %s does not match the key", ErrTokenSignature, h.Algorithm)
 	}
-	payload, err := jws.Verify(key)
+	payload, err := jws.Verify(key.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenSignature, err)
 	}
