@@ -53,3 +53,25 @@ func TestResourceServerLinksLittle(t *testing.T) {
 		})
 	}
 }
+
+// TestAPINamesNoJOSE: no exported declaration of oauth names a go-jose
+// type, so a KeySource or a reader of claims needs no go-jose, and a new
+// go-jose major version changes nothing for users.
+func TestAPINamesNoJOSE(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to read the API: %v", err)
+	}
+	out, err := exec.Command(goTool, "doc", "-all", "github.com/mcp-oauth-gateway/gateway/oauth").Output()
+	if err != nil {
+		t.Fatalf("go doc: %v", err)
+	}
+	if len(out) < 1000 || !strings.Contains(string(out), "type KeySource interface") {
+		t.Fatalf("go doc printed %d bytes without KeySource", len(out))
+	}
+	for i, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "jose.") || strings.Contains(line, "jwt.") {
+			t.Errorf("line %d of the API names go-jose: %s", i+1, strings.TrimSpace(line))
+		}
+	}
+}
