@@ -36,6 +36,15 @@ const UsedCodeRetention = 10 * time.Minute
 // oauth/filestore (one local file, the binaries' default) and
 // oauth/redisstore (several replicas). Each also has a Close method.
 //
+// A new backend stores and loads records, atomically, and leaves the
+// decisions of the contracts below (rotations, redemptions, repeated
+// revocations, the device flow's polls, the keys' compare-and-set) to the
+// store kit: RotateStep, RedeemCodeStep, RecordRevocationStep,
+// IsRevokedStep, PutDeviceStep, DecideDeviceStep, PollDeviceStep,
+// AddKeyStep and SortKeys, with RevocationFeed and LocalQuotas when it has
+// no message bus or shared counters of its own. The contract suite then
+// checks it like the others.
+//
 // Contracts that hold for every method:
 //   - Secrets are never handed to a store: client secrets, registration
 //     access tokens, authorization codes, refresh tokens and device codes
@@ -554,22 +563,6 @@ func (k *SigningKey) Clone() *SigningKey {
 	d := *k
 	d.PrivateJWK = bytes.Clone(k.PrivateJWK)
 	return &d
-}
-
-// SortKeys orders keys newest first, as ListKeys returns them.
-func SortKeys(keys []*SigningKey) {
-	slices.SortStableFunc(keys, func(a, b *SigningKey) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		switch {
-		case a.ID > b.ID:
-			return -1
-		case a.ID < b.ID:
-			return 1
-		}
-		return 0
-	})
 }
 
 // ---- Device authorization (RFC 8628) --------------------------------------

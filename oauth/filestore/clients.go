@@ -211,17 +211,11 @@ func (s *Store) RedeemCode(ctx context.Context, hash string) (*oauth.Grant, erro
 	var c code
 	err := s.update("redeem code", hash, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bCodes)
-		ok, err := get(b, []byte(hash), &c)
-		if err != nil {
+		if _, err := get(b, []byte(hash), &c); err != nil {
 			return err
 		}
-		switch {
-		case !ok || c.Grant == nil:
-			return oauth.ErrNotFound
-		case c.Used && !expired(c.Grant.ExpiresAt.Add(oauth.UsedCodeRetention), now):
-			return oauth.ErrCodeUsed
-		case c.Used || expired(c.Grant.ExpiresAt, now):
-			return oauth.ErrNotFound
+		if err := oauth.RedeemCodeStep(c.Grant, c.Used, now); err != nil {
+			return err
 		}
 		c.Used = true
 		return put(b, []byte(hash), c.Grant.ExpiresAt.Add(oauth.UsedCodeRetention), c)
