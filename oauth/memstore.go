@@ -250,10 +250,6 @@ func (s *MemoryStore) DeleteClient(_ context.Context, id string) error {
 
 // ---- QuotaStore ----
 
-func (s *MemoryStore) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	return s.quotas.Allow(ctx, key, limit, window)
-}
-
 func (s *MemoryStore) AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error) {
 	return s.quotas.AllowAll(ctx, qs)
 }

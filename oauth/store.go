@@ -130,11 +130,6 @@ func (c *Client) Clone() *Client {
 // as long as its window (a Redis TTL, a sweep): counters are not a growth
 // vector of their own.
 type QuotaStore interface {
-	// Allow counts one event for key and reports whether the count is
-	// within limit for the current window. Refused events are counted too.
-	// Atomic: with N concurrent calls on a fresh key, exactly
-	// min(N, limit) are allowed. A limit below 1 allows nothing.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
 	// AllowAll counts one event in every quota of qs if, and only if, each
 	// of them has room for it (fewer than Limit events in its current
 	// window): all or nothing, atomically, across replicas. A refused event

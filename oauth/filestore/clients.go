@@ -3,7 +3,6 @@ package filestore
 import (
 	"context"
 	"errors"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -99,10 +98,6 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // process at a time holds the file, so there is no replica to share them
 // with, and counting a request costs no disk write. A restart starts them
 // afresh.
-
-func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	return s.quotas.Allow(ctx, key, limit, window)
-}
 
 func (s *Store) AllowAll(ctx context.Context, qs []oauth.Quota) (oauth.QuotaResult, error) {
 	return s.quotas.AllowAll(ctx, qs)
