@@ -130,8 +130,8 @@ func TestLoadResources(t *testing.T) {
 	}
 	for doc, want := range map[string]string{
 		`{"resources": [{"url": "https://a.example/mcp", "alowed_users": "x"}]}`: "alowed_users",
-		`{"resources": [{"name": "x"}]}`:                                       "has no url",
-		`{"default": {"url": "https://a.example/mcp"}}`:                        "the default has no url",
+		`{"resources": [{"name": "x"}]}`:                                         "has no url",
+		`{"default": {"url": "https://a.example/mcp"}}`:                          "the default has no url",
 		`{}`: "neither",
 	} {
 		if _, err := LoadResources(write(doc), nil); err == nil || !strings.Contains(err.Error(), want) {
