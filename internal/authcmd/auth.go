@@ -40,7 +40,8 @@ type Auth struct {
 // (see ListenIssuer): it opens the store, the identity provider, the
 // server (loading or creating its signing keys), its verifier and the
 // /verify endpoint, and makes the server ask the resources' policies at
-// login and refresh. A configuration the server refuses is a usage error
+// login and refresh. Options.Observe, when set, observes the verifier's
+// resources too. A configuration the server refuses is a usage error
 // (exit status 2). Close releases it all.
 func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*Auth, error) {
 	a := &Auth{cfg: cfg, log: log}
@@ -78,7 +79,7 @@ func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*Auth, error) {
 
 	// The resource-server side, in the same process: tokens verified with
 	// the server's keys, revocations followed through the store.
-	a.Verifier, err = oauth.NewVerifier(a.Server.Issuer(), a.Server, &oauth.VerifierOptions{Revocations: store, Logger: log})
+	a.Verifier, err = oauth.NewVerifier(a.Server.Issuer(), a.Server, &oauth.VerifierOptions{Revocations: store, Logger: log, Observe: cfg.Options.Observe})
 	if err != nil {
 		return nil, err
 	}

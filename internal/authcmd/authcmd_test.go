@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
+	"github.com/mcp-oauth-gateway/gateway/oauth"
 )
 
 func TestDefaultScope(t *testing.T) {
@@ -140,5 +141,33 @@ func TestLoadResources(t *testing.T) {
 	}
 	if _, err := LoadResources(filepath.Join(dir, "missing.json"), nil); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestDevLoginPolicy: the development login without ALLOWED_GITHUB_USERS
+// admits every name (an allow list keeps nobody out of a form that
+// believes any name, and an empty one refused every login); with a list,
+// the list; --dev-user alone admits that user; GitHub without a list
+// admits nobody.
+func TestDevLoginPolicy(t *testing.T) {
+	server := Binary{Name: "mcp-oauth-server", Port: 8000}
+	github := map[string]string{"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret"}
+	for _, tc := range []struct {
+		args   []string
+		env    map[string]string
+		policy string
+	}{
+		{[]string{"--dev-login"}, nil, "*"},
+		{[]string{"--dev-login"}, map[string]string{"ALLOWED_GITHUB_USERS": "alice"}, "alice"},
+		{[]string{"--dev-user", "robot"}, nil, "robot"},
+		{nil, github, ""},
+	} {
+		cfg, err := parse(t, server, tc.args, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Options.Policy.String(); got != oauth.ParsePolicy(tc.policy).String() {
+			t.Errorf("%v %v: policy %q, want %q", tc.args, tc.env, got, tc.policy)
+		}
 	}
 }

@@ -37,6 +37,8 @@ type Config struct {
 	// Issuer is --issuer, or https://auth.$BASE_DOMAIN; empty: derived from
 	// the address the server listens on (ListenIssuer).
 	Issuer string
+	// BaseDomain is BASE_DOMAIN.
+	BaseDomain string
 	// Store is "memory", a redis://, rediss:// or unix:// URL, or the path
 	// of the embedded store's file.
 	Store         string
@@ -145,7 +147,7 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.githubSecret = c.Secret("", "the GitHub OAuth App's client secret ("+githubNeeded+")", "GITHUB_CLIENT_SECRET")
 	s.githubURL = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its web URL (default https://github.com)", "GITHUB_BASE_URL")
 	s.githubAPI = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its API URL (default $GITHUB_BASE_URL/api/v3, else https://api.github.com)", "GITHUB_API_URL")
-	s.users = c.String("", "", "who may log in: logins, id:NUMBER, org:NAME, * for everyone (empty: nobody)", "ALLOWED_GITHUB_USERS")
+	s.users = c.String("", "", "who may log in: logins, id:NUMBER, org:NAME, * for everyone (empty: nobody; with the development login: everyone)", "ALLOWED_GITHUB_USERS")
 	s.accessLife = c.Duration("", 0, "access token lifetime (default 3600)", "ACCESS_TOKEN_LIFETIME")
 	s.refreshLife = c.Duration("", 0, "refresh token lifetime; every rotation starts it again (default 2592000)", "REFRESH_TOKEN_LIFETIME")
 	s.clientLife = c.DurationOrZero("", 90*24*time.Hour, "how long a dynamic registration lives; 0: forever", "CLIENT_LIFETIME")
@@ -159,7 +161,7 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 // setting.
 func (s *Settings) Config() (*Config, error) {
 	c := &Config{Listen: s.listen, LogFile: s.logFile}
-	c.Issuer = *s.issuer
+	c.Issuer, c.BaseDomain = *s.issuer, *s.baseDomain
 	if c.Issuer == "" && *s.baseDomain != "" {
 		c.Issuer = "https://auth." + *s.baseDomain
 	}
@@ -192,8 +194,14 @@ func (s *Settings) Config() (*Config, error) {
 	c.LogLevel = *s.level
 	o := &c.Options
 	o.Policy = oauth.ParsePolicy(*s.users)
-	if c.DevUser != "" && o.Policy.Empty() {
+	switch {
+	case c.DevUser != "" && o.Policy.Empty():
 		o.Policy.Logins = []string{c.DevUser}
+	case c.DevLogin && o.Policy.Empty():
+		// The development login believes any name typed into its form, so
+		// an allow list keeps nobody out; without one, admit every name
+		// rather than none (which refused every login).
+		o.Policy = oauth.ParsePolicy("*")
 	}
 	o.AccessTokenLifetime = *s.accessLife
 	o.RefreshTokenLifetime = *s.refreshLife
