@@ -24,6 +24,11 @@ type Options struct {
 	// settings without proxies from the environment (HTTP_PROXY) and with
 	// up to 100 idle connections kept to the upstream.
 	Transport http.RoundTripper
+	// Header is added to every request upstream, after the client's
+	// headers are cleaned: a credential of the gateway's own for the
+	// service, for example. Identity headers in it are overwritten by the
+	// caller's. Zero: none.
+	Header http.Header
 	// MaxBodyBytes caps a request body; a larger one gets 413. Zero: 4 MiB.
 	// Negative: no cap.
 	MaxBodyBytes int64
@@ -35,6 +40,7 @@ type Options struct {
 // for concurrent use.
 type Proxy struct {
 	target  *url.URL
+	header  http.Header
 	maxBody int64
 	log     *slog.Logger
 	rp      *httputil.ReverseProxy
@@ -51,7 +57,7 @@ func New(target string, opts *Options) (*Proxy, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return nil, fmt.Errorf("identityproxy: upstream %q: want an absolute http:// or https:// URL without user info or fragment", target)
 	}
-	p := &Proxy{target: u, maxBody: o.MaxBodyBytes, log: o.Logger}
+	p := &Proxy{target: u, header: o.Header.Clone(), maxBody: o.MaxBodyBytes, log: o.Logger}
 	if p.maxBody == 0 {
 		p.maxBody = DefaultMaxBodyBytes
 	}
@@ -113,6 +119,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = "" // the upstream's own host
 	Clean(out.Header)
 	pr.SetXForwarded()
+	for k, v := range p.header {
+		out.Header[http.CanonicalHeaderKey(k)] = v
+	}
 	claims, _ := oauth.ClaimsFromContext(pr.In.Context())
 	for k, v := range claims.IdentityHeaders() {
 		out.Header[k] = v

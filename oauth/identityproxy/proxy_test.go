@@ -65,7 +65,7 @@ func front(t *testing.T, g *gateway, target string, opts *identityproxy.Options)
 func TestIdentityReachesUpstream(t *testing.T) {
 	g := newGateway(t)
 	up, got := recorder(t)
-	gw := front(t, g, up.URL+"/mcp", nil)
+	gw := front(t, g, up.URL+"/mcp", &identityproxy.Options{Header: http.Header{"X-Api-Key": {"service-key"}, "X-User-Id": {"config"}}})
 	token, clientID := g.token(t)
 
 	req, _ := http.NewRequest("POST", gw.URL+"/svc/mcp?x=1", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
@@ -122,6 +122,9 @@ func TestIdentityReachesUpstream(t *testing.T) {
 	}
 	if s.header.Get("Mcp-Session-Id") != "s-1" {
 		t.Errorf("Mcp-Session-Id did not pass")
+	}
+	if s.header.Get("X-Api-Key") != "service-key" {
+		t.Errorf("the configured header did not reach the upstream: %q", s.header.Values("X-Api-Key"))
 	}
 	if strings.Contains(strings.Join(flatten(s.header), "\n"), token) {
 		t.Error("the bearer token reached the upstream")
