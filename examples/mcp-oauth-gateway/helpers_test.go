@@ -179,9 +179,9 @@ type client struct {
 	t    *testing.T
 	http *http.Client
 	// The results, for checks.
-	clientID, clientSecret   string
-	access, refresh, code    string
-	tokenEndpoint, verifier  string
+	clientID, clientSecret  string
+	access, refresh, code   string
+	tokenEndpoint, verifier string
 	registrationAccessToken string
 }
 
