@@ -127,7 +127,9 @@
 // metadata. It plugs into mcpserver (Options.Authenticate) or wraps any
 // handler. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
 // nginx auth_request and Caddy forward_auth, with identity headers for the
-// service behind the proxy.
+// service behind the proxy; it decides on exactly the host and path the
+// proxy routed on, and refuses (400 invalid_request) any request the proxy
+// and it could read differently, such as a fragment or %2F in the path.
 //
 // Verification costs no store round trip in steady state. A token seen for
 // the first time is verified in full and asked about once at the store;

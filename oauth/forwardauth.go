@@ -1,12 +1,11 @@
 package oauth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,20 +28,28 @@ import (
 //     X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-For; copy_headers
 //     on 2xx; otherwise the answer goes back to the client.
 //   - nginx auth_request: a subrequest with the original method and
-//     headers; the configuration adds X-Original-URI ($request_uri),
-//     X-Forwarded-Proto and X-Forwarded-Host (see deploy/nginx). nginx
-//     understands only 2xx, 401 and 403 (anything else becomes a 500) and
-//     passes only WWW-Authenticate of a 401 to the client, so requests
-//     reconstructed from X-Original-URI get 401 instead of 400, and the
-//     configuration copies the 403 challenge itself.
+//     headers; the configuration adds X-Original-URI ($request_uri, the URI
+//     as the client sent it), X-Forwarded-Proto and X-Forwarded-Host
+//     ($host:$server_port, the host nginx chose the server block by; see
+//     deploy/nginx). nginx understands only 2xx, 401 and 403 (anything else
+//     becomes a 500) and passes only WWW-Authenticate of a 401 to the
+//     client, so requests that come with X-Original-URI get 401 instead of
+//     400 for a malformed Authorization header, and 403 with
+//     X-Mcp-Oauth-Error: invalid_request for an ambiguous request, which
+//     the configuration turns into a 400 for the client.
+//
+// /verify decides on exactly the path and host the proxy routed on, and
+// refuses every request that the proxy, /verify and the service could read
+// differently (forwardrequest.go says which, and why).
 //
 // The proxy must set, or remove, every header ForwardAuth reads: a
 // client-sent X-Forwarded-Uri that reached /verify would choose the
 // resource checked, a client-sent X-Forwarded-Method: OPTIONS would make a
 // POST look like a CORS preflight. Traefik and Caddy set the X-Forwarded-*
-// headers themselves, and they win over X-Original-*; nginx passes client
-// headers on to its subrequest, so its configuration must clear them
-// (deploy/nginx does).
+// headers themselves; nginx passes client headers on to its subrequest, so
+// its configuration must clear them (deploy/nginx does). Headers that name
+// the same thing must agree: a client's X-Original-URI that differs from
+// the proxy's X-Forwarded-Uri gets the request refused, never chosen.
 
 // The default header lists of ForwardAuthOptions (read only).
 var (
@@ -84,21 +91,24 @@ type ForwardAuthOptions struct {
 	// off unless a service needs the old behaviour. Zero: off.
 	PassToken bool
 	// URIHeaders name the headers that carry the original request URI
-	// (path and query), tried in order. A URI from X-Original-URI marks an
-	// nginx auth_request subrequest (which then gets 401, never 400).
-	// Zero: X-Forwarded-Uri (Traefik, Caddy), then X-Original-URI (nginx).
+	// (path and query), in order of preference; those present must agree,
+	// each sent once. An X-Original-URI header marks an nginx auth_request
+	// subrequest (which then gets 401 or 403, never 400). Zero:
+	// X-Forwarded-Uri (Traefik, Caddy), then X-Original-URI (nginx).
 	URIHeaders []string
-	// MethodHeaders name the headers that carry the original method,
-	// tried in order; without one, the method of the request to /verify
-	// is used (nginx subrequests keep it). Zero: X-Forwarded-Method, then
+	// MethodHeaders name the headers that carry the original method, as
+	// URIHeaders; without one, the method of the request to /verify is
+	// used (nginx subrequests keep it). Zero: X-Forwarded-Method, then
 	// X-Original-Method.
 	MethodHeaders []string
-	// HostHeaders name the headers that carry the original host, tried in
-	// order, then the request's Host. Zero: X-Forwarded-Host, then
+	// HostHeaders name the headers that carry the original host, as
+	// URIHeaders. /verify refuses a request without one: the Host of the
+	// request to /verify is the proxy's choice, not what it routed on
+	// (MetadataHandler falls back to it). Zero: X-Forwarded-Host, then
 	// X-Original-Host.
 	HostHeaders []string
-	// ProtoHeaders name the headers that carry the original scheme, tried
-	// in order, then "https". Zero: X-Forwarded-Proto, then
+	// ProtoHeaders name the headers that carry the original scheme, as
+	// URIHeaders; without one, "https". Zero: X-Forwarded-Proto, then
 	// X-Original-Proto.
 	ProtoHeaders []string
 	// Logger receives the refusals (debug) and failures. Zero: the
@@ -129,6 +139,8 @@ type ForwardAuth struct {
 // forwardConfig is the replaceable part of a ForwardAuth.
 type forwardConfig struct {
 	resources []*resource
+	folded    []string // the resources' URLs in lower case
+	anyUpper  bool     // some resource URL has an upper-case letter
 	def       Resource
 
 	mu      sync.RWMutex
@@ -185,6 +197,8 @@ func (fa *ForwardAuth) SetResources(resources []Resource, def Resource) error {
 			fa.log.Warn("oauth: the resource's Allow policy is empty: nobody can use it", "resource", res.url)
 		}
 		cfg.resources = append(cfg.resources, res)
+		cfg.folded = append(cfg.folded, strings.ToLower(res.url))
+		cfg.anyUpper = cfg.anyUpper || cfg.folded[len(cfg.folded)-1] != res.url
 	}
 	// Check the template once, with a placeholder URL.
 	probe := def
@@ -207,12 +221,6 @@ func headerList(given, def []string) []string {
 	return out
 }
 
-// original is the request the proxy asks about.
-type original struct {
-	method, scheme, host, path, rawQuery string
-	nginx                                bool
-}
-
 // errNotProtected: no configured resource covers the request.
 var errNotProtected = errors.New("oauth: no protected resource covers this URL")
 
@@ -220,6 +228,10 @@ var errNotProtected = errors.New("oauth: no protected resource covers this URL")
 func (fa *ForwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	orig, err := fa.original(r)
 	if err != nil {
+		if errors.Is(err, errAmbiguous) {
+			fa.refuseAmbiguous(w, r, orig.nginx, err)
+			return
+		}
 		fa.log.WarnContext(r.Context(), "oauth: /verify cannot tell which request it is asked about; check the proxy configuration", "error", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -229,6 +241,10 @@ func (fa *ForwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := fa.resourceFor(orig)
+	if errors.Is(err, errAmbiguous) {
+		fa.refuseAmbiguous(w, r, orig.nginx, err)
+		return
+	}
 	if err != nil {
 		fa.log.DebugContext(r.Context(), "oauth: /verify: not a protected resource", "url", orig.scheme+"://"+orig.host+orig.path, "error", err)
 		corsRefusal(w.Header())
@@ -248,6 +264,32 @@ func (fa *ForwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	corsRefusal(w.Header())
 	writeRefusal(w, r, fa.log, res, err, orig.nginx)
+}
+
+// refuseAmbiguous answers a request that the proxy and /verify could read
+// differently: 400 invalid_request with the reason, or for nginx, which
+// knows no 400 from /verify, 403 with the reason in headers that its
+// configuration turns into the 400.
+func (fa *ForwardAuth) refuseAmbiguous(w http.ResponseWriter, r *http.Request, nginx bool, err error) {
+	reason := "the request is ambiguous"
+	var ae *ambiguousError
+	if errors.As(err, &ae) {
+		reason = ae.reason
+	}
+	fa.log.DebugContext(r.Context(), "oauth: /verify refused an ambiguous request", "reason", reason)
+	h := w.Header()
+	corsRefusal(h)
+	h.Set(headerVerifyError, ErrorInvalidRequest)
+	h.Set(headerVerifyErrorDescription, reason)
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	status := http.StatusBadRequest
+	if nginx {
+		status = http.StatusForbidden
+	}
+	w.WriteHeader(status)
+	body, _ := json.Marshal(errorBody{Error: ErrorInvalidRequest, Description: reason})
+	_, _ = w.Write(body)
 }
 
 // allow answers 200 with the identity headers.
@@ -286,103 +328,6 @@ func headerValue(s string) string {
 	}, s)
 }
 
-// original rebuilds the request the proxy asks about.
-func (fa *ForwardAuth) original(r *http.Request) (original, error) {
-	var o original
-	var uri string
-	for _, name := range fa.uriH {
-		if v := r.Header.Get(name); v != "" {
-			uri = v
-			o.nginx = name == "X-Original-Uri"
-			break
-		}
-	}
-	if uri == "" {
-		return o, fmt.Errorf("no original URI: the proxy must send one of the headers %s", strings.Join(fa.uriH, ", "))
-	}
-	if !strings.HasPrefix(uri, "/") {
-		return o, fmt.Errorf("original URI %q is not a path", truncate(uri, 100))
-	}
-	p, query, _ := strings.Cut(uri, "?")
-	if !cleanPath(p) {
-		u, err := url.ParseRequestURI(uri)
-		if err != nil {
-			return o, fmt.Errorf("original URI %q: %v", truncate(uri, 100), err)
-		}
-		// Resolve dot segments (and escapes) as the proxy did when it
-		// routed the request, so /a/../b is checked as /b, the resource it
-		// reaches.
-		p = (&url.URL{Path: path.Clean(u.Path)}).EscapedPath()
-		query = u.RawQuery
-	}
-	if p == "/" {
-		p = ""
-	}
-	o.path, o.rawQuery = p, query
-	o.method = r.Method
-	for _, name := range fa.methodH {
-		if v := r.Header.Get(name); v != "" {
-			o.method = strings.ToUpper(strings.TrimSpace(v))
-			break
-		}
-	}
-	o.host = r.Host
-	for _, name := range fa.hostH {
-		if v := firstListItem(r.Header.Get(name)); v != "" {
-			o.host = v
-			break
-		}
-	}
-	o.scheme = "https"
-	for _, name := range fa.protoH {
-		if v := strings.ToLower(firstListItem(r.Header.Get(name))); v != "" {
-			if v != "http" && v != "https" {
-				return o, fmt.Errorf("original scheme %q is not http or https", truncate(v, 20))
-			}
-			o.scheme = v
-			break
-		}
-	}
-	if o.host == "" {
-		return o, errors.New("no original host")
-	}
-	return o, nil
-}
-
-// cleanPath reports whether p is a path that needs no decoding or
-// cleaning: plain characters only, no empty, "." or ".." segments. Linear
-// in len(p).
-func cleanPath(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	seg, dots := 0, 0 // length of the current segment, and its dots
-	for i := 1; i <= len(p); i++ {
-		if i == len(p) || p[i] == '/' {
-			if seg > 0 && dots == seg || seg == 0 && i < len(p) {
-				return false // a dots-only segment, or "//"
-			}
-			seg, dots = 0, 0
-			continue
-		}
-		switch c := p[i]; {
-		case c == '.':
-			dots++
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			strings.IndexByte("-_~:@!$&'()*+,;=", c) >= 0:
-		default:
-			return false
-		}
-		seg++
-	}
-	return true
-}
-
-func firstListItem(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
 // isWellKnownMetadata reports whether a path is one of the discovery
 // documents clients fetch before they have a token.
 func isWellKnownMetadata(p string) bool {
@@ -414,6 +359,9 @@ func (fa *ForwardAuth) resourceFor(o original) (*resource, error) {
 				res = cand
 			}
 		}
+		if err := cfg.sameIgnoringCase(canon, res); err != nil {
+			return nil, err
+		}
 		if res == nil {
 			return nil, errNotProtected
 		}
@@ -433,6 +381,28 @@ func (fa *ForwardAuth) resourceFor(o original) (*resource, error) {
 	return res, nil
 }
 
+// sameIgnoringCase refuses a request whose resource would change if paths
+// were compared ignoring letter case, as Caddy's path matcher does: with
+// resources /mcp and /admin/mcp, Caddy routes /ADMIN/mcp to the admin
+// service, which a token for /mcp must not reach.
+func (cfg *forwardConfig) sameIgnoringCase(canon string, res *resource) error {
+	lower := strings.ToLower(canon)
+	if !cfg.anyUpper && lower == canon {
+		return nil // every comparison ignores case already
+	}
+	var folded *resource
+	n := 0
+	for i, cand := range cfg.resources {
+		if resourceCovers(cfg.folded[i], lower) && (folded == nil || len(cand.url) > n) {
+			folded, n = cand, len(cand.url)
+		}
+	}
+	if folded != res {
+		return ambiguous("the request path differs only in letter case from a protected resource's path")
+	}
+	return nil
+}
+
 // MetadataHandler serves the RFC 9728 metadata of the resources behind the
 // proxy, on the MCP host: route /.well-known/oauth-protected-resource and
 // everything below it on that host to it. The host and scheme come from
@@ -446,23 +416,22 @@ func (fa *ForwardAuth) MetadataHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		o := original{scheme: "https", host: r.Host, path: rest}
-		if r.TLS == nil && r.Header.Get("X-Forwarded-Proto") == "" && isLoopbackHost(r.Host) {
-			o.scheme = "http"
+		host, err := forwardedHost(r.Header, fa.hostH)
+		scheme, err2 := forwardedScheme(r.Header, fa.protoH)
+		if err != nil || err2 != nil {
+			http.NotFound(w, r)
+			return
 		}
-		for _, name := range fa.hostH {
-			if v := firstListItem(r.Header.Get(name)); v != "" {
-				o.host = v
-				break
+		if host == "" {
+			host = r.Host
+		}
+		if scheme == "" {
+			scheme = "https"
+			if r.TLS == nil && isLoopbackHost(r.Host) {
+				scheme = "http"
 			}
 		}
-		for _, name := range fa.protoH {
-			if v := strings.ToLower(firstListItem(r.Header.Get(name))); v == "http" || v == "https" {
-				o.scheme = v
-				break
-			}
-		}
-		res := fa.metadataFor(o)
+		res := fa.metadataFor(original{scheme: scheme, host: host, path: rest})
 		if res == nil {
 			http.NotFound(w, r)
 			return

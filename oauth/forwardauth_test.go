@@ -157,13 +157,10 @@ func TestForwardAuthProxies(t *testing.T) {
 				t.Fatalf("a path that only starts like a well-known one: %d", rec.Code)
 			}
 
-			// nginx passes $request_uri raw: dot segments are resolved as
-			// nginx routed them, so the token of /mcp does not open /admin.
-			rec = serve(fa, p.build("POST", "/mcp/../admin", mcpClientHeaders("Bearer "+good)))
-			if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "oauth-protected-resource/admin") {
-				t.Fatalf("/mcp/../admin: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
-			}
-			if rec = serve(fa, p.build("POST", "/x/../mcp?session=1", mcpClientHeaders("Bearer "+good))); rec.Code != 200 {
+			// A URI the proxy and /verify could read differently is
+			// refused (TestForwardAuthAmbiguous has the forms), even with a
+			// good token for the path it cleans into.
+			if rec = serve(fa, p.build("POST", "/x/../mcp?session=1", mcpClientHeaders("Bearer "+good))); rec.Code != p.malformedStatus && rec.Code != 403 || rec.Header().Get(HeaderUserID) != "" {
 				t.Fatalf("/x/../mcp: %d", rec.Code)
 			}
 		})
@@ -250,16 +247,23 @@ func TestForwardAuthHeaders(t *testing.T) {
 	r := httptest.NewRequest("GET", "/verify", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	r.Header.Set("X-Forwarded-Uri", "/mcp")
-	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443, internal.lan")
-	r.Header.Set("X-Forwarded-Proto", "HTTPS,http")
+	r.Header.Set("X-Forwarded-Host", "MCP.example.com:8443")
+	r.Header.Set("X-Forwarded-Proto", "HTTPS")
 	rec := serve(fa, r)
 	// Present and empty when unknown, so the proxy replaces a client's.
 	if v, ok := rec.Header()[HeaderEmail]; !ok || len(v) != 1 || v[0] != "" {
 		t.Fatalf("X-User-Email of a user without email: %q", v)
 	}
 	if rec.Code != 200 || rec.Header().Get(HeaderUserName) != "EvilX-User-Id: 1" {
-		t.Fatalf("first list items, sanitized name: %d %q", rec.Code, rec.Header().Get(HeaderUserName))
+		t.Fatalf("host in capitals, sanitized name: %d %q", rec.Code, rec.Header().Get(HeaderUserName))
 	}
+	for _, list := range []string{"mcp.example.com:8443, internal.lan", "mcp.example.com:8443, mcp.example.com:8443"} {
+		r.Header.Set("X-Forwarded-Host", list)
+		if rec = serve(fa, r); rec.Code != 400 || rec.Header().Get(HeaderUserID) != "" {
+			t.Fatalf("a list of hosts %q: %d", list, rec.Code)
+		}
+	}
+	r.Header.Set("X-Forwarded-Host", "mcp.example.com:8443")
 
 	r.Header.Del("X-Forwarded-Uri")
 	rec = serve(fa, r)
@@ -360,26 +364,5 @@ func TestForwardAuthRevocation(t *testing.T) {
 			t.Fatalf("still %d after a second", rec.Code)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// TestCleanPath: the fast path takes only paths that need no cleaning; the
-// others go through path.Clean.
-func TestCleanPath(t *testing.T) {
-	for p, want := range map[string]bool{
-		"/": true, "/mcp": true, "/mcp/": true, "/svc/mcp": true, "/a.b/c": true, "/v1.2/mcp": true,
-		"": false, "mcp": false, "//mcp": false, "/a//b": false, "/.": false, "/..": false, "/a/./b": false,
-		"/a/../b": false, "/a/..": false, "/...": false, "/a%2Fb": false, "/a b": false, "/é": false,
-	} {
-		if got := cleanPath(p); got != want {
-			t.Errorf("cleanPath(%q) = %v, want %v", p, got, want)
-		}
-	}
-	// Linear: a quadratic scan of a megabyte would not finish.
-	if cleanPath("/" + strings.Repeat(".", 1<<20)) {
-		t.Fatal("a megabyte of dots is clean")
-	}
-	if !cleanPath("/" + strings.Repeat("a.", 1<<19)) {
-		t.Fatal("a megabyte of a. is not clean")
 	}
 }

@@ -76,16 +76,7 @@ func FuzzForwardAuth(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2], s[3], "Bearer x.y.z")
 	}
-	e := newEnv(f)
-	v, err := NewVerifier(e.issuer, e.srv, &VerifierOptions{Logger: discardLogger(), Now: e.clock.Now})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer v.Close()
-	fa, err := NewForwardAuth(v, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	fa := newFuzzForwardAuth(f)
 	f.Fuzz(func(t *testing.T, uri, host, proto, method, auth string) {
 		r := httptest.NewRequest("GET", "/verify", nil)
 		for name, value := range map[string]string{"X-Forwarded-Uri": uri, "X-Forwarded-Host": host, "X-Forwarded-Proto": proto, "X-Forwarded-Method": method, "Authorization": auth} {

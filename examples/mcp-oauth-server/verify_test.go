@@ -72,6 +72,38 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Fatalf("unlisted resource: %d", resp.StatusCode)
 	}
 
+	// A request the proxy and /verify could read differently is refused,
+	// whatever the token: 400 invalid_request, and for nginx (which takes
+	// only 2xx, 401 and 403 from /verify) 403 with X-Mcp-Oauth-Error, which
+	// deploy/nginx turns into the client's 400.
+	for _, uri := range []string{"/mcp#/../.well-known/oauth-protected-resource", "/mcp%2F..%2F.well-known%2Foauth-protected-resource", "/mcp/../mcp", "//mcp", "/MCP/"} {
+		for _, nginx := range []bool{false, true} {
+			req, _ := http.NewRequest("GET", s.issuer+"/verify", nil)
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("X-Forwarded-Host", "mcp.example.com")
+			req.Header.Set("Authorization", "Bearer "+at)
+			want := 400
+			if nginx {
+				req.Header.Set("X-Original-URI", uri)
+				req.Header.Set("X-Original-Method", "POST")
+				want = 403
+			} else {
+				req.Header.Set("X-Forwarded-Uri", uri)
+				req.Header.Set("X-Forwarded-Method", "POST")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("X-Mcp-Oauth-Error") != "invalid_request" || resp.Header.Get("X-User-Id") != "" ||
+				!strings.Contains(string(body), `"error":"invalid_request"`) {
+				t.Fatalf("%q (nginx %v): %d %v %s", uri, nginx, resp.StatusCode, resp.Header, body)
+			}
+		}
+	}
+
 	// The metadata, as the proxy forwards it from the MCP host.
 	meta := resourceMetadata(t, s.issuer, "mcp.example.com", "/mcp")
 	if meta["resource"] != "https://mcp.example.com/mcp" || meta["resource_name"] != "Echo" || meta["authorization_servers"].([]any)[0] != s.issuer {
