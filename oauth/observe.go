@@ -136,7 +136,11 @@ func (s *Server) emit(r *http.Request, e Event, err error) {
 		return
 	}
 	e.Time = s.now()
-	e.Address = s.clientIP(r)
+	if a, ok := r.Context().Value(clientAddrKey{}).(clientAddr); ok {
+		e.Address = a.String()
+	} else if a := s.addrs.addr(r); a.IsValid() {
+		e.Address = a.String()
+	}
 	e.UserAgent = truncate(r.UserAgent(), 200)
 	if e.Status == 0 {
 		e.Status = http.StatusOK
