@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,18 +52,40 @@ func TestObserveTokens(t *testing.T) {
 	e := newEnv(t, withOptions(func(o *Options) { o.Observe = got.observe }))
 	e.get(e.issuer + "/.well-known/oauth-authorization-server")
 	c := e.register(nil)
-	got.take()
-	tok := e.tokens(c, nil)
 	evs := got.take()
-	var issued *Event
-	for i := range evs {
-		if evs[i].Step == StepToken {
-			issued = &evs[i]
+	if len(evs) != 2 || evs[0].Step != StepMetadata || evs[0].ClientID != "" || evs[1].Step != StepRegister || evs[1].ClientID != c.ID || evs[1].Status != 201 {
+		t.Fatalf("discovery and registration events %+v", evs)
+	}
+	tok := e.tokens(c, nil)
+	evs = got.take()
+	var steps []Step
+	for _, ev := range evs {
+		steps = append(steps, ev.Step)
+		if ev.ClientID != c.ID || !ev.OK() {
+			t.Errorf("event %+v", ev)
 		}
 	}
-	if issued == nil || !issued.OK() || issued.ClientID != c.ID || issued.GrantType != "authorization_code" || issued.Subject != "4242" || issued.Status != 200 {
-		t.Fatalf("token event %+v in %+v", issued, evs)
+	if fmt.Sprint(steps) != "[authorize consent login token]" {
+		t.Fatalf("steps %v", steps)
 	}
+	if issued := evs[3]; issued.GrantType != "authorization_code" || issued.Subject != "4242" || issued.Status != 200 || evs[2].Subject != "4242" {
+		t.Fatalf("token event %+v, login %+v", issued, evs[2])
+	}
+	// A refused login and an unknown client at /authorize.
+	e.gh.SetLogin("mallory")
+	_, ch := pkcePair()
+	e.authorize(authQuery(c, ch, nil))
+	e.get(e.issuer + "/authorize?client_id=nobody&response_type=code")
+	evs = got.take()
+	steps = nil
+	for _, ev := range evs {
+		steps = append(steps, ev.Step)
+	}
+	if fmt.Sprint(steps) != "[authorize consent login authorize]" || evs[2].Error != ErrorAccessDenied || evs[2].Subject != "666" ||
+		evs[3].Error != ErrorInvalidClient || evs[3].ClientID != "" {
+		t.Fatalf("refusals %+v", evs)
+	}
+	e.gh.SetLogin("octocat")
 	resp, m := e.refresh(c, "mrf_not-a-token", nil)
 	wantOAuthError(t, resp, m, 400, ErrorInvalidGrant)
 	resp, m = e.refresh(c, str(tok["refresh_token"]), nil)
