@@ -70,7 +70,7 @@ type Event struct {
 }
 
 // OK reports whether the step succeeded.
-func (e *Event) OK() bool { return e.Error == "" }
+func (e Event) OK() bool { return e.Error == "" }
 
 // Observer receives events. It is called on the request's goroutine, so
 // it must be quick and must not block (count, or queue for later); it is

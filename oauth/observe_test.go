@@ -153,7 +153,7 @@ func TestObserveResource(t *testing.T) {
 		{StepResourceMetadata, "", "", 200},
 		{StepResource, RefusedNoToken, "", 401},
 		{StepResource, "", c.ID, 0},
-		{StepResource, RefusedAudience, "", 401},
+		{StepResource, RefusedAudience, c.ID, 401},
 		{StepResource, RefusedInvalid, "", 401},
 	}
 	if len(evs) != len(want) {
@@ -170,5 +170,38 @@ func TestObserveResource(t *testing.T) {
 	}
 	if s := secretsIn(evs, tok); len(s) > 0 {
 		t.Error("an event carries the token")
+	}
+}
+
+// TestObserveForwardAuth: /verify reports its verdicts like a
+// ProtectedResource, with the client of a verified token.
+func TestObserveForwardAuth(t *testing.T) {
+	var got events
+	e := newEnv(t)
+	v, err := NewVerifier(e.srv.Issuer(), e.srv, &VerifierOptions{Observe: got.observe, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	fa, err := NewForwardAuth(v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.register(nil)
+	tok := str(e.tokens(c, url.Values{"resource": {"https://mcp.example.com/mcp"}})["access_token"])
+	for _, auth := range []string{"", "Bearer " + tok} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1/verify", nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "mcp.example.com")
+		req.Header.Set("X-Forwarded-Uri", "/mcp")
+		req.Header.Set("X-Forwarded-Method", "POST")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		fa.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	evs := got.take()
+	if len(evs) != 2 || evs[0].Error != RefusedNoToken || evs[1].Error != "" || evs[1].ClientID != c.ID || evs[1].Resource != "https://mcp.example.com/mcp" {
+		t.Fatalf("events %+v", evs)
 	}
 }

@@ -63,6 +63,10 @@ type Config struct {
 	Resources    *ResourceConfig
 	// PassToken is --pass-token.
 	PassToken bool
+	// TraceRetention is how long connection traces are kept (zero: 24 h);
+	// TraceOff turns them off.
+	TraceRetention time.Duration
+	TraceOff       bool
 }
 
 // GitHub is the GitHub OAuth App the server signs users in with.
