@@ -183,7 +183,9 @@ func infoOf(c *oauth.Client) clientInfo {
 func (r *runner) allClients(ctx context.Context) ([]clientInfo, error) {
 	var out []clientInfo
 	err := r.s.Clients(ctx, func(c *oauth.Client) error { out = append(out, infoOf(c)); return nil })
-	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.Before(out[j].IssuedAt) || out[i].IssuedAt.Equal(out[j].IssuedAt) && out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].IssuedAt.Before(out[j].IssuedAt) || out[i].IssuedAt.Equal(out[j].IssuedAt) && out[i].ID < out[j].ID
+	})
 	return out, err
 }
 
