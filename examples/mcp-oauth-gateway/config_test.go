@@ -100,3 +100,23 @@ func TestConfigErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestBadSettings: the gateway's own settings are checked like the
+// others', naming the flag and its variable.
+func TestBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--allowed-hosts", "a/b"}, `bad value "a/b" for --allowed-hosts / MCP_ALLOWED_HOSTS`},
+		{[]string{"--allowed-origins", "claude.ai"}, `bad value "claude.ai" for --allowed-origins / MCP_ALLOWED_ORIGINS / MCP_CORS_ORIGINS`},
+		{[]string{"--config", "/nonexistent.yaml"}, "--config: open /nonexistent.yaml"},
+		{[]string{"--host", "0.0.0.0", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+	} {
+		cmd := command(t, nil, tc.args...)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: %v %s, want status 2 and %q", tc.args, err, out, tc.want)
+		}
+	}
+}

@@ -74,6 +74,9 @@ func parseSettings(args []string, env func(string) string, help io.Writer) (*set
 	if err != nil {
 		return nil, err
 	}
+	if err := guard.Validate(); err != nil {
+		return nil, err
+	}
 	fc, err := loadConfig(*configPath, env)
 	if err != nil {
 		return nil, cli.Usage(err)
