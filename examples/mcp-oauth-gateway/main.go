@@ -143,14 +143,8 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 		return err
 	}
 	defer auth.Close()
-	if !authcmd.IsRedisURL(cfg.Store) && cfg.Store != "memory" {
-		// The admin subcommands reach the open file through this socket.
-		if stopAdmin, err := admincmd.Serve(ctx, cfg.Store, auth.Store, log); err != nil {
-			log.Warn("no admin socket: admin commands need the gateway stopped", "error", err)
-		} else {
-			defer stopAdmin()
-		}
-	}
+	// The admin subcommands reach an open file through this socket.
+	defer admincmd.ServeStore(ctx, cfg.Store, auth.Store, log)()
 
 	guardOpts := mcpserver.Options{AllowedOrigins: s.guard.Origins(), AllowAnyHost: s.guard.AnyHost()}
 	guardOpts.AllowedHosts = append(append([]string(nil), s.guard.Hosts()...), nonLoopback(hosts)...)

@@ -72,14 +72,8 @@ func run(ctx context.Context, cfg *authcmd.Config, logOut io.Writer) error {
 		return err
 	}
 	defer auth.Close()
-	if !authcmd.IsRedisURL(cfg.Store) && cfg.Store != "memory" {
-		// The admin subcommands reach the open file through this socket.
-		if stopAdmin, err := admincmd.Serve(ctx, cfg.Store, auth.Store, log); err != nil {
-			log.Warn("no admin socket: admin commands need the server stopped", "error", err)
-		} else {
-			defer stopAdmin()
-		}
-	}
+	// The admin subcommands reach an open file through this socket.
+	defer admincmd.ServeStore(ctx, cfg.Store, auth.Store, log)()
 	authcmd.OnHangup(ctx, auth.ReloadResources)
 	return cli.Serve(ctx, ln, auth.Routes(), &cli.ServeOptions{
 		Logger:       log,

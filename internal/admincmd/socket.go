@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/authcmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 )
@@ -94,6 +95,22 @@ func Serve(ctx context.Context, storePath string, st oauth.Store, log *slog.Logg
 		_ = hs.Shutdown(sctx)
 		_ = os.Remove(path)
 	}, nil
+}
+
+// ServeStore serves the admin socket of the store named spec (the
+// --store value) when it is the embedded file, and logs why not when it
+// cannot; stop closes it. Other stores need no socket (Redis is shared;
+// nothing outside reaches a memory store).
+func ServeStore(ctx context.Context, spec string, st oauth.Store, log *slog.Logger) (stop func()) {
+	if authcmd.IsRedisURL(spec) || spec == "memory" {
+		return func() {}
+	}
+	stop, err := Serve(ctx, spec, st, log)
+	if err != nil {
+		log.Warn("no admin socket: admin commands need the server stopped", "error", err)
+		return func() {}
+	}
+	return stop
 }
 
 func firstArg(args []string) string {
