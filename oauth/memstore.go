@@ -50,9 +50,15 @@ type MemoryStore struct {
 	devices     map[string]*DeviceAuthorization // by device-code hash
 	userCodes   map[string]string               // user code -> device-code hash
 	deviceCodes map[string]string               // device-code hash -> user code
+
+	traces memTraces // see memstore_admin.go
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store      = (*MemoryStore)(nil)
+	_ AdminStore = (*MemoryStore)(nil)
+	_ TraceStore = (*MemoryStore)(nil)
+)
 
 type memCode struct {
 	grant *Grant

@@ -170,6 +170,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the server's clock. Zero: time.Now.
 	Now func() time.Time
+	// Observe receives an Event for each step a client takes at the
+	// server (metadata, registration, authorization, consent, login,
+	// token), for metrics and connection traces. Zero: none.
+	Observe Observer
 }
 
 // Server is the OAuth 2.1 authorization server, an http.Handler. Every URL
@@ -215,6 +219,7 @@ type Server struct {
 	documents  *clientDocuments // nil: Client ID Metadata Documents are off
 	// resPolicies are the resource policies checked at login and refresh.
 	resPolicies atomic.Pointer[policyHolder]
+	observe     Observer // nil: none
 }
 
 // NewServer returns the authorization server for issuer (an absolute
@@ -231,7 +236,7 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if idp == nil {
 		return nil, errors.New("oauth: NewServer needs an identity provider")
 	}
-	s := &Server{store: store, idp: idp, log: opts.Logger, now: opts.Now}
+	s := &Server{store: store, idp: idp, log: opts.Logger, now: opts.Now, observe: opts.Observe}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
