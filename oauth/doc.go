@@ -185,7 +185,7 @@
 // with MountOptions.MatchHost):
 //
 //	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: "https://gw.example.com/notes/mcp"})
-//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard})
+//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard.Wrap})
 //
 // oauth/identityproxy forwards what a ProtectedResource let through to an
 // upstream MCP server with the verified identity in headers.
