@@ -139,7 +139,9 @@
 // scope, invalid_token, 403 insufficient_scope, 400 invalid_request; a
 // token in the query string is refused) and serves the resource's RFC 9728
 // metadata. It plugs into mcpserver (Options.Authenticate) or wraps any
-// handler. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
+// handler; the caller it admits is a caller.Identity in the request's
+// context (the type mcpserver.Identity names), so this package links no MCP
+// server, and verifying a token needs neither mcp-go nor an HTML parser. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
 // nginx auth_request and Caddy forward_auth, with identity headers for the
 // service behind the proxy; it decides on exactly the host and path the
 // proxy routed on, and refuses (400 invalid_request) any request the proxy
@@ -178,8 +180,29 @@
 //	keys, err := oauth.NewJWKS("https://auth.example.com/jwks", nil) // https, or http on loopback
 //	v, err := oauth.NewVerifier("https://auth.example.com", keys, &oauth.VerifierOptions{Revocations: redisStore})
 //
+// Several services on one mux, each its own resource with its metadata
+// at its path-inserted well-known URL ([ProtectedResource.Mount]; by host
+// with MountOptions.MatchHost):
+//
+//	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: "https://gw.example.com/notes/mcp"})
+//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard.Wrap})
+//
+// oauth/identityproxy forwards what a ProtectedResource let through to an
+// upstream MCP server with the verified identity in headers.
+//
+// # Observing and operating
+//
+// An [Observer] (Options.Observe, VerifierOptions.Observe) hears every step
+// of a client's way, from the metadata fetches to the MCP requests, with
+// its outcome and refusal reason and never a secret: a binary counts them
+// for metrics, and a [Tracer] keeps each client's connection trace in a
+// [TraceStore]. [AdminStore] lists, purges and restores what a store
+// holds, for operator tools and backups. The memory, file and Redis stores
+// implement both.
+//
 // The binary examples/mcp-oauth-server wires both sides up from flags and
 // the environment variables of the original Python server, with /verify
 // for the reverse proxy; deploy/ has Traefik, nginx and Caddy
-// configurations.
+// configurations. examples/mcp-oauth-gateway runs the server and MCP
+// services behind it in one process.
 package oauth

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Defaults of Options fields.
@@ -158,8 +156,8 @@ type Options struct {
 	DisableClientMetadataDocuments bool
 	// ClientMetadataHTTPClient fetches Client ID Metadata Documents. It
 	// must refuse private, loopback and link-local addresses (build it with
-	// fetch.NewClient); redirects are never followed, whatever it says.
-	// Zero: fetch.NewClient for https only.
+	// safehttp.NewClient); redirects are never followed, whatever it says.
+	// Zero: safehttp.NewClient for https only.
 	ClientMetadataHTTPClient *http.Client
 	// ClientMetadataMaxBytes caps a Client ID Metadata Document; a larger
 	// one is refused. Zero: 5 KiB, as the draft recommends.
@@ -172,6 +170,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the server's clock. Zero: time.Now.
 	Now func() time.Time
+	// Observe receives an Event for each step a client takes at the
+	// server (metadata, registration, authorization, consent, login,
+	// token), for metrics and connection traces. Zero: none.
+	Observe Observer
 }
 
 // Server is the OAuth 2.1 authorization server, an http.Handler. Every URL
@@ -217,6 +219,7 @@ type Server struct {
 	documents  *clientDocuments // nil: Client ID Metadata Documents are off
 	// resPolicies are the resource policies checked at login and refresh.
 	resPolicies atomic.Pointer[policyHolder]
+	observe     Observer // nil: none
 }
 
 // NewServer returns the authorization server for issuer (an absolute
@@ -233,7 +236,7 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if idp == nil {
 		return nil, errors.New("oauth: NewServer needs an identity provider")
 	}
-	s := &Server{store: store, idp: idp, log: opts.Logger, now: opts.Now}
+	s := &Server{store: store, idp: idp, log: opts.Logger, now: opts.Now, observe: opts.Observe}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -461,7 +464,7 @@ func cors(next http.Handler) http.Handler {
 // PublicKey returns the public signing key with the given kid, for a
 // verifier in the same process. It re-reads the store (rate limited) when
 // the kid is unknown, so keys another replica added are found.
-func (s *Server) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (s *Server) PublicKey(ctx context.Context, kid string) (VerificationKey, bool) {
 	return s.keys.lookup(ctx, kid)
 }
 

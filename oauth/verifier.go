@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/mcp-oauth-gateway/gateway/mcpserver"
+	"github.com/mcp-oauth-gateway/gateway/caller"
 )
 
 // Token verification for resource servers: local, with no store round trip
@@ -64,6 +64,11 @@ type VerifierOptions struct {
 	Logger *slog.Logger
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
+	// Observe receives a StepResource Event for every request a
+	// ProtectedResource or ForwardAuth using this verifier decides on, and
+	// a StepResourceMetadata Event for every fetch of a ProtectedResource's
+	// metadata. Zero: none.
+	Observe Observer
 }
 
 // Verifier checks access tokens of one issuer locally (see the package
@@ -79,6 +84,7 @@ type Verifier struct {
 	recheck time.Duration
 	log     *slog.Logger
 	now     func() time.Time
+	observe Observer // nil: none
 
 	cache   *tokenCache // nil: no cache
 	bufs    sync.Pool   // *[]byte scratch for hashing tokens
@@ -115,6 +121,7 @@ func NewVerifier(issuer string, keys KeySource, opts *VerifierOptions) (*Verifie
 		recheck: cmpOr(opts.RevocationRecheck, DefaultRevocationRecheck),
 		log:     opts.Logger,
 		now:     opts.Now,
+		observe: opts.Observe,
 		done:    make(chan struct{}),
 	}
 	if v.leeway < 0 || v.recheck < 0 {
@@ -183,7 +190,7 @@ type verifiedToken struct {
 	verdictAt  atomic.Int64
 
 	identOnce sync.Once
-	ident     *mcpserver.Identity
+	ident     *caller.Identity
 
 	headersOnce sync.Once
 	headers     identityHeaders
@@ -197,17 +204,8 @@ type identityHeaders struct {
 
 func (t *verifiedToken) identityHeaders() *identityHeaders {
 	t.headersOnce.Do(func() {
-		c := &t.claims
-		t.headers = identityHeaders{
-			userID:   []string{headerValue(c.Subject)},
-			userName: []string{headerValue(cmpOr(c.Login, c.Name))},
-			clientID: []string{headerValue(c.ClientID)},
-			// Always sent, empty when unknown: a proxy then replaces a
-			// client-sent X-User-Email even if it only copies headers the
-			// answer has (and Caddy 2.6 would otherwise copy a literal
-			// placeholder).
-			email: []string{headerValue(c.Email)},
-		}
+		h := t.claims.IdentityHeaders()
+		t.headers = identityHeaders{userID: h[HeaderUserID], userName: h[HeaderUserName], email: h[HeaderEmail], clientID: h[HeaderClientID]}
 	})
 	return &t.headers
 }
@@ -284,10 +282,10 @@ func (v *Verifier) parse(ctx context.Context, raw string, now time.Time) (*verif
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", ErrTokenSignature)
 	}
-	if alg := keyAlgorithm(key); alg == "" || h.Algorithm != alg {
+	if alg := key.algorithm(); alg == "" || h.Algorithm != alg {
 		return nil, fmt.Errorf("%w: algorithm %s does not match the key", ErrTokenSignature, h.Algorithm)
 	}
-	payload, err := jws.Verify(key)
+	payload, err := jws.Verify(key.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenSignature, err)
 	}
@@ -387,12 +385,12 @@ func (t *verifiedToken) hasScopes(want []string) bool {
 
 // identity is the caller as mcpserver tools see it, built once per token.
 // Its Scopes and Claims are shared and must not be modified.
-func (t *verifiedToken) identity() *mcpserver.Identity {
+func (t *verifiedToken) identity() *caller.Identity {
 	t.identOnce.Do(func() {
 		var claims map[string]any
 		_ = json.Unmarshal(t.payload, &claims) // verified JSON: cannot fail
 		c := &t.claims
-		t.ident = &mcpserver.Identity{
+		t.ident = &caller.Identity{
 			Subject:  c.Subject,
 			Name:     cmpOr(c.Login, c.Name),
 			Email:    c.Email,

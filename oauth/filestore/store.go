@@ -57,7 +57,7 @@ type Store struct {
 	lockTimeout     time.Duration
 	compactRatio    float64
 	compactMinBytes int64
-	// quotas are counted in memory (see Allow).
+	// quotas are counted in memory (see AllowAll).
 	quotas *oauth.LocalQuotas
 
 	stop chan struct{}
@@ -65,7 +65,11 @@ type Store struct {
 	once sync.Once
 }
 
-var _ oauth.Store = (*Store)(nil)
+var (
+	_ oauth.Store      = (*Store)(nil)
+	_ oauth.AdminStore = (*Store)(nil)
+	_ oauth.TraceStore = (*Store)(nil)
+)
 
 // Bucket names. Values are encoded records (see encode), except in the
 // index buckets.
@@ -81,12 +85,13 @@ var (
 	bDevices     = []byte("devices")     // device hash -> device
 	bUserCodes   = []byte("usercodes")   // user code -> device hash (index)
 	bMeta        = []byte("meta")        // "format" -> formatVersion
+	bTraces      = []byte("traces")      // client id -> fileTrace; traceList -> []oauth.Event (see admin.go)
 
 	allBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bFamilies,
-		bRevocations, bKeys, bDevices, bUserCodes, bMeta}
+		bRevocations, bKeys, bDevices, bUserCodes, bMeta, bTraces}
 
 	// sweptBuckets hold encoded records whose drop time the sweep reads.
-	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices}
+	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bTraces}
 )
 
 // formatVersion is the file layout's version, kept in the meta bucket.

@@ -38,6 +38,11 @@ func runContract(t *testing.T, newClient func(t *testing.T) redis.UniversalClien
 			return open(t, s.(*redisstore.Store).Prefix(), now)
 		},
 	})
+	t.Run("Admin", func(t *testing.T) {
+		storetest.RunAdmin(t, func(t *testing.T, now func() time.Time) oauth.Store {
+			return open(t, fmt.Sprintf("a%d*[x]:", n.Add(1)), now) // glob characters in the prefix too
+		}, &storetest.AdminOptions{SelfExpiring: true})
+	})
 }
 
 func TestContract(t *testing.T) {
@@ -83,7 +88,7 @@ func TestRecordsExpireInRedis(t *testing.T) {
 	must(t, s.PutPending(ctx, "p1", &oauth.PendingAuthorization{ClientID: "c1", CreatedAt: now, ExpiresAt: exp}))
 	must(t, s.IssueRefresh(ctx, "h:rt", &oauth.RefreshToken{ClientID: "c1", FamilyID: "f1", IssuedAt: now, ExpiresAt: exp}))
 	must(t, s.RevokeToken(ctx, "c1", "jti", exp))
-	if _, err := s.Allow(ctx, "ip", 5, 300*time.Millisecond); err != nil {
+	if _, err := s.AllowAll(ctx, []oauth.Quota{{Key: "ip", Limit: 5, Window: 300 * time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
 	keys := func() []string {
