@@ -1,4 +1,6 @@
-// Package stdiobridge serves stdio MCP servers over StreamableHTTP.
+// Package stdiobridge bridges stdio MCP and StreamableHTTP, both ways: a
+// Proxy serves stdio MCP servers over StreamableHTTP, and a Client gives a
+// local stdio MCP client a remote StreamableHTTP server.
 //
 // Most MCP servers (filesystem, memory, time, fetch, playwright, ...) speak
 // only stdio. A Proxy starts such a server as a child process and serves it
@@ -87,4 +89,49 @@
 // A Mux serves several proxies at their own paths and reports their state at
 // /health; ParseConfig reads the JSON configuration file format of
 // mcp-streamablehttp-proxy (the "mcpServers" map that MCP clients use).
+//
+// # The client direction
+//
+// Claude Desktop, VS Code, Cursor and other local clients start their MCP
+// servers as commands and speak newline-delimited JSON-RPC on their stdin
+// and stdout. A Client is such a command's inside for a remote server:
+//
+//	auth, err := mcpauth.NewTransport(serverURL, &mcpauth.Options{Store: store}) // OAuth, when the server wants it
+//	if err != nil {
+//		return err
+//	}
+//	c, err := stdiobridge.NewClient(serverURL, &stdiobridge.ClientOptions{HTTPClient: auth.Client()})
+//	if err != nil {
+//		return err
+//	}
+//	return c.Run(ctx, os.Stdin, os.Stdout) // until stdin ends or ctx is done
+//
+// It is a raw relay too: every line is posted as it was read, and what the
+// server sends is written as it sent it, one message per line (pretty
+// printed JSON is compacted; nothing else changes). Requests run
+// concurrently: the goroutine that read a request posts it and another one
+// reads on, so nothing stands between reading a message and sending it.
+// The initialize request and notifications are relayed in order with what
+// follows them. Everything the server sends reaches the output: JSON
+// answers, every event of SSE response streams (notifications, progress,
+// the server's own requests such as sampling and elicitation, whose
+// answers from the input are posted back), and the session's GET stream,
+// opened after notifications/initialized. A broken response stream is
+// resumed with Last-Event-ID after the server's retry delay (at most 5
+// times without a new event); a session the server forgot (404) is
+// re-created by replaying the client's initialize and
+// notifications/initialized, and the request sent again; when the input
+// ends the requests in flight get ClientOptions.ShutdownGrace, then the
+// session is deleted. Every request carries the negotiated
+// MCP-Protocol-Version; 2026-07-28 requests (no session) carry their own
+// version from _meta and the Mcp-Method, Mcp-Name and Mcp-Param-* headers,
+// and a tool whose x-mcp-header annotations are invalid is refused
+// locally. A request that fails (no connection, a refused status, an
+// answer beyond ClientOptions.MaxMessageBytes, a stream that cannot be
+// resumed) is answered with a JSON-RPC error, so the client does not wait
+// for nothing; a line from the client beyond that limit is skipped and
+// logged. The log never sees a message's content or a token.
+//
+// The mcp-streamablehttp-client binary is this Client with the OAuth of
+// oauth/mcpauth and a command line for testing servers.
 package stdiobridge

@@ -1,6 +1,7 @@
 package stdiobridge_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/mcp-oauth-gateway/gateway/echo"
+	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
@@ -68,4 +71,35 @@ func ExampleParseConfig() {
 	// Output:
 	// memory /memory/mcp npx -y @modelcontextprotocol/server-memory shared: false
 	// time /time uvx mcp-server-time shared: true
+}
+
+// The client direction: newline-delimited JSON-RPC on the input, relayed
+// to a remote StreamableHTTP server, its answers on the output. A program
+// passes os.Stdin and os.Stdout, and for a protected server an HTTPClient
+// from oauth/mcpauth.
+func ExampleNewClient() {
+	srv, _ := mcpserver.New("echo", "1.0.0", &mcpserver.Options{Sessions: mcpserver.Stateful, AllowedHosts: []string{"127.0.0.1"},
+		Logger: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	_ = echo.RegisterStateful(srv, nil)
+	remote := httptest.NewServer(srv.Handler())
+	defer remote.Close()
+
+	c, err := stdiobridge.NewClient(remote.URL+"/mcp", &stdiobridge.ClientOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	in := strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"example","version":"1"}}}
+{"jsonrpc":"2.0","method":"notifications/initialized"}
+{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hello"}}}
+`)
+	var out strings.Builder
+	if err := c.Run(context.Background(), in, &out); err != nil { // returns when the input ends
+		fmt.Println(err)
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	fmt.Println(len(lines), "answers;", strings.Contains(lines[1], "] hello\""))
+	// Output: 2 answers; true
 }

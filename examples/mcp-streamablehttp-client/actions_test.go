@@ -72,8 +72,7 @@ func TestEveryActionWithJSON(t *testing.T) {
 }
 
 // --header adds a header to every request to the MCP server (the echo
-// server's printHeader tool shows what it received), never to the
-// authorization server's.
+// server's printHeader tool shows what it received).
 func TestHeaderFlag(t *testing.T) {
 	as := authtest.StartChild(t, &authtest.ChildOptions{Args: []string{"--store", "memory"}})
 	mcp := as.ProtectedMCP(t)
@@ -81,6 +80,28 @@ func TestHeaderFlag(t *testing.T) {
 	out := mustCLI(t, creds, "", "--server-url", mcp, "--header", "X-Deployment: blue", "--header", "X-Team:platform", "-c", "printHeader")
 	if !strings.Contains(out, "x-deployment: blue") || !strings.Contains(out, "x-team: platform") {
 		t.Fatalf("printHeader: %s", out)
+	}
+
+	// An Authorization header of one's own (as mcp-remote users pass a
+	// token) is sent as it is, and OAuth stays out: nothing registered,
+	// nothing stored, the token in no log.
+	token := storedAccessToken(t, creds)
+	registrations, authorizations := as.Count("/register"), as.Count("/authorize")
+	static := filepath.Join(t.TempDir(), "credentials.json")
+	stdout, errs, code := runCLI(t, static, "", "--server-url", mcp, "--log-level", "debug", "--header", "Authorization: Bearer "+token, "-c", "echo message=static")
+	if code != 0 || !strings.Contains(stdout, "static") || strings.Contains(errs, token) {
+		t.Fatalf("static token: exit %d %q\n%s", code, stdout, errs)
+	}
+	if as.Count("/register") != registrations || as.Count("/authorize") != authorizations {
+		t.Fatal("OAuth ran despite the Authorization header")
+	}
+	if b, _ := os.ReadFile(static); strings.Contains(string(b), token) {
+		t.Fatal("the static token was stored")
+	}
+	// A token the server refuses is the user's to fix: the error says so.
+	_, errs, code = runCLI(t, static, "", "--server-url", mcp, "--header", "Authorization: Bearer not-a-token", "--test-auth")
+	if code != 1 || !strings.Contains(errs, "401") {
+		t.Fatalf("refused static token: exit %d\n%s", code, errs)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
@@ -31,7 +32,14 @@ type config struct {
 	command, raw    string
 	updates         map[string]any // --update-client, parsed
 	protocolVersion string
+	// staticAuth: --header gave the Authorization header (a token of the
+	// user's own, as mcp-remote takes it); no OAuth then.
+	staticAuth bool
 }
+
+// oauthActions need the OAuth client: they make no sense with a static
+// Authorization header.
+var oauthActions = []string{"token", "reset-auth", "get-client-info", "update-client", "delete-client"}
 
 // settings are the values of the command line, as Parse leaves them.
 type settings struct {
@@ -63,7 +71,7 @@ func define(c *cli.Command) *settings {
 	s.envFile = c.String("env-file", "", "read settings from this `FILE` of KEY=VALUE lines, under the environment; it is never written")
 	s.logLevel = c.LogLevel("log-level", slog.LevelWarn, "debug, info, warning or error; logs go to standard error and never show a token", "MCP_CLIENT_LOG_LEVEL", "LOG_LEVEL")
 	s.credentials = c.String("credentials-file", "", "the `FILE` tokens and registrations are kept in (default credentials.json in the mcp-streamablehttp-client directory under the user's config directory)", "MCP_CLIENT_CREDENTIALS_FILE")
-	s.headers = c.Repeated("header", "an extra `NAME:VALUE` header on every request to the server (not Authorization)")
+	s.headers = c.Repeated("header", "an extra `NAME:VALUE` header on every request to the server; an Authorization header is sent as it is, instead of OAuth")
 	s.resource = c.String("resource", "", "the resource indicator (a `URI`) to ask tokens for (default the one of the server's protected resource metadata)", "MCP_CLIENT_RESOURCE")
 	s.clientID = c.String("client-id", "", "the `ID` of a pre-registered OAuth client (default: register dynamically)", "MCP_CLIENT_ID")
 	s.clientSecret = c.Secret("client-secret", "the secret of the pre-registered client (better in the variable: command lines are visible to other users)", "MCP_CLIENT_SECRET")
@@ -152,17 +160,25 @@ func settingsConfig(c *cli.Command, s *settings) (*config, error) {
 		k, v, ok := strings.Cut(h, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		bad := func(why string) error {
-			return &cli.SettingError{Flag: "header", Value: h, Source: "--header", Err: errors.New(why)}
+			// An Authorization header's value is a credential: not shown.
+			return &cli.SettingError{Flag: "header", Value: h, Secret: strings.EqualFold(k, "Authorization"), Source: "--header", Err: errors.New(why)}
 		}
 		switch {
 		case !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n"):
 			return nil, bad("want NAME:VALUE")
-		case strings.EqualFold(k, "Authorization"):
-			return nil, bad("the Authorization header is the OAuth client's")
+		case strings.EqualFold(k, "Authorization") && (v == "" || cfg.header.Get("Authorization") != ""):
+			return nil, bad("want one Authorization header with a value")
 		case strings.EqualFold(k, "Mcp-Session-Id") || strings.EqualFold(k, "Mcp-Protocol-Version") || strings.EqualFold(k, "Content-Type"):
 			return nil, bad("the bridge sets " + http.CanonicalHeaderKey(k) + " itself")
 		}
 		cfg.header.Add(k, v)
+	}
+	if cfg.staticAuth = cfg.header.Get("Authorization") != ""; cfg.staticAuth {
+		for _, name := range []string{"client-id", "client-secret", "client-metadata-url", "resource"} {
+			if c.Given(name) {
+				return nil, cli.Usagef("%s is for the OAuth client, which a static Authorization --header turns off", c.Names(name))
+			}
+		}
 	}
 	chosen := map[string]bool{
 		"token": *s.token, "test-auth": *s.testAuth, "reset-auth": *s.resetAuth, "command": cfg.command != "",
@@ -182,6 +198,9 @@ func settingsConfig(c *cli.Command, s *settings) (*config, error) {
 	}
 	if len(set) > 1 {
 		return nil, cli.Usagef("%s cannot be combined; give one action", strings.Join(set, " and "))
+	}
+	if cfg.staticAuth && slices.Contains(oauthActions, cfg.action) {
+		return nil, cli.Usagef("--%s manages the OAuth client's tokens or registration, which a static Authorization --header turns off", cfg.action)
 	}
 	switch cfg.action {
 	case "raw":

@@ -58,17 +58,22 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return cli.Exit(stderr, name, cli.Usagef("credentials file: %w", err))
 	}
-	tr, err := mcpauth.NewTransport(cfg.serverURL, &mcpauth.Options{
-		Store: store, Login: newLogin(cfg, getenv, stderr),
-		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, ClientMetadataURL: cfg.clientMetadata,
-		ClientName: name, SoftwareID: "mcp-oauth-gateway/" + name, SoftwareVersion: version(),
-		Resource: cfg.resource, Logger: logger,
-	})
-	if err != nil {
-		return cli.Exit(stderr, name, cli.Usage(err))
+	var tr *mcpauth.Transport
+	hc := &http.Client{}
+	if !cfg.staticAuth { // else the Authorization header is the user's own
+		tr, err = mcpauth.NewTransport(cfg.serverURL, &mcpauth.Options{
+			Store: store, Login: newLogin(cfg, getenv, stderr),
+			ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, ClientMetadataURL: cfg.clientMetadata,
+			ClientName: name, SoftwareID: "mcp-oauth-gateway/" + name, SoftwareVersion: version(),
+			Resource: cfg.resource, Logger: logger,
+		})
+		if err != nil {
+			return cli.Exit(stderr, name, cli.Usage(err))
+		}
+		hc.Transport = tr
 	}
 	bridge, err := stdiobridge.NewClient(cfg.serverURL, &stdiobridge.ClientOptions{
-		HTTPClient: &http.Client{Transport: tr}, Header: cfg.header, Logger: logger,
+		HTTPClient: hc, Header: cfg.header, Logger: logger,
 	})
 	if err != nil {
 		return cli.Exit(stderr, name, cli.Usage(err))
@@ -76,7 +81,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
 	if cfg.action == "" {
-		logger.Info("bridging stdio", "server", cfg.serverURL, "credentials", store.Path())
+		logger.Info("bridging stdio", "server", cfg.serverURL, "credentials", store.Path(), "oauth", !cfg.staticAuth)
 		if err := bridge.Run(ctx, stdin, stdout); err != nil {
 			return cli.Exit(stderr, name, fmt.Errorf("bridge: %w", err))
 		}
