@@ -7,7 +7,9 @@
 //     Typed values with one syntax everywhere: booleans (true/false, 1/0,
 //     yes/no, on/off, any case), whole numbers in a range, ports, durations
 //     (seconds or 45s, 2m), sizes (10MiB), lists (comma-separated or a JSON
-//     array), enums, URLs with given schemes, log levels.
+//     array), enums, URLs with given schemes, log levels; flags that may
+//     be repeated (Repeated) and one-letter aliases (Short, as -c for
+//     --command).
 //   - --help (or -h) lists every flag with its variables and default and
 //     exits 0; a bad value exits 2 with a message naming the flag and its
 //     variables; an unknown flag or a stray argument exits 2.

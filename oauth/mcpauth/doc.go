@@ -49,7 +49,12 @@
 // requests share one refresh or login; processes sharing a FileStore take
 // a file lock and re-read the tokens under it first, so two processes
 // never both spend a rotating refresh token. A refresh token the server
-// refuses leads to one fresh login, not a loop.
+// refuses leads to one fresh login, not a loop; a request gets at most two
+// renewals. A client the server no longer knows (a refresh refused with
+// invalid_client, or a stored registration that the RFC 7592 read, asked
+// once before a login, says is gone) is registered again, since a login
+// with it would end on the server's error page, which the client never
+// sees.
 //
 // Logs never contain a token, code or secret, only short fingerprints.
 //
