@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
@@ -133,19 +132,8 @@ func runBridge(hc *http.Client, url string) int {
 // runClientHelper); it ends with the benchmark.
 func startRelayProcess(b *testing.B, relay, url string) (*lineClient, int) {
 	exe, _ := os.Executable()
-	c := exec.Command(exe)
-	c.Env = append(os.Environ(), clientHelperEnv+"="+relay, clientHelperURLEnv+"="+url)
-	in, _ := c.StdinPipe()
-	out, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		_ = c.Process.Kill()
-		_ = c.Wait()
-	})
-	return newLineClient(b, in, out, func() { in.Close() }), c.Process.Pid
+	in, out, pid := startChildProcess(b, Command{Path: exe, Env: []string{clientHelperEnv + "=" + relay, clientHelperURLEnv + "=" + url}})
+	return newLineClient(b, in, out, func() { in.Close() }), pid
 }
 
 // runParallelCalls runs b.N calls with par in flight. Besides calls/s it

@@ -137,6 +137,12 @@ func startStdioClient(b *testing.B) *stdioClient { return startStdioClientOf(b, 
 // startChild starts cmd with pipes on its stdin and stdout; it ends with
 // the benchmark.
 func startChild(b *testing.B, cmd Command) (io.WriteCloser, io.Reader) {
+	in, out, _ := startChildProcess(b, cmd)
+	return in, out
+}
+
+// startChildProcess is startChild that also returns the process's pid.
+func startChildProcess(b *testing.B, cmd Command) (io.WriteCloser, io.Reader, int) {
 	c := exec.Command(cmd.Path, cmd.Args...)
 	c.Env = append(os.Environ(), cmd.Env...)
 	in, _ := c.StdinPipe()
@@ -148,7 +154,7 @@ func startChild(b *testing.B, cmd Command) (io.WriteCloser, io.Reader) {
 		in.Close()
 		_ = c.Wait()
 	})
-	return in, out
+	return in, out, c.Process.Pid
 }
 
 func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {

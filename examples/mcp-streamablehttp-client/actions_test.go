@@ -85,7 +85,7 @@ func TestHeaderFlag(t *testing.T) {
 	// An Authorization header of one's own (as mcp-remote users pass a
 	// token) is sent as it is, and OAuth stays out: nothing registered,
 	// nothing stored, the token in no log.
-	token := storedAccessToken(t, creds)
+	token := storedTokens(t, creds).AccessToken
 	registrations, authorizations := as.Count("/register"), as.Count("/authorize")
 	static := filepath.Join(t.TempDir(), "credentials.json")
 	stdout, errs, code := runCLI(t, static, "", "--server-url", mcp, "--log-level", "debug", "--header", "Authorization: Bearer "+token, "-c", "echo message=static")
@@ -105,32 +105,16 @@ func TestHeaderFlag(t *testing.T) {
 	}
 }
 
-// secretsIn collects every token, code and secret the credentials file
-// holds now.
+// secretsIn collects every token and secret the credentials file holds
+// now.
 func secretsIn(t *testing.T, creds string, into map[string]string) {
 	t.Helper()
-	b, err := os.ReadFile(creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Tokens []struct {
-			AccessToken  string `json:"access_token"`
-			RefreshToken string `json:"refresh_token"`
-		} `json:"tokens"`
-		Registrations []struct {
-			ClientSecret            string `json:"client_secret"`
-			RegistrationAccessToken string `json:"registration_access_token"`
-		} `json:"registrations"`
-	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	for _, tk := range f.Tokens {
+	c := readCredentials(t, creds)
+	for _, tk := range c.Tokens {
 		into[tk.AccessToken] = "access token"
 		into[tk.RefreshToken] = "refresh token"
 	}
-	for _, r := range f.Registrations {
+	for _, r := range c.Registrations {
 		into[r.ClientSecret] = "client secret"
 		into[r.RegistrationAccessToken] = "registration access token"
 	}

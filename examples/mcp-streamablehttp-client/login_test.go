@@ -268,11 +268,10 @@ func TestServerRestartsWithANewSigningKey(t *testing.T) {
 	mcp := as.ProtectedMCP(t)
 	creds := filepath.Join(t.TempDir(), "credentials.json")
 	mustCLI(t, creds, "", "--server-url", mcp, "-c", "echo message=first")
-	_, refresh := storedTokens(t, creds)
-	access := storedAccessToken(t, creds)
+	first := storedTokens(t, creds)
 
 	as.Restart(opts(ecKey(t), storeFile))
-	if !refused(t, mcp, access) {
+	if !refused(t, mcp, first.AccessToken) {
 		t.Fatal("the old access token is still accepted after the key change")
 	}
 	if out := mustCLI(t, creds, "", "--server-url", mcp, "-c", "echo message=second"); !strings.Contains(out, "second") {
@@ -282,7 +281,7 @@ func TestServerRestartsWithANewSigningKey(t *testing.T) {
 		t.Fatalf("after the key change: refresh %d, authorize %d, register %d, want 1, 1, 1",
 			as.Count("token:refresh_token"), as.Count("/authorize"), as.Count("/register"))
 	}
-	if _, r := storedTokens(t, creds); r == refresh {
+	if storedTokens(t, creds).RefreshToken == first.RefreshToken {
 		t.Fatal("the refresh token did not rotate")
 	}
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/internal/authtest"
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
+	"github.com/mcp-oauth-gateway/gateway/oauth/mcpauth"
 )
 
 // The tests run the real binary: the test executable re-runs itself as
@@ -71,39 +72,34 @@ func mustCLI(t *testing.T, creds, stdin string, args ...string) string {
 	return out
 }
 
-func storedAccessToken(t *testing.T, creds string) string {
-	t.Helper()
-	b, err := os.ReadFile(creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Tokens []struct {
-			AccessToken string `json:"access_token"`
-		} `json:"tokens"`
-	}
-	if err := json.Unmarshal(b, &f); err != nil || len(f.Tokens) != 1 {
-		t.Fatalf("credentials file: %s", b)
-	}
-	return f.Tokens[0].AccessToken
+// credentials is the credentials file as the tests read it.
+type credentials struct {
+	Registrations []mcpauth.Registration `json:"registrations"`
+	Tokens        []mcpauth.Tokens       `json:"tokens"`
 }
 
-func storedTokens(t *testing.T, creds string) (clientID, refresh string) {
+func readCredentials(t *testing.T, path string) credentials {
 	t.Helper()
-	b, err := os.ReadFile(creds)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Tokens []struct {
-			ClientID     string `json:"client_id"`
-			RefreshToken string `json:"refresh_token"`
-		} `json:"tokens"`
+	var c credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("credentials file: %v: %s", err, b)
 	}
-	if err := json.Unmarshal(b, &f); err != nil || len(f.Tokens) != 1 {
-		t.Fatalf("credentials file: %s", b)
+	return c
+}
+
+// storedTokens are the tokens of the credentials file, which must hold
+// those of one server.
+func storedTokens(t *testing.T, path string) mcpauth.Tokens {
+	t.Helper()
+	c := readCredentials(t, path)
+	if len(c.Tokens) != 1 {
+		t.Fatalf("credentials file: %d token sets, want 1", len(c.Tokens))
 	}
-	return f.Tokens[0].ClientID, f.Tokens[0].RefreshToken
+	return c.Tokens[0]
 }
 
 // Against the real mcp-oauth-server and an MCP server behind its /verify:
@@ -146,7 +142,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revoke the authorization (its refresh token): the access token is
 	// refused within a second, the refresh fails, one fresh login.
-	clientID, refresh := storedTokens(t, creds)
+	stored := storedTokens(t, creds)
+	clientID, refresh := stored.ClientID, stored.RefreshToken
 	resp, err := http.PostForm(as.Issuer+"/revoke", url.Values{"token": {refresh}, "client_id": {clientID}})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("revoke: %v %v", resp, err)

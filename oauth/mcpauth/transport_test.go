@@ -237,11 +237,11 @@ func TestNoLoginError(t *testing.T) {
 	}
 }
 
-// The server forgets the client (its registration expired, or it lost its
-// store) while the client still has tokens: the refresh is refused with
-// invalid_client, and the client registers again before it logs in,
-// instead of sending the user to the server's "unknown client" page.
-func TestRefusedClientRegistersAgain(t *testing.T) {
+// loggedInThenForgotten logs a client in, then deletes its registration at
+// the server. The login it returns gives up after 20 s: a login that
+// waits for a page nobody sees fails the test instead of hanging it.
+func loggedInThenForgotten(t *testing.T) (*authtest.Env, *mcpauth.MemoryStore, *mcpauth.Tokens, func(*mcpauth.Options)) {
+	t.Helper()
 	env := authtest.Start(t, nil)
 	store := mcpauth.NewMemoryStore()
 	short := func(o *mcpauth.Options) {
@@ -253,6 +253,15 @@ func TestRefusedClientRegistersAgain(t *testing.T) {
 	if err := env.Store.DeleteClient(context.Background(), tok.ClientID); err != nil {
 		t.Fatal(err)
 	}
+	return env, store, tok, short
+}
+
+// The server forgets the client (its registration expired, or it lost its
+// store) while the client still has tokens: the refresh is refused with
+// invalid_client, and the client registers again before it logs in,
+// instead of sending the user to the server's "unknown client" page.
+func TestRefusedClientRegistersAgain(t *testing.T) {
+	env, store, tok, short := loggedInThenForgotten(t)
 	tok.AccessToken = "refused"
 	_ = store.SaveTokens(context.Background(), tok)
 	tr2 := newTransport(t, env, store, short)
@@ -271,17 +280,7 @@ func TestRefusedClientRegistersAgain(t *testing.T) {
 // tokens to refresh): the client asks the server (RFC 7592 read) before
 // it uses the registration, and registers again.
 func TestForgottenRegistrationRegistersAgain(t *testing.T) {
-	env := authtest.Start(t, nil)
-	store := mcpauth.NewMemoryStore()
-	short := func(o *mcpauth.Options) {
-		o.Login = &mcpauth.Browser{Open: authtest.Browser, Out: io.Discard, Timeout: 20 * time.Second}
-	}
-	tr := newTransport(t, env, store, short)
-	echoCall(t, tr.Client(), env.MCP, "a")
-	tok, _ := tr.Tokens(context.Background())
-	if err := env.Store.DeleteClient(context.Background(), tok.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	env, store, tok, short := loggedInThenForgotten(t)
 	_ = store.DeleteTokens(context.Background(), tok.Server)
 	tr2 := newTransport(t, env, store, short)
 	if got := echoCall(t, tr2.Client(), env.MCP, "b"); got != "b" {
