@@ -21,6 +21,10 @@ import (
 // no new event.
 const maxResumes = 5
 
+// maxRetryDelay bounds the reconnection delay a server's SSE retry field
+// may ask for.
+const maxRetryDelay = 30 * time.Second
+
 // relay posts one message (m nil: a batch) and writes what comes back.
 func (c *Client) relay(ctx context.Context, m *message, raw []byte) {
 	var id []byte
@@ -283,6 +287,11 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 			c.seen(m, id, &msg)
 			if emit {
 				c.write(body)
+				if id != nil && (msg.kind != kindResponse || !bytes.Equal(msg.idBytes(), id)) {
+					// Nothing else comes in a JSON answer: the client
+					// would wait for its response for ever.
+					c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: the server's JSON answer is not the response to this request", nil))
+				}
 			}
 			return
 		}
@@ -344,7 +353,7 @@ func (c *Client) readEvents(body io.Reader, req *message, id []byte, st *streamS
 			st.lastID = ev.id
 		}
 		if ev.hasRetry {
-			st.retry = ev.retry
+			st.retry = min(ev.retry, maxRetryDelay)
 		}
 		if len(bytes.TrimSpace(ev.data)) == 0 {
 			continue
