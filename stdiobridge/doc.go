@@ -117,8 +117,8 @@
 // the server's own requests such as sampling and elicitation, whose
 // answers from the input are posted back), and the session's GET stream,
 // opened after notifications/initialized. A broken response stream is
-// resumed with Last-Event-ID after the server's retry delay (at most 5
-// times without a new event); a session the server forgot (404) is
+// resumed with Last-Event-ID after the server's retry delay (30 s at most;
+// at most 5 times without a new event); a session the server forgot (404) is
 // re-created by replaying the client's initialize and
 // notifications/initialized, and the request sent again; when the input
 // ends the requests in flight get ClientOptions.ShutdownGrace, then the
@@ -127,8 +127,9 @@
 // version from _meta and the Mcp-Method, Mcp-Name and Mcp-Param-* headers,
 // and a tool whose x-mcp-header annotations are invalid is refused
 // locally. A request that fails (no connection, a refused status, an
-// answer beyond ClientOptions.MaxMessageBytes, a stream that cannot be
-// resumed) is answered with a JSON-RPC error, so the client does not wait
+// answer beyond ClientOptions.MaxMessageBytes, a JSON answer that is not
+// its response, a stream that cannot be resumed) is answered with a
+// JSON-RPC error, so the client does not wait
 // for nothing; a line from the client beyond that limit is skipped and
 // logged. The log never sees a message's content or a token.
 //
