@@ -41,36 +41,36 @@ const (
 
 // Event is one observed step. Fields a step does not have are empty.
 type Event struct {
-	Step Step
-	Time time.Time
+	Step Step      `json:"step"`
+	Time time.Time `json:"time"`
 	// ClientID is the client the step belongs to; empty when the request
 	// named none the server knows (the metadata fetches, a request without
 	// a good token at a resource).
-	ClientID string
+	ClientID string `json:"client_id,omitempty"`
 	// Error is why the step failed: the OAuth error code
 	// ("invalid_grant") or, at a resource, the Refusal reason; empty when
 	// it succeeded.
-	Error string
+	Error string `json:"error,omitempty"`
 	// Description says more about a failure, for people. Never a secret.
-	Description string
+	Description string `json:"description,omitempty"`
 	// Status is the HTTP status of the answer; 0 for a request a
 	// protected resource let through to its handler.
-	Status int
+	Status int `json:"status,omitempty"`
 	// GrantType is the token request's grant_type.
-	GrantType string
+	GrantType string `json:"grant_type,omitempty"`
 	// Resource is the resource of a resource or resource-metadata step.
-	Resource string
+	Resource string `json:"resource,omitempty"`
 	// Subject is the user, when known (token, resource).
-	Subject string
+	Subject string `json:"sub,omitempty"`
 	// Address and UserAgent are the client's, as the request carried them
 	// (the TCP peer; the server's trusted forwarded header where it has
 	// one).
-	Address   string
-	UserAgent string
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
 // OK reports whether the step succeeded.
-func (e *Event) OK() bool { return e.Error == "" }
+func (e Event) OK() bool { return e.Error == "" }
 
 // Observer receives events. It is called on the request's goroutine, so
 // it must be quick and must not block (count, or queue for later); it is
@@ -136,7 +136,11 @@ func (s *Server) emit(r *http.Request, e Event, err error) {
 		return
 	}
 	e.Time = s.now()
-	e.Address = s.clientIP(r)
+	if a, ok := r.Context().Value(clientAddrKey{}).(clientAddr); ok {
+		e.Address = a.String()
+	} else if a := s.addrs.addr(r); a.IsValid() {
+		e.Address = a.String()
+	}
 	e.UserAgent = truncate(r.UserAgent(), 200)
 	if e.Status == 0 {
 		e.Status = http.StatusOK

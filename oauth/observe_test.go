@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,18 +52,40 @@ func TestObserveTokens(t *testing.T) {
 	e := newEnv(t, withOptions(func(o *Options) { o.Observe = got.observe }))
 	e.get(e.issuer + "/.well-known/oauth-authorization-server")
 	c := e.register(nil)
-	got.take()
-	tok := e.tokens(c, nil)
 	evs := got.take()
-	var issued *Event
-	for i := range evs {
-		if evs[i].Step == StepToken {
-			issued = &evs[i]
+	if len(evs) != 2 || evs[0].Step != StepMetadata || evs[0].ClientID != "" || evs[1].Step != StepRegister || evs[1].ClientID != c.ID || evs[1].Status != 201 {
+		t.Fatalf("discovery and registration events %+v", evs)
+	}
+	tok := e.tokens(c, nil)
+	evs = got.take()
+	var steps []Step
+	for _, ev := range evs {
+		steps = append(steps, ev.Step)
+		if ev.ClientID != c.ID || !ev.OK() {
+			t.Errorf("event %+v", ev)
 		}
 	}
-	if issued == nil || !issued.OK() || issued.ClientID != c.ID || issued.GrantType != "authorization_code" || issued.Subject != "4242" || issued.Status != 200 {
-		t.Fatalf("token event %+v in %+v", issued, evs)
+	if fmt.Sprint(steps) != "[authorize consent login token]" {
+		t.Fatalf("steps %v", steps)
 	}
+	if issued := evs[3]; issued.GrantType != "authorization_code" || issued.Subject != "4242" || issued.Status != 200 || evs[2].Subject != "4242" {
+		t.Fatalf("token event %+v, login %+v", issued, evs[2])
+	}
+	// A refused login and an unknown client at /authorize.
+	e.gh.SetLogin("mallory")
+	_, ch := pkcePair()
+	e.authorize(authQuery(c, ch, nil))
+	e.get(e.issuer + "/authorize?client_id=nobody&response_type=code")
+	evs = got.take()
+	steps = nil
+	for _, ev := range evs {
+		steps = append(steps, ev.Step)
+	}
+	if fmt.Sprint(steps) != "[authorize consent login authorize]" || evs[2].Error != ErrorAccessDenied || evs[2].Subject != "666" ||
+		evs[3].Error != ErrorInvalidClient || evs[3].ClientID != "" {
+		t.Fatalf("refusals %+v", evs)
+	}
+	e.gh.SetLogin("octocat")
 	resp, m := e.refresh(c, "mrf_not-a-token", nil)
 	wantOAuthError(t, resp, m, 400, ErrorInvalidGrant)
 	resp, m = e.refresh(c, str(tok["refresh_token"]), nil)
@@ -130,7 +153,7 @@ func TestObserveResource(t *testing.T) {
 		{StepResourceMetadata, "", "", 200},
 		{StepResource, RefusedNoToken, "", 401},
 		{StepResource, "", c.ID, 0},
-		{StepResource, RefusedAudience, "", 401},
+		{StepResource, RefusedAudience, c.ID, 401},
 		{StepResource, RefusedInvalid, "", 401},
 	}
 	if len(evs) != len(want) {
@@ -147,5 +170,38 @@ func TestObserveResource(t *testing.T) {
 	}
 	if s := secretsIn(evs, tok); len(s) > 0 {
 		t.Error("an event carries the token")
+	}
+}
+
+// TestObserveForwardAuth: /verify reports its verdicts like a
+// ProtectedResource, with the client of a verified token.
+func TestObserveForwardAuth(t *testing.T) {
+	var got events
+	e := newEnv(t)
+	v, err := NewVerifier(e.srv.Issuer(), e.srv, &VerifierOptions{Observe: got.observe, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	fa, err := NewForwardAuth(v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.register(nil)
+	tok := str(e.tokens(c, url.Values{"resource": {"https://mcp.example.com/mcp"}})["access_token"])
+	for _, auth := range []string{"", "Bearer " + tok} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1/verify", nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "mcp.example.com")
+		req.Header.Set("X-Forwarded-Uri", "/mcp")
+		req.Header.Set("X-Forwarded-Method", "POST")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		fa.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	evs := got.take()
+	if len(evs) != 2 || evs[0].Error != RefusedNoToken || evs[1].Error != "" || evs[1].ClientID != c.ID || evs[1].Resource != "https://mcp.example.com/mcp" {
+		t.Fatalf("events %+v", evs)
 	}
 }

@@ -169,15 +169,15 @@ func (v *Verifier) observeRequest(r *http.Request, res *resource, t *verifiedTok
 }
 
 // checkToken verifies raw for res: the token, its audience, the scopes and
-// the policy. With ErrInsufficientScope and ErrUserNotAllowed it returns
-// the token too.
+// the policy. With ErrTokenAudience, ErrInsufficientScope and
+// ErrUserNotAllowed it returns the (verified) token too.
 func checkToken(ctx context.Context, v *Verifier, raw string, res *resource) (*verifiedToken, error) {
 	t, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	if !t.hasAudience(res.url) {
-		return nil, ErrTokenAudience
+		return t, ErrTokenAudience
 	}
 	if !t.hasScopes(res.required) {
 		return t, ErrInsufficientScope

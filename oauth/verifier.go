@@ -65,9 +65,9 @@ type VerifierOptions struct {
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
 	// Observe receives a StepResource Event for every request a
-	// ProtectedResource using this verifier decides on, and a
-	// StepResourceMetadata Event for every fetch of its metadata. Zero:
-	// none.
+	// ProtectedResource or ForwardAuth using this verifier decides on, and
+	// a StepResourceMetadata Event for every fetch of a ProtectedResource's
+	// metadata. Zero: none.
 	Observe Observer
 }
 

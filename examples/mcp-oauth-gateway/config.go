@@ -283,7 +283,7 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err)
 	}
-	file, err := parser.ParseBytes(data, 0)
+	file, err := parse(data)
 	if err != nil {
 		return nil, yamlError(path, err)
 	}
@@ -296,12 +296,34 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 			tk := body.GetToken()
 			return nil, &configError{file: path, line: tk.Position.Line, col: tk.Position.Column, msg: "want a mapping of settings (routing:, services:, ...)"}
 		}
-		dec := yaml.NewDecoder(strings.NewReader(""), yaml.Strict())
-		if err := dec.DecodeFromNode(body, cfg); err != nil {
+		if err := decodeYAML(body, cfg); err != nil {
 			return nil, yamlError(path, err)
 		}
 	}
 	return cfg, cfg.check(path, file, getenv)
+}
+
+// parse reads the YAML document. The library panics on some malformed
+// input (a tag that does not fit its node, found by FuzzConfig): that is an
+// error of the file, not a crash.
+func parse(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("not a YAML document this gateway can read (%v)", v)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
+// decodeYAML decodes body into cfg, strictly (unknown and repeated keys are
+// errors), turning a panic of the library into an error as parse does.
+func decodeYAML(body ast.Node, cfg *fileConfig) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("not a configuration this gateway can read (%v)", v)
+		}
+	}()
+	return yaml.NewDecoder(strings.NewReader(""), yaml.Strict()).DecodeFromNode(body, cfg)
 }
 
 // yamlError words a decoding error with the file, line and column.
@@ -337,13 +359,26 @@ func (p *problems) add(yamlPath, format string, args ...any) {
 				continue
 			}
 			if n, err := yq.FilterFile(p.file); err == nil && n != nil {
-				tk := n.GetToken()
-				e.line, e.col = tk.Position.Line, tk.Position.Column
+				e.line, e.col = nodePos(n)
 				break
 			}
 		}
 	}
 	p.errs = append(p.errs, e)
+}
+
+// nodePos is where a node starts: a mapping at its first key.
+func nodePos(n ast.Node) (line, col int) {
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 {
+			return nodePos(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		return nodePos(m.Key)
+	}
+	tk := n.GetToken()
+	return tk.Position.Line, tk.Position.Column
 }
 
 // parentPath drops the last element of a YAML path.
@@ -488,7 +523,7 @@ func checkValues(p *problems, at, what string, vals map[string]value, getenv fun
 			continue
 		}
 		if err := v.resolve(getenv); err != nil {
-			p.errs = append(p.errs, &configError{file: p.path, line: v.line, msg: strings.TrimPrefix(err.Error(), fmt.Sprintf("line %d: ", v.line)) + " (" + what + " " + k + ")"})
+			p.errs = append(p.errs, &configError{file: p.path, line: v.line, col: v.col, msg: strings.TrimPrefix(err.Error(), fmt.Sprintf("line %d: ", v.line)) + " (" + what + " " + k + ")"})
 			continue
 		}
 		vals[k] = v

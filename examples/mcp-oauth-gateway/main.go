@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/admincmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/authcmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 	"github.com/mcp-oauth-gateway/gateway/internal/cli/guardflags"
@@ -37,6 +38,9 @@ func main() {
 // run is the binary: it returns the exit status (0 after --help or a
 // shutdown, 2 for a bad setting, 1 when the gateway cannot run).
 func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "admin" {
+		return admincmd.Main(name, args[1:], env, os.Stdin, stdout, stderr)
+	}
 	cfg, err := parseSettings(args, env, stdout)
 	if err != nil {
 		return cli.Exit(stderr, name, err)
@@ -62,12 +66,15 @@ func parseSettings(args []string, env func(string) string, help io.Writer) (*set
 	auth := authcmd.Register(c, authcmd.Binary{Name: name, Port: 8080, DevLoginWithoutGitHub: true}, env)
 	configPath := c.String("config", "", "YAML `FILE` with the services, routing, TLS, metrics and trace settings (see gateway.example.yaml)", "MCP_GATEWAY_CONFIG")
 	guard := guardflags.Register(c, []string{"MCP_ALLOWED_ORIGINS", "MCP_CORS_ORIGINS"}, []string{"MCP_ALLOWED_HOSTS"})
-	c.Note("Subcommands: " + name + " admin ... (clients, grants, backups, traces; see admin --help).")
+	c.Note("Subcommands: " + name + " admin ... (clients, grants, counts, purge, backups, connection traces; see admin --help).")
 	if err := c.Parse(args, env, help); err != nil {
 		return nil, err
 	}
 	ac, err := auth.Config()
 	if err != nil {
+		return nil, err
+	}
+	if err := guard.Validate(); err != nil {
 		return nil, err
 	}
 	fc, err := loadConfig(*configPath, env)
@@ -127,6 +134,7 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 	}
 	m := newMetrics()
 	cfg.Options.Observe = m.observe
+	cfg.TraceRetention, cfg.TraceOff = fc.Trace.Retention, fc.Trace.Disabled
 	if cfg.Options.ServiceName == "" {
 		cfg.Options.ServiceName = "MCP OAuth Gateway"
 	}
@@ -135,6 +143,8 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 		return err
 	}
 	defer auth.Close()
+	// The admin subcommands reach an open file through this socket.
+	defer admincmd.ServeStore(ctx, cfg.Store, auth.Store, log)()
 
 	guardOpts := mcpserver.Options{AllowedOrigins: s.guard.Origins(), AllowAnyHost: s.guard.AnyHost()}
 	guardOpts.AllowedHosts = append(append([]string(nil), s.guard.Hosts()...), nonLoopback(hosts)...)

@@ -135,3 +135,40 @@ func TestEveryService(t *testing.T) {
 	}
 	g.stop(t)
 }
+
+// TestServicePolicy: a service's allowed_users decides who may get a
+// token for it, and its challenge names its required_scopes.
+func TestServicePolicy(t *testing.T) {
+	conf := writeConfig(t, "services:\n"+
+		"  - {name: open, builtin: echo-stateless}\n"+
+		"  - {name: alice-only, builtin: echo-stateless, allowed_users: alice}\n"+
+		"  - {name: admin, builtin: echo-stateless, required_scopes: [admin]}\n")
+	g := start(t, nil, "--dev-user", "robot", "--config", conf, "--store", "memory", "--scopes", "mcp admin")
+	c := newClient(t)
+	c.login(g.base+"/open/mcp", false)
+	// robot is refused a token for alice-only, at /authorize.
+	c2 := newClient(t)
+	resp, err := c2.http.Post(g.base+"/alice-only/mcp", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reg := c2.postJSON(g.base+"/register", map[string]any{"redirect_uris": []string{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"})
+	q := "response_type=code&client_id=" + reg["client_id"].(string) + "&redirect_uri=http://127.0.0.1:9/cb&state=s" +
+		"&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&resource=" + g.base + "/alice-only/mcp"
+	resp, err = c2.http.Get(g.base + "/authorize?" + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error=access_denied") {
+		t.Fatalf("alice-only for robot: %d %q", resp.StatusCode, loc)
+	}
+	// The admin service challenges for its scope.
+	adm := newClient(t)
+	resp, _ = adm.http.Post(g.base+"/admin/mcp", "application/json", strings.NewReader("{}"))
+	resp.Body.Close()
+	if h := resp.Header.Get("WWW-Authenticate"); !strings.Contains(h, `scope="admin"`) {
+		t.Fatalf("admin challenge %q", h)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/echo"
 	"github.com/mcp-oauth-gateway/gateway/fetch"
+	"github.com/mcp-oauth-gateway/gateway/internal/authcmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/echocmd"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
@@ -102,14 +103,8 @@ type builder struct {
 // build makes one service.
 func (b *builder) build(s *serviceConfig) (*service, error) {
 	u, host := b.layout.resourceURL(s)
-	res := oauth.Resource{URL: u, Name: s.Title, RequiredScopes: s.RequiredScopes, Scopes: s.Scopes, DocumentationURL: s.DocumentationURL}
-	if len(res.Scopes) == 0 && len(res.RequiredScopes) == 0 {
-		res.Scopes = b.scope
-	}
-	if s.AllowedUsers != nil {
-		p := oauth.ParsePolicy(*s.AllowedUsers)
-		res.Allow = &p
-	}
+	res := authcmd.ConfiguredResource(oauth.Resource{URL: u, Name: s.Title, RequiredScopes: s.RequiredScopes, Scopes: s.Scopes,
+		DocumentationURL: s.DocumentationURL}, s.AllowedUsers, b.scope)
 	pr, err := oauth.NewProtectedResource(b.verifier, res)
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)

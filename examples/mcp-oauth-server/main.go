@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/admincmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/authcmd"
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 )
@@ -16,6 +17,9 @@ import (
 const name = "mcp-oauth-server"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "admin" {
+		os.Exit(admincmd.Main(name, os.Args[2:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(runMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
@@ -38,6 +42,7 @@ func parseConfig(args []string, env func(string) string, help io.Writer) (*authc
 		"PKCE, GitHub login, JWT access tokens, rotating refresh tokens, and the /verify endpoint of the reverse proxy "+
 		"in front of MCP services. See examples/mcp-oauth-server/README.md.")
 	settings := authcmd.Register(c, authcmd.Binary{Name: name, Port: 8000}, env)
+	c.Note("Subcommands: " + name + " admin ... (clients, grants, counts, purge, backups, connection traces; see admin --help).")
 	if err := c.Parse(args, env, help); err != nil {
 		return nil, err
 	}
@@ -67,6 +72,8 @@ func run(ctx context.Context, cfg *authcmd.Config, logOut io.Writer) error {
 		return err
 	}
 	defer auth.Close()
+	// The admin subcommands reach an open file through this socket.
+	defer admincmd.ServeStore(ctx, cfg.Store, auth.Store, log)()
 	authcmd.OnHangup(ctx, auth.ReloadResources)
 	return cli.Serve(ctx, ln, auth.Routes(), &cli.ServeOptions{
 		Logger:       log,

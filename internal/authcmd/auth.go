@@ -33,7 +33,10 @@ type Auth struct {
 	Verifier *oauth.Verifier
 	// ForwardAuth is the /verify endpoint, configured by --resource-config.
 	ForwardAuth *oauth.ForwardAuth
-	closers     []func()
+	// Tracer keeps the connection traces (nil: off, or a store without
+	// traces).
+	Tracer  *oauth.Tracer
+	closers []func()
 }
 
 // Open builds the authorization server of cfg, whose Issuer must be set
@@ -41,7 +44,8 @@ type Auth struct {
 // server (loading or creating its signing keys), its verifier and the
 // /verify endpoint, and makes the server ask the resources' policies at
 // login and refresh. Options.Observe, when set, observes the verifier's
-// resources too. A configuration the server refuses is a usage error
+// resources too; with a store that keeps traces, a Tracer records them
+// (unless TraceOff). A configuration the server refuses is a usage error
 // (exit status 2). Close releases it all.
 func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*Auth, error) {
 	a := &Auth{cfg: cfg, log: log}
@@ -58,6 +62,17 @@ func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*Auth, error) {
 	}
 	a.Store = store
 	a.closers = append(a.closers, closeStore)
+	if ts, ok := store.(oauth.TraceStore); ok && !cfg.TraceOff {
+		a.Tracer = oauth.NewTracer(ts, &oauth.TracerOptions{Retention: cfg.TraceRetention, Logger: log})
+		a.closers = append(a.closers, func() { a.Tracer.Close() })
+		observe, trace := cfg.Options.Observe, a.Tracer.Observe
+		cfg.Options.Observe = func(e oauth.Event) {
+			if observe != nil {
+				observe(e)
+			}
+			trace(e)
+		}
+	}
 
 	if cfg.DevLogin {
 		a.IdP, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.DevUser, AllowPublicIssuer: cfg.DevNetwork})

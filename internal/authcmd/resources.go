@@ -50,12 +50,20 @@ type resourceEntry struct {
 // asks for (never every scope the server offers: clients ask for what the
 // challenge names).
 func (e *resourceEntry) resource(def []string) oauth.Resource {
-	r := oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes, DocumentationURL: e.DocumentationURL}
+	return ConfiguredResource(oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes,
+		DocumentationURL: e.DocumentationURL}, e.AllowedUsers, def)
+}
+
+// ConfiguredResource completes a resource from a configuration file: a
+// resource without scopes of its own advertises and asks for def (the
+// server's default scope, see DefaultScope), and allowedUsers, when set,
+// is its policy in the ALLOWED_GITHUB_USERS syntax ("" admits nobody).
+func ConfiguredResource(r oauth.Resource, allowedUsers *string, def []string) oauth.Resource {
 	if len(r.Scopes) == 0 && len(r.RequiredScopes) == 0 {
 		r.Scopes = def
 	}
-	if e.AllowedUsers != nil {
-		p := oauth.ParsePolicy(*e.AllowedUsers)
+	if allowedUsers != nil {
+		p := oauth.ParsePolicy(*allowedUsers)
 		r.Allow = &p
 	}
 	return r

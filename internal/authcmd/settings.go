@@ -2,11 +2,13 @@ package authcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +63,10 @@ type Config struct {
 	Resources    *ResourceConfig
 	// PassToken is --pass-token.
 	PassToken bool
+	// TraceRetention is how long connection traces are kept (zero: 24 h);
+	// TraceOff turns them off.
+	TraceRetention time.Duration
+	TraceOff       bool
 }
 
 // GitHub is the GitHub OAuth App the server signs users in with.
@@ -92,6 +98,9 @@ type Settings struct {
 	resources      *[]string
 	schemes        *[]string
 	trustProxy     *bool
+	trustedProxies *[]string
+	fwdHeader      *string
+	limits         []limitSetting
 	rotation       *time.Duration
 	resourceFile   *string
 	familyLifetime *time.Duration
@@ -133,7 +142,11 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.scopes = c.String("scopes", "", "space- or comma-separated scopes the server grants; resources without scopes of their own ask for mcp, or else the first (default mcp)", "OAUTH_SCOPES")
 	s.resources = c.List("resources", nil, "resource URIs tokens may be issued for; an entry ending in / covers everything under it (default any)", "OAUTH_RESOURCES")
 	s.schemes = c.List("redirect-schemes", nil, "private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor", "OAUTH_REDIRECT_SCHEMES")
-	s.trustProxy = c.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
+	s.trustProxy = c.Bool("trust-proxy", false, "take client addresses for quotas from X-Forwarded-For of peers on loopback and private networks (a proxy next to the server)")
+	s.trustedProxies = c.List("trusted-proxies", nil, "addresses or CIDR prefixes of the proxies whose forwarded header is believed, instead of --trust-proxy's private networks", "OAUTH_TRUSTED_PROXIES")
+	s.fwdHeader = c.Enum("forwarded-header", oauth.HeaderXForwardedFor, []string{oauth.HeaderXForwardedFor, oauth.HeaderForwarded},
+		"the header trusted proxies name the client in (only that one is read)", "OAUTH_FORWARDED_HEADER")
+	s.limits = registerLimits(c)
 	s.rotation = c.Duration("key-rotation", 0, "replace the generated signing key after this long, e.g. 720h (default never)")
 	s.resourceFile = c.String("resource-config", "", "JSON `FILE` naming the protected MCP resources and who may use each (none: every request's URL is its resource); re-read on SIGHUP", "OAUTH_RESOURCE_CONFIG")
 	s.familyLifetime = c.Duration("refresh-family-lifetime", 0, "how long the refresh tokens of one login live at most, however often they rotate, e.g. 2160h (default 90 days)", "REFRESH_FAMILY_LIFETIME")
@@ -244,9 +257,18 @@ func (s *Settings) Config() (*Config, error) {
 	o.Resources = *s.resources
 	o.RedirectSchemes = *s.schemes
 	o.TrustProxyHeaders = *s.trustProxy
+	var err error
+	if o.TrustedProxies, err = oauth.ParseTrustedProxies(strings.Join(*s.trustedProxies, ",")); err != nil {
+		return nil, s.c.Bad("trusted-proxies", err)
+	}
+	o.ForwardedHeader = *s.fwdHeader
+	for _, l := range s.limits {
+		if *l.dst(o), err = parseLimit(*l.value); err != nil {
+			return nil, s.c.Bad(l.flag, err)
+		}
+	}
 	c.ResourceFile = *s.resourceFile
 	c.PassToken = *s.passToken
-	var err error
 	if c.Resources, err = LoadResources(c.ResourceFile, DefaultScope(o.Scopes)); err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -289,6 +311,62 @@ func DefaultStorePath(name string, env func(string) string) string {
 		return filepath.Join(h, ".local", "state", name, "oauth.db")
 	}
 	return "mcp-oauth.db"
+}
+
+// limitSetting is one quota or cap setting.
+type limitSetting struct {
+	flag  string
+	value *string
+	dst   func(*oauth.Options) *int
+}
+
+// registerLimits adds the quota and cap settings: each a count, or off.
+func registerLimits(c *cli.Command) []limitSetting {
+	rows := []struct {
+		flag, env, usage string
+		def              int
+		dst              func(*oauth.Options) *int
+	}{
+		{"pending-per-address", "OAUTH_PENDING_PER_ADDRESS", "`N` sign-ins one client address may start per 10 minutes", oauth.DefaultPendingPerAddress,
+			func(o *oauth.Options) *int { return &o.Limits.PendingPerAddress }},
+		{"max-pending", "OAUTH_MAX_PENDING", "`N` sign-ins in progress at once, all clients together", oauth.DefaultMaxPending,
+			func(o *oauth.Options) *int { return &o.Limits.MaxPending }},
+		{"devices-per-address", "OAUTH_DEVICES_PER_ADDRESS", "`N` device authorizations one client address may start per 10 minutes", oauth.DefaultDevicesPerAddress,
+			func(o *oauth.Options) *int { return &o.Limits.DevicesPerAddress }},
+		{"max-devices", "OAUTH_MAX_DEVICES", "`N` device authorizations kept at once, all clients together", oauth.DefaultMaxDevices,
+			func(o *oauth.Options) *int { return &o.Limits.MaxDevices }},
+		{"registrations-per-address", "OAUTH_REGISTRATIONS_PER_ADDRESS", "`N` dynamic registrations one client address may make per hour", oauth.DefaultRegistrationLimit,
+			func(o *oauth.Options) *int { return &o.RegistrationLimit }},
+		{"max-registrations", "OAUTH_MAX_REGISTRATIONS", "`N` dynamic registrations per hour, all clients together", oauth.DefaultMaxRegistrations,
+			func(o *oauth.Options) *int { return &o.Limits.MaxRegistrations }},
+		{"metadata-fetches-per-address", "OAUTH_METADATA_FETCHES_PER_ADDRESS", "`N` client metadata documents one client address may make the server fetch per minute", oauth.DefaultMetadataFetchesPerAddress,
+			func(o *oauth.Options) *int { return &o.Limits.MetadataFetchesPerAddress }},
+		{"max-metadata-fetches", "OAUTH_MAX_METADATA_FETCHES", "`N` client metadata document fetches per minute, all clients together", oauth.DefaultMaxMetadataFetches,
+			func(o *oauth.Options) *int { return &o.Limits.MaxMetadataFetches }},
+	}
+	out := make([]limitSetting, len(rows))
+	for i, l := range rows {
+		out[i] = limitSetting{flag: l.flag, dst: l.dst,
+			value: c.String(l.flag, "", fmt.Sprintf("%s (default %d; 0 or off: no limit)", l.usage, l.def), l.env)}
+	}
+	return out
+}
+
+// parseLimit reads a quota: a positive count, or off (also 0 or a negative
+// number) for none; empty keeps the default.
+func parseLimit(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case "":
+		return 0, nil
+	case "off", "none", "0":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errors.New("want a number, or off")
+	}
+	return max(n, -1), nil
 }
 
 // splitList splits scopes, which OAuth writes space-separated, on spaces

@@ -30,7 +30,7 @@ func OpenStore(ctx context.Context, spec, redisPassword string, log *slog.Logger
 				return nil, nil, fmt.Errorf("--store: %w", err)
 			}
 		}
-		s, err := filestore.Open(spec, nil)
+		s, err := filestore.Open(spec, &filestore.Options{Logger: log})
 		if err != nil {
 			return nil, nil, err
 		}
