@@ -38,8 +38,8 @@ trap cleanup EXIT
 
 (cd "$root" && go build -o "$work/gateway" ./examples/mcp-oauth-gateway &&
   go build -o "$work/echo" ./examples/mcp-echo-streamablehttp-server-stateless &&
-  go build -o "$work/loadgen" ./scripts/bench/loadgen &&
-  go build -o "$work/checktool" ./deploy/checktool)
+  go build -o "$work/loadgen" ./scripts/bench/loadgen)
+(cd "$root/deploy" && go build -o "$work/checktool" ./checktool)
 
 read -r -d '' echo_port gw_port < <("$work/checktool" freeport 2) || true
 wait_health() { # wait_health URL NAME
