@@ -133,7 +133,7 @@ http {
 func TestNginxGatewayConfig(t *testing.T) {
 	nginx := lookPath(t, "nginx", "apt-get install nginx-light")
 	work := t.TempDir()
-	cert, key := selfSigned(t, work)
+	cert, key := throwawayCert(t, work)
 	dir := filepath.Join(deployDir(), "nginx")
 	gw, err := os.ReadFile(filepath.Join(dir, "mcp-oauth-gateway.conf"))
 	if err != nil {
@@ -155,8 +155,8 @@ func TestNginxGatewayConfig(t *testing.T) {
 	}
 }
 
-// selfSigned writes a throwaway certificate and key for example.com.
-func selfSigned(t *testing.T, dir string) (cert, key string) {
+// throwawayCert writes a throwaway certificate and key for example.com.
+func throwawayCert(t *testing.T, dir string) (cert, key string) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -205,10 +205,11 @@ func startNginx(t *testing.T, nginx, work, conf, port string) {
 }
 
 // startReplicas starts Redis, two gateways sharing it (at the same time,
-// as an orchestrator does) and nginx in front of them.
-func startReplicas(t *testing.T) *replicas {
+// as an orchestrator does) and the proxy (nginx or caddy) in front of
+// them.
+func startReplicas(t *testing.T, proxy string) *replicas {
 	t.Helper()
-	nginx := lookPath(t, "nginx", "apt-get install nginx-light")
+	bin := lookPath(t, proxy, "apt-get install "+map[string]string{"nginx": "nginx-light", "caddy": "caddy"}[proxy])
 	rs := redistest.Start(t)
 	r := &replicas{nginxPort: freePort(t), work: t.TempDir()}
 	// The issuer is localhost (--dev-user approves only on a loopback
@@ -231,8 +232,44 @@ func startReplicas(t *testing.T) *replicas {
 	if t.Failed() {
 		t.FailNow()
 	}
-	startNginx(t, nginx, r.work, nginxConfig(t, r.work, r.nginxPort, ports), r.nginxPort)
+	switch proxy {
+	case "nginx":
+		startNginx(t, bin, r.work, nginxConfig(t, r.work, r.nginxPort, ports), r.nginxPort)
+	case "caddy":
+		startCaddy(t, bin, r, ports)
+	}
 	return r
+}
+
+// startCaddy runs deploy/caddy/Caddyfile.gateway as written, its hosts
+// and upstreams from the environment, over plain HTTP on loopback.
+func startCaddy(t *testing.T, caddy string, r *replicas, ports []string) {
+	t.Helper()
+	site := func(name string) string { return "http://" + name + ":" + r.nginxPort }
+	cmd := exec.Command(caddy, "run", "--adapter", "caddyfile", "--config", filepath.Join(deployDir(), "caddy", "Caddyfile.gateway"))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + r.work, "XDG_DATA_HOME=" + r.work, "XDG_CONFIG_HOME=" + r.work,
+		"CADDY_ADMIN=off", "AUTH_HOST=" + site("localhost"),
+		"MCP_HOSTS=" + site("echo.localhost") + ", " + site("echo-stateless.localhost") + ", " + site("fetch.localhost"),
+		"GATEWAY_UPSTREAMS=127.0.0.1:" + ports[0] + " 127.0.0.1:" + ports[1]}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("caddy: %s", out.String())
+		}
+	})
+	waitFor(t, "caddy to listen", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+r.nginxPort)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 }
 
 // answer is one raw HTTP exchange.
@@ -342,7 +379,7 @@ func (l *legacy) call(msg string) answer {
 // on their replica, and a replica's death costs its legacy clients one
 // re-initialize.
 func TestReplicasBehindNginx(t *testing.T) {
-	r := startReplicas(t)
+	r := startReplicas(t, "nginx")
 	direct := [2]string{"127.0.0.1:" + r.gw[0].port, "127.0.0.1:" + r.gw[1].port}
 	viaNginx := "127.0.0.1:" + r.nginxPort
 	stateless := r.serviceURL("echo-stateless")
@@ -562,4 +599,72 @@ func TestReplicasBehindNginx(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReplicasBehindCaddy: deploy/caddy/Caddyfile.gateway in front of two
+// replicas on one Redis: a client stays on one replica (ip_hash), so its
+// legacy sessions live; when that replica is killed, each session costs
+// one re-initialize on the other and goes on. /verify and /metrics are not
+// served from the outside.
+func TestReplicasBehindCaddy(t *testing.T) {
+	r := startReplicas(t, "caddy")
+	via := "127.0.0.1:" + r.nginxPort
+	tok := dialClient(t, via)
+	tok.login(r.serviceURL("echo"), false)
+	var clients []*legacy
+	for range 6 {
+		l := &legacy{t: t, c: dialClient(t, via), url: r.serviceURL("echo")}
+		l.c.access = tok.access
+		l.initialize()
+		clients = append(clients, l)
+	}
+	for round := range 3 {
+		for i, l := range clients {
+			l.call(fmt.Sprintf("round %d client %d", round, i))
+		}
+	}
+	for i, l := range clients {
+		if l.reinits != 0 {
+			t.Fatalf("client %d lost its session with both replicas up", i)
+		}
+	}
+	// The replica that holds the sessions (its access log shows them).
+	holder := -1
+	for i, g := range r.gw {
+		if strings.Contains(g.stderr.String(), "path=/mcp status=200") && strings.Contains(g.stderr.String(), "service=echo ") {
+			if holder >= 0 {
+				t.Fatal("both replicas served the sessions of one client address")
+			}
+			holder = i
+		}
+	}
+	if holder < 0 {
+		t.Fatal("no replica served the sessions")
+	}
+	_ = r.gw[holder].cmd.Process.Kill()
+	<-r.gw[holder].done
+	r.gw[holder].done <- nil
+	for round := range 3 {
+		for i, l := range clients {
+			l.call(fmt.Sprintf("after round %d client %d", round, i))
+		}
+	}
+	for i, l := range clients {
+		if l.reinits != 1 {
+			t.Errorf("client %d: %d re-initializations after its replica died, want 1", i, l.reinits)
+		}
+	}
+	for _, path := range []string{"/verify", "/VERIFY", "/%76erify", "/metrics"} {
+		for _, host := range []string{"localhost", "echo.localhost"} {
+			req, _ := http.NewRequest("GET", "http://"+host+":"+r.nginxPort+path, nil)
+			resp, err := dialClient(t, via).http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Errorf("%s%s through Caddy: %d, want 404", host, path, resp.StatusCode)
+			}
+		}
+	}
 }
