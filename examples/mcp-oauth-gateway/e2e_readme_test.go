@@ -115,31 +115,38 @@ func cloneAsNewUser(t *testing.T) *newUser {
 }
 
 // gateway runs a command line of the README (a go run of the gateway) in
-// the clone on port, and waits until it prints its summary. It is stopped,
-// with the program go run started, when the test ends.
-func (u *newUser) gateway(line, port string) *syncBuffer {
+// the clone on port, and waits until it prints its summary. stop ends it
+// as Ctrl-C would (go run and the program it started); so does the end of
+// the test.
+func (u *newUser) gateway(line, port string) (out *syncBuffer, stop func()) {
 	t := u.t
 	t.Helper()
 	cmd := exec.Command("bash", "-c", line)
 	cmd.Dir = u.repo
 	cmd.Env = append(u.env, "PORT="+port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &syncBuffer{}
+	out = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-	})
+	}
+	t.Cleanup(stop)
 	// The first go run compiles: minutes on a loaded machine.
 	deadline := time.Now().Add(8 * time.Minute)
 	for !strings.Contains(out.String(), "MCP OAuth Gateway is running") {
@@ -160,7 +167,7 @@ func (u *newUser) gateway(line, port string) *syncBuffer {
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	return out
+	return out, stop
 }
 
 // onPort is a README text with the default port replaced.
@@ -189,7 +196,7 @@ func TestReadme(t *testing.T) {
 		t.Errorf(".ci/run does not run ./scripts/test.sh: %v", err)
 	}
 	port := freePort(t)
-	out := u.gateway(qs[0], port)
+	out, stop := u.gateway(qs[0], port)
 	readme, _ := os.ReadFile(filepath.Join(u.repo, "README.md"))
 	for _, svc := range regexp.MustCompile(`http://127\.0\.0\.1:8080/[a-z-]+/mcp`).FindAllString(string(readme), -1) {
 		if !strings.Contains(out.String(), onPort(svc, port)) {
@@ -205,7 +212,9 @@ func TestReadme(t *testing.T) {
 	})
 
 	// A token and a tool call by hand, on the gateway the README says to
-	// run first.
+	// run first, once the first one is stopped (Ctrl-C): both would use
+	// the same embedded store, which one process holds at a time.
+	stop()
 	tb := blocks["token-by-hand"]
 	if !strings.HasPrefix(tb.after, "go run ./examples/mcp-oauth-gateway") {
 		t.Fatalf("token-by-hand runs after %q", tb.after)
