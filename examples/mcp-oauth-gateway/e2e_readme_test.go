@@ -251,6 +251,21 @@ func TestReadme(t *testing.T) {
 	})
 }
 
+// lookPathIn finds an executable in the PATH of env.
+func lookPathIn(name string, env []string) (string, error) {
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range filepath.SplitList(p) {
+				f := filepath.Join(dir, name)
+				if st, err := os.Stat(f); err == nil && st.Mode()&0o111 != 0 {
+					return f, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("%s is not on the new user's PATH", name)
+}
+
 // inspectorCORS makes the requests MCP Inspector's page makes from its
 // origin, http://localhost:6274: the preflight, the 401 it must be able to
 // read, the metadata and the registration.
@@ -336,9 +351,14 @@ func claudeDesktop(t *testing.T, u *newUser, b readmeBlock, port string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, server.Command, args...)
+	// The command by name, from the new user's PATH (where go install
+	// would have put it).
+	path, err := lookPathIn(server.Command, u.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(u.env, "BROWSER=curl -sL -o /dev/null")
-	cmd.Path = filepath.Join(u.bin, server.Command)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer
