@@ -53,9 +53,12 @@ type Tracer struct {
 	done    chan struct{}
 	dropped atomic.Int64
 
+	// seen are the clients whose first resource request was recorded: read
+	// on every request a token let through, so without a lock.
+	seen     atomic.Pointer[sync.Map]
+	seenLen  atomic.Int64
 	mu       sync.Mutex
-	seen     map[string]bool // clients whose first resource request was recorded
-	tokens   float64         // unattributed budget (token bucket)
+	tokens   float64 // unattributed budget (token bucket)
 	lastFill time.Time
 	rate     float64
 	closed   bool
@@ -83,10 +86,10 @@ func NewTracer(store TraceStore, opts *TracerOptions) *Tracer {
 		log:   o.Logger,
 		queue: make(chan queuedEvent, cmpOr(o.Queue, 1024)),
 		done:  make(chan struct{}),
-		seen:  map[string]bool{},
 		rate:  float64(cmpOr(o.UnattributedRate, DefaultTraceUnattributedRate)),
 	}
 	t.tokens = t.rate
+	t.seen.Store(new(sync.Map))
 	if t.log == nil {
 		t.log = slog.Default()
 	}
@@ -124,15 +127,14 @@ func (t *Tracer) keyFor(e Event) (string, bool) {
 		if !e.OK() {
 			return "resource_refused", true
 		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.seen[e.ClientID] {
+		seen := t.seen.Load()
+		if _, dup := seen.LoadOrStore(e.ClientID, struct{}{}); dup {
 			return "", false
 		}
-		if len(t.seen) >= maxSeen {
-			t.seen = map[string]bool{}
+		if t.seenLen.Add(1) >= maxSeen {
+			t.seen.Store(new(sync.Map))
+			t.seenLen.Store(0)
 		}
-		t.seen[e.ClientID] = true
 		return string(StepResource), true
 	}
 	return string(e.Step), true
