@@ -195,7 +195,14 @@ func startNginx(t *testing.T, nginx, work, conf, port string) {
 			t.Logf("nginx: %s\n%s", out.String(), b)
 		}
 	})
-	waitFor(t, "nginx to listen", func() bool {
+	waitListen(t, "nginx", port)
+}
+
+// waitListen waits until something accepts connections on the loopback
+// port.
+func waitListen(t *testing.T, what, port string) {
+	t.Helper()
+	waitFor(t, what+" to listen", func() bool {
 		c, err := net.Dial("tcp", "127.0.0.1:"+port)
 		if err == nil {
 			c.Close()
@@ -263,13 +270,7 @@ func startCaddy(t *testing.T, caddy string, r *replicas, ports []string) {
 			t.Logf("caddy: %s", out.String())
 		}
 	})
-	waitFor(t, "caddy to listen", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+r.nginxPort)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitListen(t, "caddy", r.nginxPort)
 }
 
 // answer is one raw HTTP exchange.
