@@ -104,7 +104,11 @@ func TestCompose(t *testing.T) {
 	}
 	for k, v := range composeEnv {
 		if got := gw.Environment[k]; got == nil || *got != v {
-			t.Errorf("gateway %s = %v, want %q from the environment", k, got, v)
+			val := "unset"
+			if got != nil {
+				val = fmt.Sprintf("%q", *got)
+			}
+			t.Errorf("gateway %s = %s, want %q from the environment", k, val, v)
 		}
 	}
 	if len(gw.Configs) != 1 || p.Configs[gw.Configs[0].Source].File == "" {
