@@ -88,7 +88,7 @@ func TestRecordsExpireInRedis(t *testing.T) {
 	must(t, s.PutPending(ctx, "p1", &oauth.PendingAuthorization{ClientID: "c1", CreatedAt: now, ExpiresAt: exp}))
 	must(t, s.IssueRefresh(ctx, "h:rt", &oauth.RefreshToken{ClientID: "c1", FamilyID: "f1", IssuedAt: now, ExpiresAt: exp}))
 	must(t, s.RevokeToken(ctx, "c1", "jti", exp))
-	if _, err := s.Allow(ctx, "ip", 5, 300*time.Millisecond); err != nil {
+	if _, err := s.AllowAll(ctx, []oauth.Quota{{Key: "ip", Limit: 5, Window: 300 * time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
 	keys := func() []string {
