@@ -74,9 +74,11 @@ type Client struct {
 	grace  time.Duration
 	log    *slog.Logger
 
-	out    io.Writer
-	outMu  sync.Mutex
-	outBuf []byte // the line being written, under outMu
+	out       io.Writer
+	outMu     sync.Mutex
+	outBuf    []byte // the line being written, under outMu
+	outClosed bool   // Run returned: nothing more is written, under outMu
+	listening sync.WaitGroup
 
 	mu          sync.Mutex
 	session     string
@@ -92,7 +94,11 @@ type Client struct {
 
 	hdrValues sync.Map // header value -> []string{value}; see hdr
 	hdrCount  atomic.Int32
+	ran       atomic.Bool
 }
+
+// ErrClientRan is the error of a second Run of a Client.
+var ErrClientRan = errors.New("stdiobridge: the client ran already; make a new one")
 
 type reinitCall struct {
 	done chan struct{}
@@ -143,8 +149,12 @@ func (c *Client) Session() string {
 
 // Run relays between in and out until in ends or ctx is done, then deletes
 // the session. A client that closes its input has its requests in flight
-// finished (within ShutdownGrace) first.
+// finished (within ShutdownGrace) first. Nothing is written to out after
+// Run returns. A Client runs once (ErrClientRan after that).
 func (c *Client) Run(ctx context.Context, in io.Reader, out io.Writer) error {
+	if c.ran.Swap(true) {
+		return ErrClientRan
+	}
 	c.out = out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -159,12 +169,12 @@ func (c *Client) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		err = ctx.Err()
 	case err = <-inp.done:
 	}
+	relays := make(chan struct{})
+	go func() { wg.Wait(); close(relays) }()
 	if ctx.Err() == nil {
 		// Input ended: let the requests in flight finish.
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-relays:
 		case <-time.After(c.grace):
 			c.log.Warn("stdiobridge: requests still in flight at exit", "grace", c.grace)
 		case <-ctx.Done():
@@ -178,6 +188,17 @@ func (c *Client) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		c.getStop()
 	}
 	c.mu.Unlock()
+	// The canceled requests and the GET stream end at once; then nothing
+	// more reaches out (a reader still blocked on in drops what it reads).
+	select {
+	case <-relays:
+	case <-time.After(5 * time.Second):
+		c.log.Warn("stdiobridge: requests did not end with the bridge")
+	}
+	c.listening.Wait()
+	c.outMu.Lock()
+	c.outClosed = true
+	c.outMu.Unlock()
 	c.deleteSession()
 	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 		err = nil
@@ -310,6 +331,9 @@ func (c *Client) read(ctx context.Context, in *input, wg *sync.WaitGroup) {
 func (c *Client) write(raw []byte) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
+	if c.outClosed {
+		return
+	}
 	c.outBuf = appendLine(c.outBuf[:0], raw)
 	if _, err := c.out.Write(c.outBuf); err != nil {
 		c.log.Debug("stdiobridge: writing to the client", "err", err)

@@ -469,8 +469,9 @@ func (c *Client) startListening(ctx context.Context) <-chan struct{} {
 	c.getRunning = true
 	lctx, stop := context.WithCancel(ctx)
 	c.getStop = stop
+	c.listening.Add(1)
 	c.mu.Unlock()
-	go c.listen(lctx, opened)
+	go func() { defer c.listening.Done(); c.listen(lctx, opened) }()
 	return opened
 }
 

@@ -1,10 +1,16 @@
 package stdiobridge
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -214,4 +220,78 @@ func relayGoroutines() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	return strings.Count(string(buf), "stdiobridge.(*Client).read(")
+}
+
+// When Run's context ends with a response stream still open, Run waits
+// for its relay to stop: nothing reaches the output after Run returned. A
+// second Run is refused.
+func TestClientWritesNothingAfterRun(t *testing.T) {
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodPost {
+			return &http.Response{StatusCode: http.StatusMethodNotAllowed, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+		}
+		pr, pw := io.Pipe()
+		go func() { // progress until 200 ms after the request is canceled: a transport slow to stop
+			var stop <-chan time.Time
+			for i := 0; ; i++ {
+				select {
+				case <-r.Context().Done():
+					if stop == nil {
+						stop = time.After(200 * time.Millisecond)
+					}
+				default:
+				}
+				select {
+				case <-stop:
+					pw.CloseWithError(r.Context().Err())
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				fmt.Fprintf(pw, "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":%d}}\n\n", i)
+			}
+		}()
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: pr, ContentLength: -1, Request: r}, nil
+	})}
+	c, err := NewClient("http://127.0.0.1:1/mcp", &ClientOptions{HTTPClient: hc, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &lockedWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, inR, out) }()
+	io.WriteString(inW, toolCallLine(1, "slow", `{}`)+"\n")
+	waitFor(t, "progress on the output", 10*time.Second, func() bool { return out.len() > 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	n := out.len()
+	time.Sleep(300 * time.Millisecond)
+	if out.len() != n {
+		t.Fatalf("%d bytes written after Run returned", out.len()-n)
+	}
+	if err := c.Run(context.Background(), strings.NewReader(""), io.Discard); !errors.Is(err, ErrClientRan) {
+		t.Fatalf("second Run: %v", err)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *lockedWriter) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.b)
 }
