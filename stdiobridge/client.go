@@ -24,13 +24,19 @@ const (
 	DefaultClientMaxMessageBytes = 64 << 20
 	DefaultClientRetryDelay      = time.Second
 	DefaultClientShutdownGrace   = 10 * time.Second
+	// DefaultClientIdleConns is how many idle connections to the server
+	// the default HTTPClient keeps (net/http's default keeps 2 per host,
+	// so that requests in flight beyond two would dial again).
+	DefaultClientIdleConns = 64
 )
 
 // ClientOptions configure a Client. Nil means the defaults.
 type ClientOptions struct {
 	// HTTPClient sends the requests; give it an OAuth transport
-	// (oauth/mcpauth) for a protected server. Nil: a client on
-	// http.DefaultTransport without a timeout (streams are long-lived).
+	// (oauth/mcpauth) for a protected server, on a transport that keeps
+	// enough idle connections for the requests in flight. Nil: a client
+	// without a timeout (streams are long-lived) on a copy of
+	// http.DefaultTransport that keeps DefaultClientIdleConns.
 	HTTPClient *http.Client
 	// Header is added to every request (e.g. an API key). Nil: none.
 	Header http.Header
@@ -118,7 +124,9 @@ func NewClient(serverURL string, opts *ClientOptions) (*Client, error) {
 	}
 	c.hc = o.HTTPClient
 	if c.hc == nil {
-		c.hc = &http.Client{}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = DefaultClientIdleConns
+		c.hc = &http.Client{Transport: tr}
 	}
 	c.header = o.Header.Clone()
 	c.max = o.MaxMessageBytes

@@ -338,3 +338,51 @@ func TestBridgeDeletesTheSessionOnSignals(t *testing.T) {
 		}
 	}
 }
+
+// The bridge keeps the connections of the requests it had in flight: a
+// second burst of 16 slow calls reuses those of the first one instead of
+// opening (with TLS: handshaking) new ones.
+func TestBridgeReusesConnections(t *testing.T) {
+	as := authtest.StartChild(t, &authtest.ChildOptions{Args: []string{"--store", "memory"}})
+	mcp := as.ProtectedMCP(t)
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	mustCLI(t, creds, "", "--server-url", mcp, "--token")
+	cmd := clientCmd(t, creds, "--server-url", mcp, "--header", authtest.DelayHeader+": 300ms")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var errs bytes.Buffer
+	cmd.Stderr = &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	lines := bufio.NewScanner(stdout)
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n"+
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+	if !lines.Scan() {
+		t.Fatalf("initialize: %s", errs.String())
+	}
+	burst := func(first int) {
+		t.Helper()
+		var b strings.Builder
+		for id := first; id < first+16; id++ {
+			fmt.Fprintf(&b, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m"}}}`+"\n", id)
+		}
+		io.WriteString(stdin, b.String())
+		for range 16 {
+			if !lines.Scan() || !strings.Contains(lines.Text(), `"result"`) {
+				t.Fatalf("burst: %q\n%s", lines.Text(), errs.String())
+			}
+		}
+	}
+	burst(1)
+	opened := as.Count("mcp:connections")
+	if opened < 8 {
+		t.Fatalf("the first burst opened %d connections: its calls did not overlap", opened)
+	}
+	burst(100)
+	if n := as.Count("mcp:connections") - opened; n > 2 {
+		t.Fatalf("the second burst opened %d new connections beside the %d of the first", n, opened)
+	}
+}

@@ -58,11 +58,15 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return cli.Exit(stderr, name, cli.Usagef("credentials file: %w", err))
 	}
+	// Keep the connections of every request in flight (the default keeps
+	// two per host: the others would be closed and dialed again, with TLS).
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = stdiobridge.DefaultClientIdleConns
 	var tr *mcpauth.Transport
-	hc := &http.Client{}
+	hc := &http.Client{Transport: base}
 	if !cfg.staticAuth { // else the Authorization header is the user's own
 		tr, err = mcpauth.NewTransport(cfg.serverURL, &mcpauth.Options{
-			Store: store, Login: newLogin(cfg, getenv, stderr),
+			Base: base, Store: store, Login: newLogin(cfg, getenv, stderr),
 			ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, ClientMetadataURL: cfg.clientMetadata,
 			ClientName: name, SoftwareID: "mcp-oauth-gateway/" + name, SoftwareVersion: version(),
 			Resource: cfg.resource, Logger: logger,

@@ -55,6 +55,10 @@ func (e *buildError) Error() string {
 	return "build mcp-oauth-server: " + e.err.Error() + ": " + string(e.out)
 }
 
+// DelayHeader makes ProtectedMCP answer a POST later, by the duration it
+// gives ("200ms").
+const DelayHeader = "X-Authtest-Delay"
+
 // Child is the real mcp-oauth-server binary running as a child process,
 // behind a counting proxy whose URL is the issuer (so that the issuer
 // stays the same when the child restarts on another port).
@@ -190,7 +194,9 @@ func (l *lockedBuffer) String() string {
 // ProtectedMCP serves the stateful echo tools behind the child's /verify
 // (as Traefik's forwardAuth would) and the child's protected resource
 // metadata for this host; it returns the MCP endpoint URL. Requests to it
-// count under "mcp:METHOD" ("mcp:DELETE").
+// count under "mcp:METHOD" ("mcp:DELETE"), its connections under
+// "mcp:connections"; a POST with the DelayHeader (a duration) is answered
+// that much later.
 func (c *Child) ProtectedMCP(t testing.TB) string {
 	t.Helper()
 	ln := listen(t)
@@ -220,6 +226,9 @@ func (c *Child) ProtectedMCP(t testing.TB) string {
 		c.mu.Lock()
 		c.counts["mcp:"+r.Method]++
 		c.mu.Unlock()
+		if d, err := time.ParseDuration(r.Header.Get(DelayHeader)); err == nil && r.Method == http.MethodPost {
+			time.Sleep(min(d, 10*time.Second))
+		}
 		vr, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, c.Issuer+"/verify", nil)
 		forward(r, vr.Header)
 		if a := r.Header.Get("Authorization"); a != "" {
@@ -243,6 +252,14 @@ func (c *Child) ProtectedMCP(t testing.TB) string {
 		}
 		srv.Handler().ServeHTTP(w, r)
 	}))
-	serve(t, ln, mux)
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			c.mu.Lock()
+			c.counts["mcp:connections"]++
+			c.mu.Unlock()
+		}
+	}}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String() + "/mcp"
 }

@@ -18,7 +18,9 @@ const (
 // that registers itself, keeps its tokens in memory and logs the user in
 // through the browser.
 type Options struct {
-	// Base carries the MCP requests. Nil: http.DefaultTransport.
+	// Base carries the MCP requests. Nil: http.DefaultTransport, which
+	// keeps 2 idle connections per host; a client with more requests in
+	// flight gives a Transport with a larger MaxIdleConnsPerHost.
 	Base http.RoundTripper
 	// HTTPClient makes the discovery, registration and token requests.
 	// Nil: a client on Base with a timeout of DefaultHTTPTimeout.
