@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 )
 
@@ -56,8 +55,8 @@ func (s *Server) SetResourcePolicies(rp ResourcePolicies) {
 
 // admits reports whether u may hold tokens for resources: the server's
 // policy and the policy of each resource admit them.
-func (s *Server) admits(u User, resources []string) bool {
-	id := identityOf(u)
+func (s *Server) admits(u Identity, resources []string) bool {
+	id := &u
 	if !s.policy.Allows(id) {
 		return false
 	}
@@ -75,9 +74,8 @@ func (s *Server) admits(u User, resources []string) bool {
 
 // knownIdentity is the identity a refresh decides on.
 type knownIdentity struct {
-	user       User
-	credential []byte    // to seal into the successor; nil: none
-	checkedAt  time.Time // when the provider last confirmed user
+	user       Identity // CheckedAt: when the provider last confirmed it
+	credential []byte   // to seal into the successor; nil: none
 	// unconfirmed says why the provider could not confirm the recorded
 	// identity (its memberships were dropped); nil when it did or need not.
 	unconfirmed error
@@ -95,28 +93,27 @@ var errNoCredential = errors.New("oauth: no upstream credential to check the use
 // asked, the provider's current answer. credential is the family's opened
 // upstream credential (nil: none).
 func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credential []byte, now time.Time) knownIdentity {
-	k := knownIdentity{user: cur.User.Clone(), credential: credential, checkedAt: cur.CheckedAt}
-	if k.checkedAt.IsZero() {
-		k.checkedAt = cur.AuthTime
+	k := knownIdentity{user: cur.User.Clone(), credential: credential}
+	if k.user.CheckedAt.IsZero() {
+		k.user.CheckedAt = cur.AuthTime
 	}
 	refresher, ok := s.idp.(IdentityRefresher)
 	if !ok || credential == nil && len(cur.User.Orgs) == 0 {
 		return k // nothing to ask, or nothing the answer could take away
 	}
-	if s.checkEvery > 0 && now.Sub(k.checkedAt) < s.checkEvery {
+	if s.checkEvery > 0 && now.Sub(k.user.CheckedAt) < s.checkEvery {
 		return k
 	}
 	if credential == nil {
 		k.unconfirmed = errNoCredential
 	} else {
-		id, err := refresher.RefreshIdentity(ctx, cur.User, credential)
+		id, next, err := refresher.RefreshIdentity(ctx, cur.User, credential)
 		switch {
 		case err == nil:
-			k.user = id.user()
-			k.user.Orgs = slices.Clone(id.Orgs) // none is none, not "as before"
-			k.checkedAt = now
-			if id.Credential != nil {
-				k.credential = id.Credential
+			k.user = id.Clone() // no organizations is none, not "as before"
+			k.user.CheckedAt = now
+			if next != nil {
+				k.credential = next
 			}
 			s.log.InfoContext(ctx, "oauth: identity checked again at refresh", "sub", k.user.Subject, "login", k.user.Login,
 				"orgs", len(k.user.Orgs), "family", short(cur.FamilyID))

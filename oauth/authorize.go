@@ -78,7 +78,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.issueCode(w, r, &PendingAuthorization{
 			ClientID: req.client.ID, RedirectURI: redirectForGrant(req), CodeChallenge: req.challenge,
 			Scope: req.scope, Resources: req.resources, State: req.state,
-		}, req.redirectURI, &Identity{User: *s.auto}, now)
+		}, req.redirectURI, s.auto, nil, now)
 		return
 	}
 	id := randomString("", 32)
@@ -449,20 +449,24 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearFlowCookie(w, id)
-	ident, err := s.idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
+	ident, credential, err := s.idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
+	if err == nil && (ident == nil || ident.Subject == "") {
+		err = errors.New("oauth: the identity provider named no user")
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "oauth: login at the identity provider failed", "client_id", p.ClientID, "error", err)
 		s.finishDenied(w, r, p, "the login at the identity provider failed")
 		return
 	}
-	if !s.admits(ident.user(), p.Resources) {
-		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.User.Login, "sub", ident.User.Subject, "client_id", p.ClientID)
+	now := s.now()
+	ident.CheckedAt = now
+	if !s.admits(*ident, p.Resources) {
+		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.Login, "sub", ident.Subject, "client_id", p.ClientID)
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	now := s.now()
 	if p.UserCode != "" {
-		s.approveDevice(w, r, p, ident, now)
+		s.approveDevice(w, r, p, ident, credential, now)
 		return
 	}
 	ru, err := s.pendingRedirect(ctx, p)
@@ -470,22 +474,22 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	s.issueCode(w, r, p, ru, ident, now)
+	s.issueCode(w, r, p, ru, ident, credential, now)
 }
 
 // issueCode mints an authorization code for a consented, logged-in
 // request and sends it to the client.
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, now time.Time) {
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, credential []byte, now time.Time) {
 	ctx := r.Context()
-	if !s.admits(ident.user(), p.Resources) {
+	if !s.admits(*ident, p.Resources) {
 		s.redirectError(w, r, redirectURI, p.State, newError(ErrorAccessDenied, "this user is not allowed to use this service"))
 		return
 	}
 	code := randomString(prefixCode, 32)
 	var upstream []byte
-	if ident.Credential != nil {
+	if credential != nil {
 		var err error
-		if upstream, err = sealWith(code, labelUpstream, ident.Credential); err != nil {
+		if upstream, err = sealWith(code, labelUpstream, credential); err != nil {
 			s.redirectError(w, r, redirectURI, p.State, err)
 			return
 		}
@@ -496,7 +500,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		CodeChallenge: p.CodeChallenge,
 		Scope:         p.Scope,
 		Resources:     p.Resources,
-		User:          ident.user(),
+		User:          ident.Clone(),
 		AuthTime:      now,
 		FamilyID:      randomString("", 16),
 		Upstream:      upstream,
@@ -507,7 +511,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		s.redirectError(w, r, redirectURI, p.State, fmt.Errorf("store code: %w", err))
 		return
 	}
-	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.User.Login,
-		"sub", ident.User.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
+	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.Login,
+		"sub", ident.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
 	s.redirect(w, r, redirectURI, p.State, url.Values{"code": {code}})
 }

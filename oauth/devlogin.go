@@ -65,23 +65,23 @@ func (d *DevLogin) AuthURL(callbackURL, state, _ string) string {
 
 // Identify implements IdentityProvider: the login form sends the name
 // along with the state.
-func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*Identity, error) {
+func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*Identity, []byte, error) {
 	login := r.URL.Query().Get("login")
 	if !validLogin(login) {
-		return nil, fmt.Errorf("%w: development login without a valid name", ErrUpstreamDenied)
+		return nil, nil, fmt.Errorf("%w: development login without a valid name", ErrUpstreamDenied)
 	}
-	return devIdentity(login), nil
+	return devIdentity(login), nil, nil
 }
 
 func devIdentity(login string) *Identity {
-	return &Identity{User: User{Subject: "dev:" + login, Login: login, Name: login}}
+	return &Identity{Subject: "dev:" + login, Provider: "dev", Login: login, Name: login}
 }
 
-func (d *DevLogin) autoUser() (*User, bool) {
+func (d *DevLogin) autoUser() (*Identity, bool) {
 	if d.opts.User == "" {
 		return nil, false
 	}
-	return &devIdentity(d.opts.User).User, true
+	return devIdentity(d.opts.User), true
 }
 
 // validLogin accepts GitHub-style logins.

@@ -62,10 +62,10 @@ func Example_registration() {
 // account; a login may be registered again by someone else.
 func ExampleParsePolicy() {
 	p := oauth.ParsePolicy("alice, Bob, org:acme, id:583231")
-	alice := &oauth.Identity{User: oauth.User{Login: "ALICE"}}
-	carol := &oauth.Identity{User: oauth.User{Login: "carol"}, Orgs: []string{"acme"}}
-	dave := &oauth.Identity{User: oauth.User{Login: "dave"}}
-	octocat := &oauth.Identity{User: oauth.User{Subject: "583231", Login: "octocat-renamed"}}
+	alice := &oauth.Identity{Login: "ALICE"}
+	carol := &oauth.Identity{Login: "carol", Orgs: []string{"acme"}}
+	dave := &oauth.Identity{Login: "dave"}
+	octocat := &oauth.Identity{Subject: "583231", Login: "octocat-renamed"}
 	fmt.Println(p.Allows(alice), p.Allows(carol), p.Allows(dave), p.Allows(octocat))
 	fmt.Println(oauth.ParsePolicy("").Empty())
 	// Output:

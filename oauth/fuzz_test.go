@@ -87,7 +87,7 @@ func FuzzPolicy(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, policy, login string) {
 		p := ParsePolicy(policy)
-		if p.Empty() && (p.Allows(&Identity{User: User{Login: login}}) || p.Allows(&Identity{User: User{Subject: login}})) {
+		if p.Empty() && (p.Allows(&Identity{Login: login}) || p.Allows(&Identity{Subject: login})) {
 			t.Fatalf("empty policy %q allows %q", policy, login)
 		}
 		if q := ParsePolicy(p.String()); q.String() != p.String() {

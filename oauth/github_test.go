@@ -34,7 +34,8 @@ func TestGitHubProvider(t *testing.T) {
 			t.Fatalf("state lost: %s", loc)
 		}
 		req := httptest.NewRequest("GET", "/callback?"+loc.RawQuery, nil)
-		return g.Identify(t.Context(), req, "http://127.0.0.1:1/callback", verifier)
+		id, _, err := g.Identify(t.Context(), req, "http://127.0.0.1:1/callback", verifier)
+		return id, err
 	}
 
 	g, err := NewGitHub("id", "secret", &GitHubOptions{BaseURL: gh.URL, APIURL: gh.URL, FetchOrgs: true})
@@ -45,7 +46,7 @@ func TestGitHubProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.User.Subject != "7" || id.User.Login != "pub" || id.User.Email != "pub@example.com" || strings.Join(id.Orgs, ",") != "a,b" {
+	if id.Subject != "7" || id.Provider != "github" || id.Login != "pub" || id.Email != "pub@example.com" || !id.EmailVerified || strings.Join(id.Orgs, ",") != "a,b" {
 		t.Fatalf("identity %+v", id)
 	}
 	if a := gh.Authorizes(); !strings.Contains(a[len(a)-1].Scope, "read:org") {

@@ -4,22 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 )
-
-// Identity is who logged in at an identity provider: the user and, when
-// the allow policy needs them, the organizations they belong to.
-type Identity struct {
-	User User
-	// Orgs are the user's organizations (GitHub), filled in only when the
-	// provider was asked to fetch them (GitHubOptions.FetchOrgs).
-	Orgs []string
-	// Credential is what an IdentityRefresher needs to ask about the user
-	// again later, without the user (GitHub: the user's access token).
-	// The server keeps it only sealed (see RefreshToken.Upstream) and never
-	// logs it. Nil: the provider cannot, or need not, be asked again.
-	Credential []byte
-}
 
 // IdentityProvider authenticates users for the authorization server: the
 // server sends the browser to AuthURL and, when the browser comes back to
@@ -33,10 +18,14 @@ type IdentityProvider interface {
 	// a fresh PKCE code verifier for providers that support PKCE.
 	AuthURL(callbackURL, state, verifier string) string
 	// Identify completes a login from the request that arrived at the
-	// callback (its state already checked) and returns who logged in. An error
-	// ends the authorization with access_denied at the client; it is
-	// logged, never shown.
-	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error)
+	// callback (its state already checked) and returns who logged in, and
+	// the credential an IdentityRefresher needs to ask about the user again
+	// later, without the user (GitHub: the user's access token; nil when
+	// the provider cannot, or need not, be asked again). The server keeps
+	// the credential only sealed (see RefreshToken.Upstream) and never logs
+	// it. An error ends the authorization with access_denied at the client;
+	// it is logged, never shown.
+	Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (id *Identity, credential []byte, err error)
 }
 
 // IdentityRefresher is an IdentityProvider that can say who a user is now,
@@ -48,11 +37,12 @@ type IdentityRefresher interface {
 	IdentityProvider
 	// RefreshIdentity returns the user's identity as the provider knows it
 	// now, from the credential an earlier Identify or RefreshIdentity
-	// returned. The answer's Credential replaces the old one (nil: keep
-	// it). An error matching ErrUpstreamRevoked means the credential will
-	// never work again (revoked, expired, another account); any other
-	// error is taken as temporary (the provider is unreachable).
-	RefreshIdentity(ctx context.Context, u User, credential []byte) (*Identity, error)
+	// returned; id is the identity recorded. A non-nil next credential
+	// replaces the old one (nil: keep it). An error matching
+	// ErrUpstreamRevoked means the credential will never work again
+	// (revoked, expired, another account); any other error is taken as
+	// temporary (the provider is unreachable).
+	RefreshIdentity(ctx context.Context, id Identity, credential []byte) (current *Identity, next []byte, err error)
 }
 
 // ErrUpstreamRevoked is returned by RefreshIdentity when the stored
@@ -60,21 +50,6 @@ type IdentityRefresher interface {
 // the provider, the account is gone, or the credential is for another
 // account.
 var ErrUpstreamRevoked = errors.New("oauth: the identity provider no longer accepts the stored credential")
-
-// identityOf is the identity a policy decides on for a recorded user.
-func identityOf(u User) *Identity {
-	return &Identity{User: u, Orgs: u.Orgs}
-}
-
-// user is the user to record for the grant: the provider's user with the
-// organizations it reported, so access tokens can carry them.
-func (id *Identity) user() User {
-	u := id.User
-	if len(id.Orgs) > 0 {
-		u.Orgs = slices.Clone(id.Orgs)
-	}
-	return u
-}
 
 // ErrUpstreamDenied is returned by Identify when the user declined at the
 // identity provider or the provider reported an error.
@@ -92,5 +67,5 @@ type loginPageProvider interface {
 // user, without a login page and without consent (DevLogin with a
 // configured user). The server allows it only on a loopback issuer.
 type autoApprover interface {
-	autoUser() (*User, bool)
+	autoUser() (*Identity, bool)
 }

@@ -55,7 +55,7 @@ type accessToken struct {
 }
 
 // mintAccessToken signs an access token for user, client and audience.
-func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string, user User, scope string, audience []string, authTime time.Time) (*accessToken, error) {
+func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string, user Identity, scope string, audience []string, authTime time.Time) (*accessToken, error) {
 	st, err := s.keys.current(ctx)
 	if err != nil {
 		return nil, err

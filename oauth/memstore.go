@@ -652,7 +652,7 @@ func (s *MemoryStore) GetDevice(_ context.Context, userCode string) (*DeviceAuth
 	return d.Clone(), nil
 }
 
-func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time, upstream []byte) error {
+func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u Identity, authTime time.Time, upstream []byte) error {
 	return s.decideDevice(userCode, DeviceApproved, &u, authTime, upstream)
 }
 
@@ -660,7 +660,7 @@ func (s *MemoryStore) DenyDevice(_ context.Context, userCode string) error {
 	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time, upstream []byte) error {
+func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *Identity, authTime time.Time, upstream []byte) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -672,7 +672,7 @@ func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User
 		return fmt.Errorf("oauth: memory store: decide device: already %s: %w", d.Status, ErrConflict)
 	}
 	d.Status = status
-	d.User = cloneUser(u)
+	d.User = cloneIdentity(u)
 	d.AuthTime = authTime
 	d.Upstream = bytes.Clone(upstream)
 	return nil

@@ -83,14 +83,14 @@ func (p Policy) Allows(id *Identity) bool {
 	if p.Everyone {
 		return true
 	}
-	if sub := id.User.Subject; sub != "" {
+	if sub := id.Subject; sub != "" {
 		for _, v := range p.IDs {
 			if strings.TrimSpace(v) == sub {
 				return true
 			}
 		}
 	}
-	login := strings.TrimSpace(id.User.Login)
+	login := strings.TrimSpace(id.Login)
 	if login != "" {
 		for _, l := range p.Logins {
 			if strings.EqualFold(strings.TrimSpace(l), login) {

@@ -170,7 +170,7 @@ type Server struct {
 	secure     bool     // https issuer: Secure cookies, HSTS
 	store      Store
 	idp        IdentityProvider
-	auto       *User // auto-approval user, or nil
+	auto       *Identity // auto-approval user, or nil
 	keys       *keyring
 	log        *slog.Logger
 	now        func() time.Time

@@ -431,7 +431,7 @@ type PendingAuthorization struct {
 	UpstreamState    string `json:"upstream_state,omitempty"`
 	UpstreamVerifier string `json:"upstream_verifier,omitempty"`
 	// User is set once the user logged in; AuthTime is when.
-	User     *User     `json:"user,omitempty"`
+	User     *Identity `json:"user,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
 	// UserCode is set when the request approves a device authorization
 	// (RFC 8628) rather than issuing a code.
@@ -449,40 +449,7 @@ func (p *PendingAuthorization) Clone() *PendingAuthorization {
 	}
 	d := *p
 	d.Resources = slices.Clone(p.Resources)
-	d.User = cloneUser(p.User)
-	return &d
-}
-
-// User is the resource owner as the identity provider reported them: what
-// the access token's sub, login and name claims carry.
-type User struct {
-	// Subject is the provider's stable, never reused identifier of the user
-	// (GitHub: the numeric account id). It becomes the token's sub.
-	Subject string `json:"sub"`
-	// Login is the user's handle (GitHub login).
-	Login string `json:"login,omitempty"`
-	// Name is the display name, when the provider knows one.
-	Name string `json:"name,omitempty"`
-	// Email is the primary verified address, when the provider knows one.
-	Email string `json:"email,omitempty"`
-	// Orgs are the organizations the user belonged to at login (GitHub,
-	// when the provider was asked for them); access tokens carry them in
-	// the "orgs" claim. Empty: not known.
-	Orgs []string `json:"orgs,omitempty"`
-}
-
-// Clone returns a deep copy of u.
-func (u User) Clone() User {
-	u.Orgs = slices.Clone(u.Orgs)
-	return u
-}
-
-// cloneUser returns a deep copy of u.
-func cloneUser(u *User) *User {
-	if u == nil {
-		return nil
-	}
-	d := u.Clone()
+	d.User = cloneIdentity(p.User)
 	return &d
 }
 
@@ -507,13 +474,13 @@ type Grant struct {
 	CodeChallenge string    `json:"code_challenge"`
 	Scope         string    `json:"scope,omitempty"`
 	Resources     []string  `json:"resources,omitempty"`
-	User          User      `json:"user"`
+	User          Identity  `json:"user"`
 	AuthTime      time.Time `json:"auth_time,omitzero"`
 	// FamilyID names the token family the code starts: its refresh tokens
 	// and (as a claim) its access tokens, so a replay can revoke them all.
 	FamilyID string `json:"family_id"`
-	// Upstream is the identity provider's credential for the user
-	// (Identity.Credential), sealed under a key derived from the code: the
+	// Upstream is the identity provider's credential for the user (see
+	// IdentityProvider), sealed under a key derived from the code: the
 	// store alone cannot read it. Empty when the provider gave none.
 	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
@@ -568,18 +535,14 @@ type RefreshStore interface {
 type RefreshToken struct {
 	FamilyID  string   `json:"family_id"`
 	ClientID  string   `json:"client_id"`
-	User      User     `json:"user"`
+	User      Identity `json:"user"`
 	Scope     string   `json:"scope,omitempty"`
 	Resources []string `json:"resources,omitempty"`
 	// AuthTime is when the user logged in: the start of the family, which
 	// bounds its absolute lifetime.
 	AuthTime time.Time `json:"auth_time,omitzero"`
-	// CheckedAt is when the identity provider last confirmed User (login,
-	// organizations): at login, or at a refresh that asked it again. Zero:
-	// AuthTime.
-	CheckedAt time.Time `json:"checked_at,omitzero"`
-	// Upstream is the identity provider's credential for the user
-	// (Identity.Credential), sealed under a key derived from this refresh
+	// Upstream is the identity provider's credential for the user (see
+	// IdentityProvider), sealed under a key derived from this refresh
 	// token: the store alone cannot read it. Empty when there is none.
 	Upstream []byte    `json:"upstream,omitempty"`
 	IssuedAt time.Time `json:"issued_at"`
@@ -831,7 +794,7 @@ type DeviceStore interface {
 	// DeviceAuthorization.Upstream), atomically: ErrNotFound when the user
 	// code is unknown or expired, ErrConflict when it was approved or denied
 	// before.
-	ApproveDevice(ctx context.Context, userCode string, u User, authTime time.Time, upstream []byte) error
+	ApproveDevice(ctx context.Context, userCode string, u Identity, authTime time.Time, upstream []byte) error
 	// DenyDevice records the user's refusal, like ApproveDevice.
 	DenyDevice(ctx context.Context, userCode string) error
 	// PollDevice answers the device's token request, atomically:
@@ -877,7 +840,7 @@ type DeviceAuthorization struct {
 	UpstreamKey []byte `json:"upstream_key,omitempty"`
 	// User, AuthTime and Upstream (the sealed credential) are set by
 	// ApproveDevice.
-	User      *User     `json:"user,omitempty"`
+	User      *Identity `json:"user,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
@@ -891,7 +854,7 @@ func (d *DeviceAuthorization) Clone() *DeviceAuthorization {
 	}
 	c := *d
 	c.Resources = slices.Clone(d.Resources)
-	c.User = cloneUser(d.User)
+	c.User = cloneIdentity(d.User)
 	c.UpstreamKey = bytes.Clone(d.UpstreamKey)
 	c.Upstream = bytes.Clone(d.Upstream)
 	return &c

@@ -119,7 +119,7 @@ func (s *Server) codeGrant(ctx context.Context, client *Client, form url.Values)
 // issueTokens mints the access token and, when the client may refresh, the
 // first refresh token of a new family, keeping the upstream credential
 // (nil: none) sealed under it.
-func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user User, scope string, resources, audience []string, authTime time.Time, credential []byte) (*tokenResponse, error) {
+func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user Identity, scope string, resources, audience []string, authTime time.Time, credential []byte) (*tokenResponse, error) {
 	at, err := s.mintAccessToken(ctx, client.ID, familyID, user, scope, audience, authTime)
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func (s *Server) issueTokens(ctx context.Context, client *Client, familyID strin
 		rt := randomString(prefixRefresh, 32)
 		rec := &RefreshToken{
 			FamilyID: familyID, ClientID: client.ID, User: user, Scope: scope, Resources: resources,
-			AuthTime: authTime, CheckedAt: authTime, IssuedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), s.familyEnd(authTime, now)),
+			AuthTime: authTime, IssuedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), s.familyEnd(authTime, now)),
 		}
 		if credential != nil {
 			if rec.Upstream, err = sealWith(rt, labelUpstream, credential); err != nil {
@@ -249,7 +249,7 @@ func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Valu
 	next := randomString(prefixRefresh, 32)
 	rec := &RefreshToken{
 		FamilyID: cur.FamilyID, ClientID: client.ID, User: known.user, Scope: cur.Scope, Resources: cur.Resources,
-		AuthTime: cur.AuthTime, CheckedAt: known.checkedAt, IssuedAt: now,
+		AuthTime: cur.AuthTime, IssuedAt: now,
 		// Every rotation restarts the refresh lifetime, never past the
 		// family's end.
 		ExpiresAt: minTime(now.Add(s.refreshTTL), end),

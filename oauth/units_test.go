@@ -95,7 +95,7 @@ func TestRedirectMatch(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	id := func(login string, orgs ...string) *Identity { return &Identity{User: User{Login: login}, Orgs: orgs} }
+	id := func(login string, orgs ...string) *Identity { return &Identity{Login: login, Orgs: orgs} }
 	cases := []struct {
 		policy string
 		id     *Identity
