@@ -74,7 +74,7 @@ func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*I
 }
 
 func devIdentity(login string) *Identity {
-	return &Identity{Subject: "dev:" + login, Provider: "dev", Login: login, Name: login}
+	return &Identity{Subject: "dev:" + login, Provider: ProviderDev, Login: login, Name: login}
 }
 
 func (d *DevLogin) autoUser() (*Identity, bool) {

@@ -218,7 +218,7 @@ func (g *GitHub) lookup(ctx context.Context, hc *http.Client) (*Identity, error)
 	if u.ID == 0 || u.Login == "" {
 		return nil, errors.New("oauth: GitHub /user answered without id or login")
 	}
-	id := &Identity{Subject: strconv.FormatInt(u.ID, 10), Provider: "github", Login: u.Login}
+	id := &Identity{Subject: strconv.FormatInt(u.ID, 10), Provider: ProviderGitHub, Login: u.Login}
 	if u.Name != nil {
 		id.Name = *u.Name
 	}

@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// Kinds of identity provider, the first part of Identity.Provider.
+const (
+	ProviderGitHub = "github" // GitHub and GitHub Enterprise Server
+	ProviderOIDC   = "oidc"   // an OpenID Connect provider
+	ProviderDev    = "dev"    // the development login
+)
+
 // Identity is who logged in: the user as an identity provider vouched for
 // them. Providers return it from Identify and RefreshIdentity, the server
 // records it with every authorization code, token family and device
