@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -88,6 +89,10 @@ type knownIdentity struct {
 // credential to check them with (issued before credentials were kept).
 var errNoCredential = errors.New("oauth: no upstream credential to check the user with")
 
+// errProviderGone: the provider that vouched for the user is no longer
+// configured.
+var errProviderGone = errors.New("oauth: the identity provider of the user is no longer configured")
+
 // currentIdentity is the identity of the refresh of cur: the recorded one,
 // or, when it is older than the check interval and the provider can be
 // asked, the provider's current answer. credential is the family's opened
@@ -97,17 +102,30 @@ func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credent
 	if k.user.CheckedAt.IsZero() {
 		k.user.CheckedAt = cur.AuthTime
 	}
-	refresher, ok := s.idp.(IdentityRefresher)
-	if !ok || credential == nil && len(cur.User.Orgs) == 0 {
-		return k // nothing to ask, or nothing the answer could take away
-	}
 	if s.checkEvery > 0 && now.Sub(k.user.CheckedAt) < s.checkEvery {
 		return k
+	}
+	idp := s.providerOf(cur.User)
+	refresher, canAsk := idp.(IdentityRefresher)
+	memberships := len(cur.User.Orgs) > 0 || len(cur.User.Groups) > 0
+	switch {
+	case idp == nil:
+		// The provider that vouched for the user is no longer configured.
+		k.unconfirmed, k.credential = errProviderGone, nil
+		return s.unconfirmed(ctx, cur, k)
+	case !canAsk, credential == nil && !memberships:
+		return k // nothing to ask, or nothing the answer could take away
 	}
 	if credential == nil {
 		k.unconfirmed = errNoCredential
 	} else {
 		id, next, err := refresher.RefreshIdentity(ctx, cur.User, credential)
+		if err == nil {
+			err = qualify(refresher, id)
+		}
+		if err == nil && id.Subject != cur.User.Subject {
+			err = fmt.Errorf("%w: the provider answered for %s", ErrUpstreamRevoked, id.Subject)
+		}
 		switch {
 		case err == nil:
 			k.user = id.Clone() // no organizations is none, not "as before"
@@ -124,9 +142,15 @@ func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credent
 			k.unconfirmed, k.temporary = err, true
 		}
 	}
-	s.log.WarnContext(ctx, "oauth: the identity provider could not confirm the user at refresh; organization memberships count as none",
+	return s.unconfirmed(ctx, cur, k)
+}
+
+// unconfirmed is k with what the provider could not confirm dropped:
+// organizations, groups and the email's verification.
+func (s *Server) unconfirmed(ctx context.Context, cur *RefreshToken, k knownIdentity) knownIdentity {
+	s.log.WarnContext(ctx, "oauth: the identity provider could not confirm the user at refresh; organizations, groups and the email's verification count as none",
 		"sub", cur.User.Subject, "login", cur.User.Login, "family", short(cur.FamilyID), "temporary", k.temporary, "error", k.unconfirmed)
-	k.user.Orgs = nil
+	k.user.Orgs, k.user.Groups, k.user.EmailVerified = nil, nil, false
 	return k
 }
 

@@ -104,7 +104,7 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 		IssuedAt: now, ExpiresAt: now.Add(s.deviceTTL),
 	}
 	deviceCode := randomString(prefixDevice, 32)
-	if _, ok := s.idp.(IdentityRefresher); ok {
+	if s.refreshers {
 		if d.UpstreamKey, err = devicePublicKey(deviceCode); err != nil {
 			s.writeError(w, r, err)
 			return

@@ -48,19 +48,22 @@ func NewDevLogin(opts *DevLoginOptions) (*DevLogin, error) {
 	return d, nil
 }
 
+// ID implements IdentityProvider: "dev", so its subjects are "dev:NAME".
+func (d *DevLogin) ID() string { return ProviderDev }
+
 // Name implements IdentityProvider.
 func (d *DevLogin) Name() string { return "the development login" }
 
 // AuthURL implements IdentityProvider: the login form, next to the
 // callback.
-func (d *DevLogin) AuthURL(callbackURL, state, _ string) string {
+func (d *DevLogin) AuthURL(_ context.Context, callbackURL, state, _ string) (string, error) {
 	u, err := url.Parse(callbackURL)
 	if err != nil {
-		return callbackURL
+		return "", err
 	}
 	u.Path = path.Join(path.Dir(u.Path), "login")
 	u.RawQuery = url.Values{"state": {state}}.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // Identify implements IdentityProvider: the login form sends the name
@@ -74,7 +77,7 @@ func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*I
 }
 
 func devIdentity(login string) *Identity {
-	return &Identity{Subject: "dev:" + login, Provider: ProviderDev, Login: login, Name: login}
+	return &Identity{Subject: login, Provider: ProviderDev, Login: login, Name: login}
 }
 
 func (d *DevLogin) autoUser() (*Identity, bool) {
@@ -113,6 +116,10 @@ func (d *DevLogin) serveLogin(s *Server, w http.ResponseWriter, r *http.Request)
 		state = r.URL.Query().Get("state")
 	}
 	p, err := s.store.GetPending(r.Context(), state)
+	if err == nil && s.chosen(p) != IdentityProvider(d) {
+		// The user chose another provider: its login must not be skipped.
+		err = ErrNotFound
+	}
 	if err != nil || p.Provider == "" {
 		s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or is unknown."))
 		return

@@ -100,14 +100,18 @@ func NewGitHub(clientID, clientSecret string, opts *GitHubOptions) (*GitHub, err
 	}, nil
 }
 
+// ID implements IdentityProvider: "github". Its subjects are GitHub's
+// numeric account ids, not namespaced (see IdentityProvider).
+func (g *GitHub) ID() string { return ProviderGitHub }
+
 // Name implements IdentityProvider.
 func (g *GitHub) Name() string { return "GitHub" }
 
 // AuthURL implements IdentityProvider.
-func (g *GitHub) AuthURL(callbackURL, state, verifier string) string {
+func (g *GitHub) AuthURL(_ context.Context, callbackURL, state, verifier string) (string, error) {
 	c := g.config
 	c.RedirectURL = callbackURL
-	return c.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("allow_signup", "false"))
+	return c.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("allow_signup", "false")), nil
 }
 
 // Identify implements IdentityProvider. With FetchOrgs the credential is
@@ -154,10 +158,10 @@ func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, ver
 // RefreshIdentity implements IdentityRefresher: it asks GitHub, with the
 // user's token, for the account's current login, name and organization
 // memberships. A token GitHub refuses (401: the user revoked the app, or it
-// expired and cannot be renewed) or that now belongs to another account is
-// ErrUpstreamRevoked. Tokens that expire (GitHub Apps) are renewed with
+// expired and cannot be renewed) is ErrUpstreamRevoked (the server also
+// refuses an answer about another account). Tokens that expire (GitHub Apps) are renewed with
 // their refresh token; the answer then carries the new credential.
-func (g *GitHub) RefreshIdentity(ctx context.Context, recorded Identity, credential []byte) (*Identity, []byte, error) {
+func (g *GitHub) RefreshIdentity(ctx context.Context, _ Identity, credential []byte) (*Identity, []byte, error) {
 	var tok oauth2.Token
 	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" {
 		return nil, nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
@@ -177,9 +181,6 @@ func (g *GitHub) RefreshIdentity(ctx context.Context, recorded Identity, credent
 	id, err := g.lookup(ctx, hc)
 	if err != nil {
 		return nil, nil, err
-	}
-	if id.Subject != recorded.Subject {
-		return nil, nil, fmt.Errorf("%w: the token belongs to GitHub account %s, not %s", ErrUpstreamRevoked, id.Subject, recorded.Subject)
 	}
 	if current.AccessToken == tok.AccessToken {
 		return id, nil, nil

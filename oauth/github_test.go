@@ -20,7 +20,10 @@ func TestGitHubProvider(t *testing.T) {
 	// Identify.
 	callback := func(t *testing.T, g *GitHub, verifier string) (*Identity, error) {
 		t.Helper()
-		u := g.AuthURL("http://127.0.0.1:1/callback", "st", verifier)
+		u, err := g.AuthURL(t.Context(), "http://127.0.0.1:1/callback", "st", verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.HasPrefix(u, gh.URL+"/login/oauth/authorize?") {
 			t.Fatalf("auth URL %s", u)
 		}
@@ -81,7 +84,8 @@ func TestGitHubProvider(t *testing.T) {
 			t.Error("ftp base accepted")
 		}
 		ghe, err := NewGitHub("a", "b", &GitHubOptions{BaseURL: "https://ghe.example.com/"})
-		if err != nil || ghe.api != "https://ghe.example.com/api/v3" || !strings.HasPrefix(ghe.AuthURL("https://x/cb", "s", randomString("", 32)), "https://ghe.example.com/login/oauth/authorize?") {
+		au, _ := ghe.AuthURL(t.Context(), "https://x/cb", "s", randomString("", 32))
+		if err != nil || ghe.api != "https://ghe.example.com/api/v3" || !strings.HasPrefix(au, "https://ghe.example.com/login/oauth/authorize?") {
 			t.Errorf("enterprise defaults: %v %v", ghe, err)
 		}
 		def, _ := NewGitHub("a", "b", nil)
