@@ -81,6 +81,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		}, req.redirectURI, s.auto, nil, now)
 		return
 	}
+	if err := s.admit(ctx, s.quotas.pending); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
 	id := randomString("", 32)
 	p := &PendingAuthorization{
 		ClientID:         req.client.ID,

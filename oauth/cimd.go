@@ -26,8 +26,12 @@ import (
 // private, loopback or link-local addresses, checked at dial time), with a
 // size and time limit and without following redirects, and caches it as
 // its Cache-Control or Expires header says (at most a day; a document
-// without either for DefaultClientMetadataCache). Errors and invalid
-// documents are never cached. A document must name its own URL as
+// without either for DefaultClientMetadataCache). A failed fetch or an
+// invalid document is remembered for Limits.MetadataFailureCache: the URL
+// is not fetched again meanwhile. A fetch of a URL in neither cache counts
+// against the quotas of the client's address and of everyone (see
+// limits.go); both caches are bounded (Limits.MaxMetadataDocuments). A
+// document must name its own URL as
 // client_id, have a client_name and valid redirect_uris (the rules of
 // dynamic registration; matched exactly, except the port of a loopback
 // redirect URI as RFC 8252 requires), and use no client secret: such
@@ -40,7 +44,6 @@ const (
 	DefaultClientMetadataTimeout  = 5 * time.Second
 	DefaultClientMetadataCache    = 5 * time.Minute
 	maxClientMetadataCache        = 24 * time.Hour
-	maxCachedClientDocuments      = 1000
 )
 
 // isClientIDURL reports whether a client_id names a metadata document.
@@ -85,13 +88,10 @@ type clientDocuments struct {
 	log      *slog.Logger
 
 	mu       sync.Mutex
-	cache    map[string]*cachedClient
+	cache    *ttlCache[*Client]
+	failed   *ttlCache[error] // nil: failures are not remembered
+	failTTL  time.Duration
 	inflight map[string]*clientFetch
-}
-
-type cachedClient struct {
-	client  *Client
-	expires time.Time
 }
 
 type clientFetch struct {
@@ -106,11 +106,15 @@ func newClientDocuments(s *Server, opts *Options) (*clientDocuments, error) {
 		maxBytes: cmpOr(opts.ClientMetadataMaxBytes, DefaultClientMetadataMaxBytes),
 		timeout:  cmpOr(opts.ClientMetadataTimeout, DefaultClientMetadataTimeout),
 		log:      s.log,
-		cache:    make(map[string]*cachedClient),
 		inflight: make(map[string]*clientFetch),
 	}
 	if d.maxBytes < 0 || d.timeout < 0 {
 		return nil, errors.New("oauth: ClientMetadataMaxBytes and ClientMetadataTimeout must not be negative")
+	}
+	entries := limit(opts.Limits.MaxMetadataDocuments, DefaultMaxMetadataDocuments)
+	d.cache = newTTLCache[*Client](entries)
+	if d.failTTL = cmpOr(opts.Limits.MetadataFailureCache, DefaultMetadataFailureCache); d.failTTL > 0 && entries > 0 {
+		d.failed = newTTLCache[error](entries)
 	}
 	base := opts.ClientMetadataHTTPClient
 	if base == nil {
@@ -139,46 +143,26 @@ func clientError(format string, args ...any) *Error {
 	return &Error{Code: ErrorInvalidClient, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
 }
 
-// client returns the client the document at id describes.
+// client returns the client the document at id describes: from the
+// cache, or the answer of a fetch in flight for it, or of a new fetch if
+// the quotas allow one.
 func (d *clientDocuments) client(ctx context.Context, id string) (*Client, error) {
 	if err := checkClientIDURL(id); err != nil {
 		return nil, clientError("%v.", err)
 	}
-	now := d.s.now()
-	d.mu.Lock()
-	if c, ok := d.cache[id]; ok {
-		if now.Before(c.expires) {
-			d.mu.Unlock()
-			return c.client.Clone(), nil
+	f, c, err, _ := d.lookup(id, false)
+	if f == nil && c == nil && err == nil {
+		if err := d.s.admit(ctx, d.s.quotas.metadata); err != nil {
+			return nil, err
 		}
-		delete(d.cache, id)
-	}
-	f, ok := d.inflight[id]
-	if !ok {
-		f = &clientFetch{done: make(chan struct{})}
-		d.inflight[id] = f
-		d.mu.Unlock()
-		// The fetch is shared by concurrent callers: it must not end with
-		// the first caller's request.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
-		var lifetime time.Duration
-		f.client, lifetime, f.err = d.fetch(fctx, id)
-		cancel()
-		d.mu.Lock()
-		delete(d.inflight, id)
-		if f.err == nil && lifetime > 0 {
-			if len(d.cache) >= maxCachedClientDocuments {
-				for k, c := range d.cache {
-					if !now.Before(c.expires) || len(d.cache) >= maxCachedClientDocuments {
-						delete(d.cache, k)
-					}
-				}
-			}
-			d.cache[id] = &cachedClient{client: f.client, expires: now.Add(lifetime)}
+		var mine bool
+		if f, c, err, mine = d.lookup(id, true); mine {
+			d.run(ctx, id, f)
 		}
-		close(f.done)
 	}
-	d.mu.Unlock()
+	if c != nil || err != nil {
+		return c, err
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -188,6 +172,98 @@ func (d *clientDocuments) client(ctx context.Context, id string) (*Client, error
 		return nil, f.err
 	}
 	return f.client.Clone(), nil
+}
+
+// lookup finds id in the caches, or its fetch in flight; with start, it
+// registers a new fetch when there is none, and mine says the caller must
+// run it.
+func (d *clientDocuments) lookup(id string, start bool) (f *clientFetch, c *Client, err error, mine bool) {
+	now := d.s.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.cache.get(id, now); ok {
+		return nil, c.Clone(), nil, false
+	}
+	if d.failed != nil {
+		if err, ok := d.failed.get(id, now); ok {
+			return nil, nil, err, false
+		}
+	}
+	if f, ok := d.inflight[id]; ok {
+		return f, nil, nil, false
+	}
+	if !start {
+		return nil, nil, nil, false
+	}
+	f = &clientFetch{done: make(chan struct{})}
+	d.inflight[strings.Clone(id)] = f
+	return f, nil, nil, true
+}
+
+// run fetches the document of a registered fetch and records its answer.
+// The fetch is shared by concurrent callers: it must not end with the
+// first caller's request.
+func (d *clientDocuments) run(ctx context.Context, id string, f *clientFetch) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+	var lifetime time.Duration
+	f.client, lifetime, f.err = d.fetch(fctx, id)
+	cancel()
+	now := d.s.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.inflight, id)
+	switch {
+	case f.err == nil && lifetime > 0:
+		d.cache.put(id, f.client, now.Add(lifetime), now)
+	case f.err != nil && d.failed != nil:
+		d.failed.put(id, f.err, now.Add(d.failTTL), now)
+	}
+	close(f.done)
+}
+
+// ttlCache is a map of at most max entries that expire. A full one drops
+// the expired entries, then others (in map order), to make room.
+type ttlCache[V any] struct {
+	max int
+	m   map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func newTTLCache[V any](max int) *ttlCache[V] {
+	return &ttlCache[V]{max: max, m: make(map[string]ttlEntry[V])}
+}
+
+func (c *ttlCache[V]) get(k string, now time.Time) (V, bool) {
+	e, ok := c.m[k]
+	if ok && !now.Before(e.expires) {
+		delete(c.m, k)
+		ok = false
+	}
+	return e.v, ok
+}
+
+func (c *ttlCache[V]) put(k string, v V, expires, now time.Time) {
+	if c.max <= 0 {
+		return
+	}
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for key, e := range c.m {
+			if !now.Before(e.expires) {
+				delete(c.m, key)
+			}
+		}
+		for key := range c.m {
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, key)
+		}
+	}
+	c.m[strings.Clone(k)] = ttlEntry[V]{v: v, expires: expires} // k may be cut from a request
 }
 
 // fetch gets and validates the document, and says how long it may be

@@ -160,7 +160,7 @@ func TestClientMetadataDocumentFlow(t *testing.T) {
 // and what the user sees.
 func TestClientMetadataDocumentRefusals(t *testing.T) {
 	d := newDocServer(t)
-	e := cimdEnv(t, d, nil)
+	e := cimdEnv(t, d, func(o *Options) { o.Limits.MetadataFetchesPerAddress = 100 })
 	big := strings.Repeat("x", DefaultClientMetadataMaxBytes)
 	cases := []struct {
 		name   string
@@ -292,21 +292,31 @@ func TestClientMetadataDocumentCache(t *testing.T) {
 		t.Fatalf("Expires in 2 min: %d fetches over 3 min, want 2", got)
 	}
 
-	// An error is not cached: the next request fetches again and succeeds.
-	d.set("/flaky.json", docAnswer{status: 500, body: "{}"})
+	// An error is remembered for MetadataFailureCache only, whatever the
+	// answer's cache headers: then the URL is fetched again and succeeds.
+	d.set("/flaky.json", docAnswer{status: 500, body: "{}", header: map[string]string{"Cache-Control": "max-age=600"}})
 	if open("/flaky.json") != 400 {
 		t.Fatal("a 500 document was used")
 	}
 	d.set("/flaky.json", docAnswer{body: d.doc("/flaky.json", nil), header: map[string]string{"Cache-Control": "max-age=600"}})
-	if open("/flaky.json") != 200 {
-		t.Fatal("the error was cached")
+	n = d.fetches.Load()
+	if open("/flaky.json") != 400 || d.fetches.Load() != n {
+		t.Fatal("a failed fetch was repeated at once")
 	}
-	// Nor is an invalid document.
+	e.clock.Advance(DefaultMetadataFailureCache)
+	if open("/flaky.json") != 200 {
+		t.Fatal("the error outlived MetadataFailureCache")
+	}
+	// So is an invalid document.
 	d.set("/invalid.json", docAnswer{body: d.doc("/invalid.json", func(m map[string]any) { delete(m, "client_name") }), header: map[string]string{"Cache-Control": "max-age=600"}})
 	open("/invalid.json")
 	d.set("/invalid.json", docAnswer{body: d.doc("/invalid.json", nil)})
+	if open("/invalid.json") != 400 {
+		t.Fatal("an invalid document was fetched again at once")
+	}
+	e.clock.Advance(DefaultMetadataFailureCache)
 	if open("/invalid.json") != 200 {
-		t.Fatal("an invalid document was cached")
+		t.Fatal("an invalid document was cached for longer than MetadataFailureCache")
 	}
 }
 

@@ -51,6 +51,9 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, 
 	c, err := s.client(r.Context(), id)
 	var docErr *Error
 	if errors.As(err, &docErr) {
+		if docErr.RetryAfter > 0 {
+			return nil, err // a fetch refused by a quota: 429 or 503 as it is
+		}
 		// A metadata document that cannot be used: say why.
 		return nil, &Error{Code: ErrorInvalidClient, Description: docErr.Description, Err: err}
 	}

@@ -98,6 +98,10 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.admit(ctx, s.quotas.device); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	now := s.now()
 	d := &DeviceAuthorization{
 		ClientID: client.ID, Scope: scope, Resources: resources, Interval: s.devicePoll,
@@ -174,13 +178,8 @@ func (s *Server) serveDeviceSubmit(w http.ResponseWriter, r *http.Request) {
 // automatic mode, approves at once).
 func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered string) {
 	ctx := r.Context()
-	ok, err := s.store.Allow(ctx, "device:"+s.clientIP(r), deviceEntryLimit, time.Minute)
-	if err != nil {
-		s.errorPage(w, r, err)
-		return
-	}
-	if !ok {
-		s.renderDeviceForm(w, r, http.StatusTooManyRequests, entered, "Too many attempts. Wait a minute and try again.")
+	if err := s.admit(ctx, s.quotas.entry); err != nil {
+		s.refuseDeviceEntry(w, r, entered, err)
 		return
 	}
 	code := normalizeUserCode(entered)
@@ -208,6 +207,10 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 		s.approveDevice(w, r, p, s.auto, nil, now)
 		return
 	}
+	if err := s.admit(ctx, s.quotas.pending); err != nil {
+		s.refuseDeviceEntry(w, r, entered, err)
+		return
+	}
 	id := randomString("", 32)
 	p := &PendingAuthorization{
 		ClientID: d.ClientID, Scope: d.Scope, Resources: d.Resources, UserCode: code,
@@ -220,6 +223,18 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 	}
 	s.setFlowCookie(w, id, p.CSRFToken)
 	s.renderConsent(w, r, id, p, client, "")
+}
+
+// refuseDeviceEntry shows the user-code form again with why it was
+// refused: a quota (with Retry-After), or a page for other errors.
+func (s *Server) refuseDeviceEntry(w http.ResponseWriter, r *http.Request, entered string, err error) {
+	oe := asOAuthError(err)
+	if oe.RetryAfter <= 0 {
+		s.errorPage(w, r, err)
+		return
+	}
+	setRetryAfter(w, oe.RetryAfter)
+	s.renderDeviceForm(w, r, oe.HTTPStatus(), entered, oe.Description)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -89,6 +89,18 @@
 // and single processes, oauth/filestore (one local file, the binaries'
 // default) and oauth/redisstore (several replicas).
 //
+// What requests without credentials make the server store is bounded
+// ([Limits]): pending authorizations (GET /authorize), device
+// authorizations, registrations and fetches of client metadata documents
+// each have a quota per client address (IPv4 by address, IPv6 by /64) and
+// a global cap that holds across replicas, counted with one store round
+// trip (QuotaStore.AllowAll). Past a quota the answer is 429, past a cap
+// 503, both with Retry-After: a page at the browser endpoints, the OAuth
+// error JSON at the others. The client address is the TCP peer's unless
+// the peer is a trusted proxy (Options.TrustedProxies,
+// Options.TrustProxyHeaders); a client's own X-Forwarded-For is never
+// believed.
+//
 // A minimal server with the development login on a loopback issuer:
 //
 //	store := oauth.NewMemoryStore(nil)
@@ -109,7 +121,9 @@
 // A client_id that is an https URL names a Client ID Metadata Document: the
 // server fetches it through the fetch package's SSRF guard (5 KiB, 5 s, no
 // redirects), caches it per its caching headers and uses it as the client's
-// registration (Options.DisableClientMetadataDocuments turns this off).
+// registration (Options.DisableClientMetadataDocuments turns this off). A
+// failed fetch is remembered for a minute; fetches of URLs not in the
+// cache are limited per address and in all.
 //
 // # Resource server
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // OAuth error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 7009,
@@ -45,6 +46,9 @@ type Error struct {
 	Status int
 	// Err is the underlying cause, for logs and errors.Is/As.
 	Err error
+	// RetryAfter, when positive, is sent as the Retry-After header (a
+	// quota or cap was reached).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -110,6 +114,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.DebugContext(r.Context(), "oauth: request refused", "method", r.Method, "path", r.URL.Path, "code", oe.Code, "error", err)
 	}
+	setRetryAfter(w, oe.RetryAfter)
 	if status == http.StatusUnauthorized && oe.Code == ErrorInvalidClient && r.Header.Get("Authorization") != "" {
 		// RFC 6749 §5.2: a client that tried HTTP authentication gets a challenge.
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth", charset="UTF-8"`)

@@ -131,7 +131,8 @@ func FuzzRegister(f *testing.F) {
 	st := NewMemoryStore(&MemoryStoreOptions{SweepInterval: -1})
 	defer st.Close()
 	d, _ := NewDevLogin(nil)
-	srv, err := NewServer(f.Context(), "http://127.0.0.1:1", st, d, &Options{SigningKey: testKey, SigningAlgorithm: ES256, RegistrationLimit: -1, Logger: discardLogger()})
+	srv, err := NewServer(f.Context(), "http://127.0.0.1:1", st, d, &Options{SigningKey: testKey, SigningAlgorithm: ES256, RegistrationLimit: -1,
+		Limits: Limits{MaxRegistrations: -1}, Logger: discardLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}

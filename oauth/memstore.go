@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +19,9 @@ type MemoryStoreOptions struct {
 	// SweepInterval is how often expired records are removed. Zero: one
 	// minute. Negative: never (expired records are still invisible).
 	SweepInterval time.Duration
+	// MaxQuotaKeys bounds the live quota windows kept (see LocalQuotas).
+	// Zero: DefaultMaxQuotaKeys.
+	MaxQuotaKeys int
 }
 
 // MemoryStore is a Store that keeps everything in the process's memory:
@@ -31,9 +35,10 @@ type MemoryStore struct {
 	done chan struct{}
 	once sync.Once
 
+	quotas *LocalQuotas
+
 	mu          sync.RWMutex
 	clients     map[string]*Client
-	quotas      map[string]quotaWindow
 	pending     map[string]*PendingAuthorization
 	codes       map[string]*memCode
 	refresh     map[refreshKey]*RefreshToken
@@ -47,11 +52,6 @@ type MemoryStore struct {
 }
 
 var _ Store = (*MemoryStore)(nil)
-
-type quotaWindow struct {
-	count int
-	end   time.Time
-}
 
 type memCode struct {
 	grant *Grant
@@ -79,7 +79,6 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		clients:     make(map[string]*Client),
-		quotas:      make(map[string]quotaWindow),
 		pending:     make(map[string]*PendingAuthorization),
 		codes:       make(map[string]*memCode),
 		refresh:     make(map[refreshKey]*RefreshToken),
@@ -94,6 +93,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.quotas = NewLocalQuotas(s.now, opts.MaxQuotaKeys)
 	interval := opts.SweepInterval
 	if interval == 0 {
 		interval = time.Minute
@@ -140,17 +140,13 @@ func expired(exp, now time.Time) bool {
 // Sweep removes every expired record now. The store also sweeps by itself
 // every SweepInterval.
 func (s *MemoryStore) Sweep() {
+	s.quotas.Sweep()
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, c := range s.clients {
 		if expired(c.ExpiresAt, now) {
 			delete(s.clients, id)
-		}
-	}
-	for k, q := range s.quotas {
-		if !now.Before(q.end) {
-			delete(s.quotas, k)
 		}
 	}
 	for k, p := range s.pending {
@@ -177,6 +173,23 @@ func (s *MemoryStore) Sweep() {
 		if expired(d.ExpiresAt.Add(UsedCodeRetention), now) {
 			s.dropDevice(h)
 		}
+	}
+}
+
+// MemoryStats counts the records a MemoryStore holds, expired ones not yet
+// swept included.
+type MemoryStats struct {
+	Clients, Pending, Codes, RefreshTokens, Revocations, Keys, Devices, QuotaWindows int
+}
+
+// Stats counts the records the store holds now.
+func (s *MemoryStore) Stats() MemoryStats {
+	q := s.quotas.Len()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return MemoryStats{
+		Clients: len(s.clients), Pending: len(s.pending), Codes: len(s.codes), RefreshTokens: len(s.refresh),
+		Revocations: len(s.revocations), Keys: len(s.keys), Devices: len(s.devices), QuotaWindows: q,
 	}
 }
 
@@ -248,23 +261,12 @@ func (s *MemoryStore) DeleteClient(_ context.Context, id string) error {
 
 // ---- QuotaStore ----
 
-func (s *MemoryStore) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if window <= 0 {
-		return false, fmt.Errorf("oauth: memory store: allow %q: window must be positive", key)
-	}
-	if limit < 1 {
-		return false, nil
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, ok := s.quotas[key]
-	if !ok || !now.Before(q.end) {
-		q = quotaWindow{end: now.Add(window)}
-	}
-	q.count++
-	s.quotas[key] = q
-	return q.count <= limit, nil
+func (s *MemoryStore) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	return s.quotas.Allow(ctx, key, limit, window)
+}
+
+func (s *MemoryStore) AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error) {
+	return s.quotas.AllowAll(ctx, qs)
 }
 
 // ---- PendingStore ----
@@ -278,8 +280,54 @@ func (s *MemoryStore) PutPending(_ context.Context, key string, p *PendingAuthor
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending[key] = p.Clone()
+	s.pending[strings.Clone(key)] = detachPending(p)
 	return nil
+}
+
+// detachPending returns a copy of p that shares no memory with it. A
+// string cut from a request (a query parameter is a substring of the
+// request line) would otherwise keep the whole request, up to the server's
+// header limit, alive as long as the record.
+func detachPending(p *PendingAuthorization) *PendingAuthorization {
+	d := p.Clone()
+	for _, f := range []*string{&d.ClientID, &d.RedirectURI, &d.CodeChallenge, &d.Scope, &d.State, &d.CSRFToken,
+		&d.Provider, &d.UpstreamState, &d.UpstreamVerifier, &d.UserCode} {
+		*f = strings.Clone(*f)
+	}
+	d.Resources = cloneStrings(p.Resources)
+	d.User = detachUser(p.User)
+	return d
+}
+
+// detachDevice is detachPending for a device authorization.
+func detachDevice(p *DeviceAuthorization) *DeviceAuthorization {
+	d := p.Clone()
+	d.ClientID, d.Scope = strings.Clone(p.ClientID), strings.Clone(p.Scope)
+	d.Resources = cloneStrings(p.Resources)
+	d.User = detachUser(p.User)
+	return d
+}
+
+func detachUser(u *User) *User {
+	if u == nil {
+		return nil
+	}
+	d := u.Clone()
+	d.Subject, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Orgs = cloneStrings(u.Orgs)
+	return &d
+}
+
+// cloneStrings copies a slice and its strings.
+func cloneStrings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, v := range ss {
+		out[i] = strings.Clone(v)
+	}
+	return out
 }
 
 func (s *MemoryStore) GetPending(_ context.Context, key string) (*PendingAuthorization, error) {
@@ -614,13 +662,14 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 			return fmt.Errorf("oauth: memory store: put device: user code: %w", ErrExists)
 		}
 	}
-	c := d.Clone()
+	c := detachDevice(d)
 	c.Status = DevicePending
 	c.LastPoll = time.Time{}
 	c.User = nil
 	c.AuthTime = time.Time{}
 	c.Upstream = nil
 	s.dropDevice(deviceHash) // an expired one's user code index
+	deviceHash, userCode = strings.Clone(deviceHash), strings.Clone(userCode)
 	s.devices[deviceHash] = c
 	s.userCodes[userCode] = deviceHash
 	s.deviceCodes[deviceHash] = userCode

@@ -149,7 +149,12 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if msg == "" {
 		msg = "The request could not be processed."
 	}
-	s.renderPage(w, r, status, "error", "Sign-in failed", errorPageData{Message: msg, Code: oe.Code})
+	title := "Sign-in failed"
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		title = "Try again later"
+	}
+	setRetryAfter(w, oe.RetryAfter)
+	s.renderPage(w, r, status, "error", title, errorPageData{Message: msg, Code: oe.Code})
 }
 
 // pageStatus is the status of an error page for oe: a browser has no

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -97,24 +96,17 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.regLimit > 0 {
-		ok, err := s.store.Allow(ctx, "register:"+s.clientIP(r), s.regLimit, s.regWindow)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s.regWindow.Seconds())))
-			s.writeError(w, r, &Error{Code: ErrorTooManyRequests, Description: "too many registrations from this address; try later", Status: http.StatusTooManyRequests})
-			return
-		}
-	}
 	meta, err := readMetadata(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if err := s.validateMetadata(meta); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Only what would be stored counts against the quota (see limits.go).
+	if err := s.admit(ctx, s.quotas.register); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -140,7 +132,7 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "oauth: client registered", "client_id", c.ID, "client_name", meta.ClientName,
-		"auth_method", meta.TokenEndpointAuthMethod, "redirect_uris", len(meta.RedirectURIs), "remote", s.clientIP(r))
+		"auth_method", meta.TokenEndpointAuthMethod, "redirect_uris", len(meta.RedirectURIs), "remote", clientAddrOf(ctx).String())
 	writeJSON(w, http.StatusCreated, s.response(c, secret, regToken))
 }
 

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -99,9 +99,9 @@ type Options struct {
 	// old key stays in the JWKS until its last token expired. Zero: never.
 	KeyRotation time.Duration
 
-	// RegistrationLimit is how many dynamic registrations one IP address
-	// may make per RegistrationWindow, across replicas. Zero: 30.
-	// Negative: no limit.
+	// RegistrationLimit is how many dynamic registrations one client
+	// address (an IPv6 /64, see TrustedProxies) may make per
+	// RegistrationWindow, across replicas. Zero: 30. Negative: no limit.
 	RegistrationLimit int
 	// RegistrationWindow is the window of RegistrationLimit. Zero: 1 hour.
 	RegistrationWindow time.Duration
@@ -120,10 +120,26 @@ type Options struct {
 	// 5 seconds.
 	DevicePollInterval time.Duration
 
-	// TrustProxyHeaders takes the client address for rate limits from the
-	// last X-Forwarded-For entry (set it behind Traefik or nginx). Zero:
-	// the TCP peer address.
+	// TrustProxyHeaders trusts the forwarded header of peers on loopback
+	// and private networks (RFC 1918, RFC 4193): the client address that
+	// quotas count is then the one such a proxy reports (set it behind
+	// Traefik, nginx or Caddy on the same host or network, when clients
+	// cannot reach the server but through the proxy). TrustedProxies, when
+	// set, names the proxies instead. Zero: the TCP peer address.
 	TrustProxyHeaders bool
+	// TrustedProxies are the peers whose forwarded header is believed: the
+	// client address is the right-most entry that is not a trusted proxy
+	// (see ParseTrustedProxies). Zero: none, unless TrustProxyHeaders.
+	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the header trusted proxies report the client in:
+	// "X-Forwarded-For" or "Forwarded" (RFC 7239). Only that one is read.
+	// Zero: "X-Forwarded-For".
+	ForwardedHeader string
+	// Limits bound what requests without credentials may make the server
+	// store: per-address quotas and global caps on pending and device
+	// authorizations, registrations and metadata document fetches. Zero:
+	// the defaults listed in Limits.
+	Limits Limits
 	// MaxBodyBytes caps request bodies; a larger one gets 413. Zero: 64 KiB.
 	MaxBodyBytes int64
 	// AllowInsecureIssuer accepts an http issuer on a non-loopback host
@@ -203,7 +219,8 @@ type Server struct {
 	regWindow  time.Duration
 	initialTok string
 	schemes    []string
-	trustProxy bool
+	addrs      *clientAddrs
+	quotas     quotaRules
 	documents  *clientDocuments // nil: Client ID Metadata Documents are off
 	// resPolicies are the resource policies checked at login and refresh.
 	resPolicies atomic.Pointer[policyHolder]
@@ -279,7 +296,9 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	for _, sc := range opts.RedirectSchemes {
 		s.schemes = append(s.schemes, strings.ToLower(strings.TrimSuffix(sc, ":")))
 	}
-	s.trustProxy = opts.TrustProxyHeaders
+	if s.addrs, err = newClientAddrs(opts); err != nil {
+		return nil, err
+	}
 	for _, d := range []time.Duration{s.accessTTL, s.refreshTTL, s.familyTTL, s.codeTTL, s.loginTTL, s.deviceTTL, s.devicePoll, s.regWindow} {
 		if d < 0 {
 			return nil, errors.New("oauth: lifetimes and intervals must not be negative")
@@ -288,6 +307,7 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if s.clientTTL < 0 {
 		return nil, errors.New("oauth: ClientLifetime must not be negative")
 	}
+	s.quotas = newQuotaRules(opts.Limits, s)
 
 	for _, idp := range s.providers {
 		if a, ok := idp.(autoApprover); ok {
@@ -433,7 +453,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, s.withClientAddr(r))
 	})
 }
 
@@ -521,23 +541,6 @@ func fingerprint(secret string) string {
 		return ""
 	}
 	return hashSecret(secret)[:8]
-}
-
-// clientIP is the address rate limits count by.
-func (s *Server) clientIP(r *http.Request) string {
-	if s.trustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // parseForm reads an application/x-www-form-urlencoded body (and nothing

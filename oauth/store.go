@@ -383,17 +383,48 @@ func (m ClientMetadata) Clone() ClientMetadata {
 	return d
 }
 
-// ---- Registration quota ---------------------------------------------------
+// ---- Quotas ---------------------------------------------------------------
 
 // QuotaStore counts events per key in fixed windows, shared by every
-// replica: the per-IP registration rate limit uses it.
+// replica: the server's per-address quotas and global caps on what
+// unauthenticated requests may create use it (see Limits).
+//
+// A window starts at the first event counted for its key and lasts the
+// given window; then the count starts again. A store may keep a key only
+// as long as its window (a Redis TTL, a sweep): counters are not a growth
+// vector of their own.
 type QuotaStore interface {
 	// Allow counts one event for key and reports whether the count is
-	// within limit for the current window. The window starts at the first
-	// event counted for key and lasts window; then the count starts again.
+	// within limit for the current window. Refused events are counted too.
 	// Atomic: with N concurrent calls on a fresh key, exactly
 	// min(N, limit) are allowed. A limit below 1 allows nothing.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+	// AllowAll counts one event in every quota of qs if, and only if, each
+	// of them has room for it (fewer than Limit events in its current
+	// window): all or nothing, atomically, across replicas. A refused event
+	// is counted nowhere and creates no key, so the keys a store holds are
+	// bounded by the events it allowed. A quota with a Limit below 1 refuses
+	// every event. An empty qs allows the event.
+	AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error)
+}
+
+// Quota is one fixed-window counter an event must fit into.
+type Quota struct {
+	Key    string
+	Limit  int
+	Window time.Duration // must be positive
+}
+
+// QuotaResult is AllowAll's answer.
+type QuotaResult struct {
+	// Allowed: the event was counted in every quota.
+	Allowed bool
+	// Refused is the index in qs of the first quota without room (when not
+	// Allowed).
+	Refused int
+	// RetryAfter is how long until that quota's window ends (when not
+	// Allowed; at least 1 ms).
+	RetryAfter time.Duration
 }
 
 // ---- Pending authorizations ----------------------------------------------

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +71,28 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	scopes := fs.String("scopes", "", "space- or comma-separated scopes the server grants; resources without scopes of their own ask for mcp, or else the first (default mcp)", "OAUTH_SCOPES")
 	resources := fs.List("resources", nil, "resource URIs tokens may be issued for; an entry ending in / covers everything under it (default any)", "OAUTH_RESOURCES")
 	schemes := fs.List("redirect-schemes", nil, "private-use redirect URI schemes allowed beyond reverse-domain ones, e.g. cursor", "OAUTH_REDIRECT_SCHEMES")
-	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for rate limits from X-Forwarded-For (behind Traefik or nginx)")
+	trustProxy := fs.Bool("trust-proxy", false, "take client addresses for quotas from X-Forwarded-For of peers on loopback and private networks (a proxy next to the server)")
+	trustedProxies := fs.List("trusted-proxies", nil, "addresses or CIDR prefixes of the proxies whose forwarded header is believed, instead of --trust-proxy's private networks", "OAUTH_TRUSTED_PROXIES")
+	forwardedHeader := fs.Enum("forwarded-header", oauth.HeaderXForwardedFor, []string{oauth.HeaderXForwardedFor, oauth.HeaderForwarded},
+		"the header trusted proxies name the client in (only that one is read)", "OAUTH_FORWARDED_HEADER")
+	limits := []struct {
+		flag, env, usage string
+		def              int
+		dst              *int
+	}{
+		{"pending-per-address", "OAUTH_PENDING_PER_ADDRESS", "`N` sign-ins one client address may start per 10 minutes", oauth.DefaultPendingPerAddress, &c.opts.Limits.PendingPerAddress},
+		{"max-pending", "OAUTH_MAX_PENDING", "`N` sign-ins in progress at once, all clients together", oauth.DefaultMaxPending, &c.opts.Limits.MaxPending},
+		{"devices-per-address", "OAUTH_DEVICES_PER_ADDRESS", "`N` device authorizations one client address may start per 10 minutes", oauth.DefaultDevicesPerAddress, &c.opts.Limits.DevicesPerAddress},
+		{"max-devices", "OAUTH_MAX_DEVICES", "`N` device authorizations kept at once, all clients together", oauth.DefaultMaxDevices, &c.opts.Limits.MaxDevices},
+		{"registrations-per-address", "OAUTH_REGISTRATIONS_PER_ADDRESS", "`N` dynamic registrations one client address may make per hour", oauth.DefaultRegistrationLimit, &c.opts.RegistrationLimit},
+		{"max-registrations", "OAUTH_MAX_REGISTRATIONS", "`N` dynamic registrations per hour, all clients together", oauth.DefaultMaxRegistrations, &c.opts.Limits.MaxRegistrations},
+		{"metadata-fetches-per-address", "OAUTH_METADATA_FETCHES_PER_ADDRESS", "`N` client metadata documents one client address may make the server fetch per minute", oauth.DefaultMetadataFetchesPerAddress, &c.opts.Limits.MetadataFetchesPerAddress},
+		{"max-metadata-fetches", "OAUTH_MAX_METADATA_FETCHES", "`N` client metadata document fetches per minute, all clients together", oauth.DefaultMaxMetadataFetches, &c.opts.Limits.MaxMetadataFetches},
+	}
+	limitVals := make([]*string, len(limits))
+	for i, l := range limits {
+		limitVals[i] = fs.String(l.flag, "", fmt.Sprintf("%s (default %d; 0 or off: no limit)", l.usage, l.def), l.env)
+	}
 	rotation := fs.Duration("key-rotation", 0, "replace the generated signing key after this long, e.g. 720h (default never)")
 	resourceFile := fs.String("resource-config", "", "JSON `FILE` naming the protected MCP resources and who may use each (none: every request's URL is its resource); re-read on SIGHUP", "OAUTH_RESOURCE_CONFIG")
 	familyLifetime := fs.Duration("refresh-family-lifetime", 0, "how long the refresh tokens of one login live at most, however often they rotate, e.g. 2160h (default 90 days)", "REFRESH_FAMILY_LIFETIME")
@@ -164,9 +187,18 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	o.Resources = *resources
 	o.RedirectSchemes = *schemes
 	o.TrustProxyHeaders = *trustProxy
+	var err error
+	if o.TrustedProxies, err = oauth.ParseTrustedProxies(strings.Join(*trustedProxies, ",")); err != nil {
+		return nil, fs.Bad("trusted-proxies", err)
+	}
+	o.ForwardedHeader = *forwardedHeader
+	for i, l := range limits {
+		if *l.dst, err = parseLimit(*limitVals[i]); err != nil {
+			return nil, fs.Bad(l.flag, err)
+		}
+	}
 	c.resourceFile = *resourceFile
 	c.passToken = *passToken
-	var err error
 	if c.resources, err = loadResources(c.resourceFile, defaultScope(o.Scopes)); err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -206,6 +238,23 @@ func defaultStorePath(env getenv) string {
 		return filepath.Join(h, ".local", "state", "mcp-oauth-server", "oauth.db")
 	}
 	return "mcp-oauth.db"
+}
+
+// parseLimit reads a quota: a positive count, or off (also 0 or a negative
+// number) for none; empty keeps the default.
+func parseLimit(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case "":
+		return 0, nil
+	case "off", "none", "0":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errors.New("want a number, or off")
+	}
+	return max(n, -1), nil
 }
 
 // splitList splits scopes, which OAuth writes space-separated, on spaces

@@ -27,7 +27,7 @@ func openStore(ctx context.Context, cfg *config) (oauth.Store, func(), error) {
 				return nil, nil, fmt.Errorf("--store: %w", err)
 			}
 		}
-		s, err := filestore.Open(cfg.store, nil)
+		s, err := filestore.Open(cfg.store, &filestore.Options{Logger: cfg.opts.Logger})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -108,11 +108,12 @@ func TestMain(m *testing.M) {
 // pure-Go resolver, which never sends a query for a .onion name).
 func (b binary) command(t *testing.T, args []string, env ...string) *exec.Cmd {
 	t.Helper()
+	path := b.path(t) // builds the binaries once, and sets built.dir
 	full := append([]string{}, args...)
 	for _, a := range b.base {
 		full = append(full, strings.ReplaceAll(a, "{fixture}", filepath.Join(built.dir, "fixture")))
 	}
-	cmd := exec.Command(b.path(t), full...)
+	cmd := exec.Command(path, full...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GODEBUG=netdns=go"}, env...)
 	return cmd
 }

@@ -3,7 +3,6 @@ package filestore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -96,39 +95,17 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	})
 }
 
-// quota is a fixed-window counter.
-type quota struct {
-	Count int       `json:"count"`
-	End   time.Time `json:"end"`
-}
+// Quotas are counted in memory (oauth.LocalQuotas), not in the file: one
+// process at a time holds the file, so there is no replica to share them
+// with, and counting a request costs no disk write. A restart starts them
+// afresh.
 
 func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if window <= 0 {
-		return false, fmt.Errorf("filestore: allow %q: window must be positive", key)
-	}
-	if limit < 1 {
-		return false, nil
-	}
-	if err := ctxErr(ctx, "allow"); err != nil {
-		return false, err
-	}
-	now := s.now()
-	var allowed bool
-	err := s.update("allow", key, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bQuotas)
-		var q quota
-		ok, err := get(b, []byte(key), &q)
-		if err != nil {
-			return err
-		}
-		if !ok || !now.Before(q.End) {
-			q = quota{End: now.Add(window)}
-		}
-		q.Count++
-		allowed = q.Count <= limit
-		return put(b, []byte(key), q.End, q)
-	})
-	return allowed, err
+	return s.quotas.Allow(ctx, key, limit, window)
+}
+
+func (s *Store) AllowAll(ctx context.Context, qs []oauth.Quota) (oauth.QuotaResult, error) {
+	return s.quotas.AllowAll(ctx, qs)
 }
 
 // ---- pending authorizations ----

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -28,14 +29,36 @@ type Options struct {
 	// LockTimeout is how long Open waits for a file that another process
 	// holds open. Zero: one second.
 	LockTimeout time.Duration
+	// MaxQuotaKeys bounds the live quota windows kept in memory (see
+	// oauth.LocalQuotas). Zero: oauth.DefaultMaxQuotaKeys.
+	MaxQuotaKeys int
+	// CompactRatio: at Open and after each periodic sweep, the file is
+	// compacted (see Compact) when at least this fraction of it holds no
+	// data. Zero: 0.5. Negative: never by itself.
+	CompactRatio float64
+	// CompactMinBytes: a smaller file is never compacted by itself. Zero:
+	// 1 MiB.
+	CompactMinBytes int64
+	// Logger receives a line for each compaction. Zero: slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is an oauth.Store in one bbolt file. It is safe for concurrent use.
 type Store struct {
+	// mu guards db: every transaction holds it shared, Compact (which
+	// replaces db) and Close exclusively.
+	mu   sync.RWMutex
 	db   *bolt.DB
 	path string
 	now  func() time.Time
 	feed *oauth.RevocationFeed
+	log  *slog.Logger
+
+	lockTimeout     time.Duration
+	compactRatio    float64
+	compactMinBytes int64
+	// quotas are counted in memory (see Allow).
+	quotas *oauth.LocalQuotas
 
 	stop chan struct{}
 	done chan struct{}
@@ -48,7 +71,7 @@ var _ oauth.Store = (*Store)(nil)
 // index buckets.
 var (
 	bClients     = []byte("clients")     // client id -> Client
-	bQuotas      = []byte("quotas")      // key -> quota
+	bQuotas      = []byte("quotas")      // unused since quotas are kept in memory; old records are swept
 	bPending     = []byte("pending")     // key -> PendingAuthorization
 	bCodes       = []byte("codes")       // hash -> code
 	bRefresh     = []byte("refresh")     // pair(client, hash) -> RefreshToken
@@ -101,16 +124,32 @@ func Open(path string, opts *Options) (*Store, error) {
 		path: path,
 		now:  opts.Now,
 		feed: oauth.NewRevocationFeed(),
+		log:  opts.Logger,
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
+
+		lockTimeout:     timeout,
+		compactRatio:    opts.CompactRatio,
+		compactMinBytes: opts.CompactMinBytes,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.compactRatio == 0 {
+		s.compactRatio = defaultCompactRatio
+	}
+	if s.compactMinBytes == 0 {
+		s.compactMinBytes = defaultCompactMinBytes
+	}
+	s.quotas = oauth.NewLocalQuotas(s.now, opts.MaxQuotaKeys)
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.maybeCompact()
 	interval := opts.SweepInterval
 	if interval == 0 {
 		interval = time.Minute
@@ -177,6 +216,8 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 		s.feed.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		err = s.db.Close()
 	})
 	return err
@@ -191,7 +232,9 @@ func (s *Store) sweepLoop(interval time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			_ = s.Sweep() // a failed sweep is retried next time
+			if s.Sweep() == nil { // a failed sweep is retried next time
+				s.maybeCompact()
+			}
 		}
 	}
 }
@@ -199,6 +242,7 @@ func (s *Store) sweepLoop(interval time.Duration) {
 // Sweep removes every record whose time is over from the file now. The
 // store also sweeps by itself every SweepInterval.
 func (s *Store) Sweep() error {
+	s.quotas.Sweep()
 	now := s.now()
 	return s.update("sweep", s.path, func(tx *bolt.Tx) error {
 		for _, name := range sweptBuckets {
@@ -245,6 +289,8 @@ func (s *Store) Sweep() error {
 // operation and key; a panic inside bbolt (a corrupt page) becomes an error.
 func (s *Store) update(op, key string, fn func(tx *bolt.Tx) error) (err error) {
 	defer recoverCorrupt(op, key, &err)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if err := s.db.Update(fn); err != nil {
 		return wrap(op, key, err)
 	}
@@ -254,6 +300,8 @@ func (s *Store) update(op, key string, fn func(tx *bolt.Tx) error) (err error) {
 // view runs fn in a read transaction, like update.
 func (s *Store) view(op, key string, fn func(tx *bolt.Tx) error) (err error) {
 	defer recoverCorrupt(op, key, &err)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if err := s.db.View(fn); err != nil {
 		return wrap(op, key, err)
 	}

@@ -63,8 +63,8 @@ func TestSweepRemovesExpired(t *testing.T) {
 	defer s.Close()
 	fill(t, s, clock.Now())
 	all := records(t, s)
-	if len(all) != 9 {
-		t.Fatalf("buckets with records %v, want 9", all)
+	if len(all) != 8 { // quotas are counted in memory, not in the file
+		t.Fatalf("buckets with records %v, want 8", all)
 	}
 	if err := s.Sweep(); err != nil {
 		t.Fatal(err)

@@ -86,6 +86,30 @@ func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Du
 	return n <= int64(limit), nil
 }
 
+func (s *Store) AllowAll(ctx context.Context, qs []oauth.Quota) (oauth.QuotaResult, error) {
+	if len(qs) == 0 {
+		return oauth.QuotaResult{Allowed: true}, nil
+	}
+	keys := make([]string, len(qs))
+	args := make([]any, 1, 1+2*len(qs))
+	args[0] = ms(s.now())
+	for i, q := range qs {
+		if q.Window <= 0 {
+			return oauth.QuotaResult{}, fmt.Errorf("redisstore: allow %q: window must be positive", q.Key)
+		}
+		keys[i] = s.quotaSetKey(q.Key)
+		args = append(args, q.Limit, max(1, q.Window.Milliseconds()))
+	}
+	vals, err := allowAllScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil || len(vals) != 2 {
+		return oauth.QuotaResult{}, wrap("allow", qs[0].Key, fmt.Errorf("quota script: %v", err))
+	}
+	if vals[0] == 0 {
+		return oauth.QuotaResult{Allowed: true}, nil
+	}
+	return oauth.QuotaResult{Refused: int(vals[0]) - 1, RetryAfter: time.Duration(max(1, vals[1])) * time.Millisecond}, nil
+}
+
 // ---- PendingStore ----
 
 func (s *Store) PutPending(ctx context.Context, key string, p *oauth.PendingAuthorization) error {

@@ -6,8 +6,10 @@
 // trip: single-key reads, MULTI transactions and Lua scripts for changes
 // that span keys. The keys a change spans share a Cluster hash slot: a
 // client's refresh tokens, families and revocations carry the client id as
-// their {hash tag}; device authorizations share the {dev} tag. Records
-// expire with Redis TTLs; the revocation feed is Redis pub/sub.
+// their {hash tag}; device authorizations share the {dev} tag, and the
+// quota counters of AllowAll the {q} tag (one script checks a client
+// address's counter and the global one). Records and counters expire with
+// Redis TTLs; the revocation feed is Redis pub/sub.
 //
 //	rdb, err := redisstore.NewClient("redis://redis:6379/0", os.Getenv("REDIS_PASSWORD"))
 //	if err != nil {

@@ -90,6 +90,27 @@ redis.call('PEXPIRE', KEYS[1], e - now)
 return n
 `)
 
+// allowAllScript: KEYS the counters; ARGV now, then the limit and window
+// of each key. Counts one event in every counter if each has room: returns
+// {0, 0}; else {i, ms until counter i's window ends} and counts nothing.
+var allowAllScript = redis.NewScript(luaLib + `
+for i, k in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[2*i]), tonumber(ARGV[2*i+1])
+  if limit < 1 then return {i, window} end
+  local v = redis.call('HMGET', k, 'n', 'e')
+  local n, e = tonumber(v[1]) or 0, tonumber(v[2])
+  if e and now < e and n >= limit then return {i, e - now} end
+end
+for i, k in ipairs(KEYS) do
+  local v = redis.call('HMGET', k, 'n', 'e')
+  local n, e = tonumber(v[1]) or 0, tonumber(v[2])
+  if not e or now >= e then n = 0; e = now + tonumber(ARGV[2*i+1]) end
+  redis.call('HSET', k, 'n', n + 1, 'e', e)
+  redis.call('PEXPIRE', k, e - now)
+end
+return {0, 0}
+`)
+
 // takeScript: KEYS[1] record; ARGV now. Returns {d, x} and deletes it.
 var takeScript = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'd', 'x')

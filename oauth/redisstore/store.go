@@ -173,6 +173,10 @@ func (s *Store) codeKey(hash string) string   { return s.prefix + "code:" + hash
 func (s *Store) signingKeys() string          { return s.prefix + "keys" }
 func (s *Store) channel() string              { return s.prefix + "revocations" }
 
+// quotaSetKey is a counter of AllowAll: all of them share the {q} tag, so
+// one script can check several in a Cluster.
+func (s *Store) quotaSetKey(key string) string { return s.prefix + "{q}:" + key }
+
 // Keys of a client's refresh tokens, families and revocations share the
 // client's hash tag; the prefixes end where the script appends a name.
 func (s *Store) refreshPrefix(client string) string {
