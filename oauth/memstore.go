@@ -308,12 +308,13 @@ func detachDevice(p *DeviceAuthorization) *DeviceAuthorization {
 	return d
 }
 
-func detachUser(u *User) *User {
+func detachUser(u *Identity) *Identity {
 	if u == nil {
 		return nil
 	}
 	d := u.Clone()
-	d.Subject, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Subject, d.Provider, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Provider), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Groups = cloneStrings(u.Groups)
 	d.Orgs = cloneStrings(u.Orgs)
 	return &d
 }
