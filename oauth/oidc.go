@@ -43,6 +43,17 @@ type OIDCOptions struct {
 	LoginClaim string
 	// NameClaim names the claim of the display name. Zero: "name".
 	NameClaim string
+	// EmailVerifiedClaim names the boolean claim that says the provider
+	// verified the email (Microsoft Entra ID sends no email_verified; its
+	// optional claim xms_edov says the tenant owns the address's domain).
+	// Zero: "email_verified".
+	EmailVerifiedClaim string
+	// RequireClaims refuses a login unless each named claim (a string) has
+	// the given value: Google's hd (the Workspace domain of the account;
+	// the hd authorization parameter is only a hint), Entra's tid (the
+	// tenant). They are checked again with the claims of every check at a
+	// refresh. Zero: none.
+	RequireClaims map[string]string
 	// UserInfo asks the UserInfo endpoint too, at login and when the user
 	// is checked again, and takes its claims over the ID token's (for
 	// providers that put the email or groups there only). Zero: the ID
@@ -139,6 +150,7 @@ func NewOIDC(name, issuer, clientID, clientSecret string, opts *OIDCOptions) (*O
 	o.opts.GroupsClaim = cmpOr(o.opts.GroupsClaim, "groups")
 	o.opts.LoginClaim = cmpOr(o.opts.LoginClaim, "preferred_username")
 	o.opts.NameClaim = cmpOr(o.opts.NameClaim, "name")
+	o.opts.EmailVerifiedClaim = cmpOr(o.opts.EmailVerifiedClaim, "email_verified")
 	for _, sc := range o.opts.Scopes {
 		if !validScopeToken(sc) {
 			return nil, fmt.Errorf("oauth: OpenID provider %s: scope %q is not a valid scope token", name, sc)
@@ -296,6 +308,9 @@ func (o *OIDC) Identify(ctx context.Context, r *http.Request, callbackURL, verif
 			return nil, nil, err
 		}
 	}
+	if err := o.required(claims); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrUpstreamDenied, err)
+	}
 	id := o.identity(idt.Subject, claims, nil)
 	credential, err := encodeOIDCToken(tok)
 	if err != nil {
@@ -336,6 +351,16 @@ func (o *OIDC) verifyIDToken(ctx context.Context, d *oidcDiscovery, raw, accessT
 	return idt, claims, nil
 }
 
+// required checks RequireClaims.
+func (o *OIDC) required(claims claimSet) error {
+	for name, want := range o.opts.RequireClaims {
+		if got, _ := claims.str(name); got != want {
+			return fmt.Errorf("OpenID provider %s: the claim %s is %q, not %q", o.name, name, truncate(got, 100), want)
+		}
+	}
+	return nil
+}
+
 // withUserInfo adds the UserInfo endpoint's claims to claims (they take
 // precedence); its subject must be the ID token's (OpenID Connect Core
 // §5.3.4).
@@ -370,9 +395,9 @@ func (o *OIDC) withUserInfo(ctx context.Context, d *oidcDiscovery, tok *oauth2.T
 	// An address UserInfo gives without saying it is verified is verified
 	// only if it is the one the ID token vouched for.
 	if email, ok := extra.str("email"); ok {
-		if _, said := extra["email_verified"]; !said {
+		if _, said := extra[o.opts.EmailVerifiedClaim]; !said {
 			if old, _ := claims.str("email"); !strings.EqualFold(old, email) {
-				delete(merged, "email_verified")
+				delete(merged, o.opts.EmailVerifiedClaim)
 			}
 		}
 	}
@@ -385,7 +410,7 @@ func (o *OIDC) withUserInfo(ctx context.Context, d *oidcDiscovery, tok *oauth2.T
 func (o *OIDC) identity(subject string, claims claimSet, recorded *Identity) *Identity {
 	id := &Identity{Subject: subject}
 	id.Email, _ = claims.str("email")
-	id.EmailVerified = id.Email != "" && claims.boolean("email_verified")
+	id.EmailVerified = id.Email != "" && claims.boolean(o.opts.EmailVerifiedClaim)
 	id.Name, _ = claims.str(o.opts.NameClaim)
 	id.Login, _ = claims.str(o.opts.LoginClaim)
 	if o.opts.GroupsClaim != "-" {
@@ -461,6 +486,11 @@ func (o *OIDC) RefreshIdentity(ctx context.Context, recorded Identity, credentia
 	if d.userInfo && (claims == nil || o.opts.UserInfo) {
 		if claims, err = o.withUserInfo(ctx, d, current, subject, claims); err != nil {
 			return nil, nil, err
+		}
+	}
+	if claims != nil {
+		if err := o.required(claims); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrUpstreamRevoked, err)
 		}
 	}
 	if claims == nil {

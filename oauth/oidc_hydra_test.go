@@ -52,7 +52,8 @@ type oidcWorld struct {
 type oidcConfig struct {
 	policy   string
 	userInfo bool
-	check    time.Duration // IdentityCheckInterval
+	require  map[string]string // OIDCOptions.RequireClaims
+	check    time.Duration     // IdentityCheckInterval
 }
 
 // newOIDCWorld starts an authorization server and Redis; the provider is
@@ -74,7 +75,7 @@ func newOIDCWorld(t *testing.T, h *hydratest.Server, cfg oidcConfig) *oidcWorld 
 	client := w.hydra.CreateClient(t, w.issuer+"/callback", nil)
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w.oidc, err = oauth.NewOIDC("hydra", w.hydra.Issuer, client.ID, client.Secret, &oauth.OIDCOptions{
-		DisplayName: "Hydra <SSO> & co", UserInfo: cfg.userInfo, Logger: log,
+		DisplayName: "Hydra <SSO> & co", UserInfo: cfg.userInfo, RequireClaims: cfg.require, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -389,29 +390,33 @@ func TestOIDCPolicies(t *testing.T) {
 		name     string
 		policy   string
 		userInfo bool
+		require  map[string]string
 		user     hydratest.User
 		admitted bool
 	}{
-		{"domain, verified", "domain:example.com", false, user(map[string]any{"email": "bob@example.com", "email_verified": true}), true},
-		{"domain, verified as a string", "domain:example.com", false, user(map[string]any{"email": "bob@example.com", "email_verified": "true"}), true},
-		{"domain, unverified", "domain:example.com", false, user(map[string]any{"email": "bob@example.com", "email_verified": false}), false},
-		{"domain, verification not said", "domain:example.com", false, user(map[string]any{"email": "bob@example.com"}), false},
-		{"email, unverified", "email:bob@example.com", false, user(map[string]any{"email": "bob@example.com", "email_verified": false}), false},
-		{"email, verified, from UserInfo", "email:bob@example.com", true, user(map[string]any{"email": "bob@example.com", "email_verified": true}), true},
-		{"email, unverified, from UserInfo", "email:bob@example.com", true, user(map[string]any{"email": "bob@example.com"}), false},
-		{"another domain", "domain:example.org", false, user(map[string]any{"email": "bob@example.com", "email_verified": true}), false},
-		{"group", "group:mcp-users", false, user(map[string]any{"groups": []string{"mcp-users"}}), true},
-		{"one group", "group:mcp-users", false, user(map[string]any{"groups": "mcp-users"}), true},
-		{"other group", "group:mcp-users", false, user(map[string]any{"groups": []string{"staff"}}), false},
-		{"no groups", "group:mcp-users", false, user(map[string]any{"email": "bob@example.com", "email_verified": true}), false},
-		{"subject", "id:oidc:hydra:bob", false, user(nil), true},
-		{"bare subject", "id:bob", false, user(nil), false},
-		{"login is GitHub's", "bob", false, user(map[string]any{"preferred_username": "bob"}), false},
+		{"domain, verified", "domain:example.com", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": true}), true},
+		{"domain, verified as a string", "domain:example.com", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": "true"}), true},
+		{"domain, unverified", "domain:example.com", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": false}), false},
+		{"domain, verification not said", "domain:example.com", false, nil, user(map[string]any{"email": "bob@example.com"}), false},
+		{"email, unverified", "email:bob@example.com", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": false}), false},
+		{"email, verified, from UserInfo", "email:bob@example.com", true, nil, user(map[string]any{"email": "bob@example.com", "email_verified": true}), true},
+		{"email, unverified, from UserInfo", "email:bob@example.com", true, nil, user(map[string]any{"email": "bob@example.com"}), false},
+		{"another domain", "domain:example.org", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": true}), false},
+		{"group", "group:mcp-users", false, nil, user(map[string]any{"groups": []string{"mcp-users"}}), true},
+		{"one group", "group:mcp-users", false, nil, user(map[string]any{"groups": "mcp-users"}), true},
+		{"other group", "group:mcp-users", false, nil, user(map[string]any{"groups": []string{"staff"}}), false},
+		{"no groups", "group:mcp-users", false, nil, user(map[string]any{"email": "bob@example.com", "email_verified": true}), false},
+		{"subject", "id:oidc:hydra:bob", false, nil, user(nil), true},
+		{"bare subject", "id:bob", false, nil, user(nil), false},
+		{"login is GitHub's", "bob", false, nil, user(map[string]any{"preferred_username": "bob"}), false},
+		{"required hd", "*", false, map[string]string{"hd": "example.com"}, user(map[string]any{"hd": "example.com"}), true},
+		{"required hd, another", "*", false, map[string]string{"hd": "example.com"}, user(map[string]any{"hd": "gmail.com"}), false},
+		{"required hd, none", "*", false, map[string]string{"hd": "example.com"}, user(nil), false},
 	}
 	h := hydratest.Start(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newOIDCWorld(t, h, oidcConfig{policy: tc.policy, userInfo: tc.userInfo})
+			w := newOIDCWorld(t, h, oidcConfig{policy: tc.policy, userInfo: tc.userInfo, require: tc.require})
 			c := w.register()
 			to, cp := w.login(c, tc.user)
 			if !tc.admitted {
