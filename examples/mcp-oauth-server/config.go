@@ -34,6 +34,7 @@ type config struct {
 	githubSecret string
 	githubURL    string
 	githubAPI    string
+	oidc         *OIDCProvider // nil: none
 	logLevel     slog.Level
 	logFile      *cli.LogFile
 	keyFile      string
@@ -96,13 +97,14 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	rotation := fs.Duration("key-rotation", 0, "replace the generated signing key after this long, e.g. 720h (default never)")
 	resourceFile := fs.String("resource-config", "", "JSON `FILE` naming the protected MCP resources and who may use each (none: every request's URL is its resource); re-read on SIGHUP", "OAUTH_RESOURCE_CONFIG")
 	familyLifetime := fs.Duration("refresh-family-lifetime", 0, "how long the refresh tokens of one login live at most, however often they rotate, e.g. 2160h (default 90 days)", "REFRESH_FAMILY_LIFETIME")
-	checkInterval := fs.Duration("identity-check-interval", 0, "how old a user's GitHub login and organization memberships may be at a refresh before GitHub is asked again (default 1h)", "IDENTITY_CHECK_INTERVAL")
+	checkInterval := fs.Duration("identity-check-interval", 0, "how old the identity provider's word on a user (GitHub organizations, OpenID groups and email) may be at a refresh before it is asked again (default 1h)", "IDENTITY_CHECK_INTERVAL")
 	passToken := fs.Bool("pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	githubID := fs.String("", "", "the GitHub OAuth App's client id (required unless --dev-login)", "GITHUB_CLIENT_ID")
 	githubSecret := fs.Secret("", "the GitHub OAuth App's client secret (required unless --dev-login)", "GITHUB_CLIENT_SECRET")
 	githubURL := fs.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its web URL (default https://github.com)", "GITHUB_BASE_URL")
 	githubAPI := fs.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its API URL (default $GITHUB_BASE_URL/api/v3, else https://api.github.com)", "GITHUB_API_URL")
-	users := fs.String("", "", "who may log in: logins, id:NUMBER, org:NAME, * for everyone (empty: nobody)", "ALLOWED_GITHUB_USERS")
+	oidc := registerOIDC(fs)
+	users := fs.String("", "", "who may log in: GitHub logins, id:SUBJECT (a GitHub account id, or oidc:NAME:SUB), org:NAME (GitHub), email:ADDRESS, domain:DOMAIN (verified emails), group:NAME (OpenID groups), * for everyone (empty: nobody)", "ALLOWED_USERS", "ALLOWED_GITHUB_USERS")
 	accessLifetime := fs.Duration("", 0, "access token lifetime (default 3600)", "ACCESS_TOKEN_LIFETIME")
 	refreshLifetime := fs.Duration("", 0, "refresh token lifetime; every rotation starts it again (default 2592000)", "REFRESH_TOKEN_LIFETIME")
 	clientLifetime := fs.DurationOrZero("", 90*24*time.Hour, "how long a dynamic registration lives; 0: forever", "CLIENT_LIFETIME")
@@ -130,8 +132,18 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	if c.devUser != "" {
 		c.devLogin = true
 	}
-	if !c.devLogin && (c.githubID == "" || c.githubSecret == "") {
-		return nil, cli.Usagef("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are required (or --dev-login / --dev-user NAME to try it without GitHub)")
+	var err error
+	if c.oidc, err = oidc.provider(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.devLogin && c.oidc != nil:
+		return nil, cli.Usagef("--dev-login and OIDC_ISSUER exclude each other: the development login is for trying the server without a real provider")
+	case (c.githubID == "") != (c.githubSecret == ""):
+		return nil, cli.Usagef("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither")
+	case !c.devLogin && c.githubID == "" && c.oidc == nil:
+		return nil, cli.Usagef("no identity provider: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET " +
+			"(or --dev-login / --dev-user NAME to try it without one)")
 	}
 	if c.devLogin && !c.devNetwork {
 		if err := devLoginLocal(fs, c); err != nil {
@@ -187,7 +199,6 @@ func parseConfig(args []string, env getenv, help io.Writer) (*config, error) {
 	o.Resources = *resources
 	o.RedirectSchemes = *schemes
 	o.TrustProxyHeaders = *trustProxy
-	var err error
 	if o.TrustedProxies, err = oauth.ParseTrustedProxies(strings.Join(*trustedProxies, ",")); err != nil {
 		return nil, fs.Bad("trusted-proxies", err)
 	}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -117,19 +118,13 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 	}
 	defer closeStore()
 
-	var idp oauth.IdentityProvider
-	if cfg.devLogin {
-		idp, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.devUser, AllowPublicIssuer: cfg.devNetwork})
-	} else {
-		idp, err = oauth.NewGitHub(cfg.githubID, cfg.githubSecret, &oauth.GitHubOptions{
-			BaseURL: cfg.githubURL, APIURL: cfg.githubAPI, FetchOrgs: len(cfg.opts.Policy.Orgs) > 0 || cfg.resources.orgs,
-		})
-	}
+	providers, err := identityProviders(ctx, cfg, log)
 	if err != nil {
-		return cli.Usage(err)
+		return err
 	}
+	cfg.opts.IdentityProviders = providers
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	srv, err := oauth.NewServer(startCtx, cfg.issuer, store, idp, &cfg.opts)
+	srv, err := oauth.NewServer(startCtx, cfg.issuer, store, nil, &cfg.opts)
 	cancel()
 	if err != nil {
 		return cli.Usage(err)
@@ -166,11 +161,60 @@ func run(ctx context.Context, cfg *config, logOut io.Writer) error {
 	}()
 	return cli.Serve(ctx, ln, routes(srv, fa), &cli.ServeOptions{
 		Logger: log,
-		LogAttrs: []any{"issuer", srv.Issuer(), "store", storeLabel(cfg.store), "identity_provider", idp.Name(),
+		LogAttrs: []any{"issuer", srv.Issuer(), "store", storeLabel(cfg.store), "identity_providers", providerNames(providers),
 			"policy", cfg.opts.Policy.String(), "verify", srv.Issuer() + "/verify", "resources", resourcesLabel(cfg.resources)},
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 	})
+}
+
+// identityProviders builds the configured providers: the development
+// login alone, or GitHub and the OpenID provider. An OpenID provider that
+// cannot be reached now is a warning (logins wait until it answers); one
+// whose discovery document does not fit the settings is an error.
+func identityProviders(ctx context.Context, cfg *config, log *slog.Logger) ([]oauth.IdentityProvider, error) {
+	if cfg.devLogin {
+		d, err := oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.devUser, AllowPublicIssuer: cfg.devNetwork})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		return []oauth.IdentityProvider{d}, nil
+	}
+	var list []oauth.IdentityProvider
+	if cfg.githubID != "" {
+		gh, err := oauth.NewGitHub(cfg.githubID, cfg.githubSecret, &oauth.GitHubOptions{
+			BaseURL: cfg.githubURL, APIURL: cfg.githubAPI, FetchOrgs: len(cfg.opts.Policy.Orgs) > 0 || cfg.resources.orgs,
+		})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		list = append(list, gh)
+	}
+	if cfg.oidc != nil {
+		o, err := cfg.oidc.New(&oauth.OIDCOptions{Logger: log})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = o.Discover(dctx)
+		cancel()
+		switch {
+		case errors.Is(err, oauth.ErrUpstreamUnavailable):
+			log.Warn("the OpenID provider cannot be reached now; logins with it wait until it answers", "issuer", o.Issuer(), "error", err)
+		case err != nil:
+			return nil, cli.Usagef("OIDC_ISSUER: %w", err)
+		}
+		list = append(list, o)
+	}
+	return list, nil
+}
+
+func providerNames(list []oauth.IdentityProvider) string {
+	names := make([]string, len(list))
+	for i, p := range list {
+		names[i] = p.ID()
+	}
+	return strings.Join(names, " ")
 }
 
 // listenIssuer is the issuer of a server given neither --issuer nor
