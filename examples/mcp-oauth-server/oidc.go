@@ -22,10 +22,10 @@ type OIDCProvider struct {
 
 // oidcSettings are the registered settings, read once parsed.
 type oidcSettings struct {
-	c                                                          *cli.Command
-	issuer, clientID, secret, secretFile, name, display        *string
+	c                                                           *cli.Command
+	issuer, clientID, secret, secretFile, name, display         *string
 	scopes, groups, login, nameClaim, verified, params, require *string
-	userInfo                                                   *bool
+	userInfo                                                    *bool
 }
 
 // registerOIDC adds the OpenID Connect settings to c.
