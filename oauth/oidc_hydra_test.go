@@ -290,6 +290,40 @@ func (w *oidcWorld) halfStored() []string {
 	return found
 }
 
+// rawStoreHolds returns the first of secrets that some raw value of the
+// store contains, or "".
+func (w *oidcWorld) rawStoreHolds(secrets []string) string {
+	w.t.Helper()
+	ctx := context.Background()
+	keys, err := w.redis.Client.Keys(ctx, "t:*").Result()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var raw []string
+	for _, k := range keys {
+		switch typ, _ := w.redis.Client.Type(ctx, k).Result(); typ {
+		case "string":
+			v, _ := w.redis.Client.Get(ctx, k).Result()
+			raw = append(raw, v)
+		case "hash":
+			m, _ := w.redis.Client.HGetAll(ctx, k).Result()
+			for f, v := range m {
+				raw = append(raw, f, v)
+			}
+		case "set", "zset", "list":
+			// Indexes of hashes: nothing secret.
+		}
+	}
+	for _, s := range secrets {
+		for _, v := range raw {
+			if strings.Contains(v, s) {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
 var alice = hydratest.User{Subject: "alice", Claims: map[string]any{
 	"email": "alice@example.com", "email_verified": true, "name": "Alice Liddell",
 	"preferred_username": "alice", "groups": []string{"staff", "mcp-users"},
@@ -311,6 +345,23 @@ func TestOIDCLogin(t *testing.T) {
 	if strings.Contains(cp.html, "Hydra <SSO>") || !strings.Contains(cp.html, "Hydra &lt;SSO&gt; &amp; co") {
 		t.Fatal("the provider's display name is not escaped on the consent page")
 	}
+
+	// Record hydra's tokens on their way, to look for them in the store.
+	var mu sync.Mutex
+	var upstream []string
+	w.hydra.SetTokenFilter(func(body []byte) []byte {
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+			if v, _ := m[k].(string); v != "" {
+				upstream = append(upstream, v)
+			}
+		}
+		return body
+	})
+	t.Cleanup(func() { w.hydra.SetTokenFilter(nil) })
 
 	to, cp := w.login(c, alice)
 	if to.Query().Get("state") != "client-state" || to.Query().Get("iss") != w.issuer {
@@ -352,6 +403,17 @@ func TestOIDCLogin(t *testing.T) {
 		t.Fatalf("after a refresh checked with hydra: %+v %v", nc, err)
 	}
 	next = w.refresh(c, next["refresh_token"].(string), http.StatusOK)
+
+	// Hydra's tokens are in the store only sealed.
+	mu.Lock()
+	seen := slices.Clone(upstream)
+	mu.Unlock()
+	if len(seen) < 6 { // login and two renewals, each an access and a refresh token at least
+		t.Fatalf("recorded %d of hydra's tokens", len(seen))
+	}
+	if found := w.rawStoreHolds(seen); found != "" {
+		t.Fatalf("the store holds hydra's token %.12s... in clear", found)
+	}
 
 	// Hydra ends alice's session: the next refresh cannot confirm her
 	// groups, the policy refuses, and the family is revoked.
