@@ -64,6 +64,7 @@ type Store interface {
 	RevocationStore
 	KeyStore
 	DeviceStore
+	UpstreamStore
 }
 
 // ---- Clients (RFC 7591, RFC 7592) -----------------------------------------
@@ -550,15 +551,17 @@ type RefreshStore interface {
 	// see Rotation for the outcomes. ErrNotFound when the old token is
 	// absent, expired, revoked or another client's.
 	RotateRefresh(ctx context.Context, r *Rotation) (*RotationResult, error)
-	// RevokeFamily deletes every refresh token of the family and records
-	// the family as revoked (so its access tokens are revoked, see
-	// RevocationStore) until the given time, which should be when the
-	// family's last access token expires. Revoking an unknown family still
-	// records it; it is not an error.
+	// RevokeFamily deletes every refresh token of the family and its
+	// upstream credential (UpstreamStore), and records the family as
+	// revoked (so its access tokens are revoked, see RevocationStore) until
+	// the given time, which should be when the family's last access token
+	// expires. Revoking an unknown family still records it; it is not an
+	// error. A reuse found by RotateRefresh revokes the same way.
 	RevokeFamily(ctx context.Context, clientID, familyID string, until time.Time) error
 	// RevokeClient revokes every family of the client as RevokeFamily
-	// does, and records that every access token of the client issued up to
-	// now is revoked, until the given time.
+	// does (upstream credentials of families without refresh tokens
+	// included), and records that every access token of the client issued
+	// up to now is revoked, until the given time.
 	RevokeClient(ctx context.Context, clientID string, until time.Time) error
 }
 
@@ -806,6 +809,55 @@ func SortKeys(keys []*SigningKey) {
 		}
 		return 0
 	})
+}
+
+// ---- Upstream credentials ---------------------------------------------------
+
+// UpstreamStore keeps, per token family, the user's credential at the
+// identity provider (their upstream access and refresh tokens), for
+// services that act as the user (Options.UpstreamKeys). The store only ever
+// gets it sealed under keys it does not hold; it keeps the blob and a
+// version for compare-and-set, so that replicas renewing the same upstream
+// token take turns (Lease). RefreshStore.RevokeFamily and RevokeClient
+// delete a family's credential.
+type UpstreamStore interface {
+	// PutUpstream stores the credential of a family (of the client) until
+	// c.ExpiresAt, replacing any; the stored Version is 1. ErrConflict when
+	// the family is recorded as revoked.
+	PutUpstream(ctx context.Context, clientID, familyID string, c *UpstreamCredential) error
+	// GetUpstream returns the family's credential; ErrNotFound when there
+	// is none, it expired, or the family was revoked.
+	GetUpstream(ctx context.Context, clientID, familyID string) (*UpstreamCredential, error)
+	// SwapUpstream replaces the family's credential by c if its Version is
+	// still version, atomically; the stored Version is then version+1.
+	// ErrConflict when the version changed (another caller swapped
+	// first), ErrNotFound when there is no live credential.
+	SwapUpstream(ctx context.Context, clientID, familyID string, version int64, c *UpstreamCredential) error
+}
+
+// UpstreamCredential is a family's sealed upstream credential.
+type UpstreamCredential struct {
+	// Sealed is the credential, encrypted by the server.
+	Sealed []byte `json:"sealed"`
+	// Version counts the changes; set by the store.
+	Version int64 `json:"version"`
+	// LeaseUntil, when in the future, says that a caller is renewing the
+	// upstream token; others wait for its result rather than renewing the
+	// same (single-use) refresh token too.
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// ExpiresAt is required: when the family ends.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Clone returns a deep copy of c.
+func (c *UpstreamCredential) Clone() *UpstreamCredential {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Sealed = bytes.Clone(c.Sealed)
+	return &d
 }
 
 // ---- Device authorization (RFC 8628) --------------------------------------

@@ -80,13 +80,14 @@ var (
 	bKeys        = []byte("keys")        // kid -> SigningKey
 	bDevices     = []byte("devices")     // device hash -> device
 	bUserCodes   = []byte("usercodes")   // user code -> device hash (index)
+	bUpstream    = []byte("upstream")    // pair(client, family) -> UpstreamCredential
 	bMeta        = []byte("meta")        // "format" -> formatVersion
 
 	allBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bFamilies,
-		bRevocations, bKeys, bDevices, bUserCodes, bMeta}
+		bRevocations, bKeys, bDevices, bUserCodes, bUpstream, bMeta}
 
 	// sweptBuckets hold encoded records whose drop time the sweep reads.
-	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices}
+	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bUpstream}
 )
 
 // formatVersion is the file layout's version, kept in the meta bucket.
