@@ -119,7 +119,7 @@ func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credent
 	if credential == nil {
 		k.unconfirmed = errNoCredential
 	} else {
-		id, next, err := refresher.RefreshIdentity(ctx, cur.User, credential)
+		id, next, err := s.askAgain(ctx, refresher, cur, credential)
 		if err == nil {
 			err = qualify(refresher, id)
 		}
@@ -143,6 +143,30 @@ func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credent
 		}
 	}
 	return s.unconfirmed(ctx, cur, k)
+}
+
+// askAgain asks the provider who the user of cur is now. With the vault,
+// it asks under the family's lease (the provider may renew its token, whose
+// refresh token another caller must not spend at the same time) and keeps
+// the renewed credential there; next is then the credential as kept.
+func (s *Server) askAgain(ctx context.Context, refresher IdentityRefresher, cur *RefreshToken, credential []byte) (*Identity, []byte, error) {
+	if s.vault == nil {
+		return refresher.RefreshIdentity(ctx, cur.User, credential)
+	}
+	var id *Identity
+	var askErr error
+	kept, err := s.vault.renew(ctx, cur.ClientID, cur.FamilyID, func(current []byte) ([]byte, error) {
+		var next []byte
+		id, next, askErr = refresher.RefreshIdentity(ctx, cur.User, current)
+		return next, askErr
+	})
+	switch {
+	case askErr != nil:
+		return nil, nil, askErr
+	case err != nil:
+		return nil, nil, err
+	}
+	return id, kept, nil
 }
 
 // unconfirmed is k with what the provider could not confirm dropped:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,14 @@ type GitHubOptions struct {
 	// Identify), so that the memberships are checked again at refreshes.
 	// Zero: no organizations are fetched and no GitHub token is kept.
 	FetchOrgs bool
+	// Scopes are asked for besides read:user and user:email (and read:org
+	// with FetchOrgs): what services that act as the user with their
+	// GitHub token need (Server.UpstreamToken), e.g. "repo". Zero: none.
+	Scopes []string
+	// KeepToken keeps the user's GitHub token (sealed) even without
+	// FetchOrgs, for services that act as the user (Server.UpstreamToken
+	// with Options.UpstreamKeys). Zero: kept only with FetchOrgs.
+	KeepToken bool
 }
 
 // GitHub is the GitHub identity provider (an OAuth App or GitHub App with
@@ -45,6 +54,7 @@ type GitHub struct {
 	api       string
 	client    *http.Client
 	fetchOrgs bool
+	keepToken bool
 }
 
 var _ IdentityProvider = (*GitHub)(nil)
@@ -83,6 +93,14 @@ func NewGitHub(clientID, clientSecret string, opts *GitHubOptions) (*GitHub, err
 	if opts.FetchOrgs {
 		scopes = append(scopes, "read:org")
 	}
+	for _, sc := range opts.Scopes {
+		if !validScopeToken(sc) {
+			return nil, fmt.Errorf("oauth: GitHub scope %q is not a valid scope token", sc)
+		}
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
 	return &GitHub{
 		config: oauth2.Config{
 			ClientID:     clientID,
@@ -97,6 +115,7 @@ func NewGitHub(clientID, clientSecret string, opts *GitHubOptions) (*GitHub, err
 		api:       api,
 		client:    client,
 		fetchOrgs: opts.FetchOrgs,
+		keepToken: opts.KeepToken,
 	}, nil
 }
 
@@ -140,7 +159,7 @@ func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, ver
 	if err != nil {
 		return nil, nil, err
 	}
-	if !g.fetchOrgs {
+	if !g.fetchOrgs && !g.keepToken {
 		return id, nil, nil
 	}
 	// The token as it is now: an expiring one may have been renewed (and
@@ -193,6 +212,21 @@ func (g *GitHub) RefreshIdentity(ctx context.Context, _ Identity, credential []b
 }
 
 var _ IdentityRefresher = (*GitHub)(nil)
+
+// RenewUpstream implements UpstreamTokenSource: the token of a GitHub App
+// expires and is renewed with its refresh token; an OAuth App's never
+// expires (and has none).
+func (g *GitHub) RenewUpstream(ctx context.Context, credential []byte) ([]byte, error) {
+	var tok oauth2.Token
+	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
+	}
+	next, err := renewToken(context.WithValue(ctx, oauth2.HTTPClient, g.client), &g.config, &tok, "GitHub")
+	if err != nil {
+		return nil, err
+	}
+	return encodeGitHubToken(next)
+}
 
 // encodeGitHubToken is the credential form of a GitHub token.
 func encodeGitHubToken(tok *oauth2.Token) ([]byte, error) {

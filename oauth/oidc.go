@@ -502,6 +502,24 @@ func (o *OIDC) RefreshIdentity(ctx context.Context, recorded Identity, credentia
 	return o.identity(subject, claims, &recorded), next, nil
 }
 
+// RenewUpstream implements UpstreamTokenSource: the provider's token
+// renewed with its refresh token.
+func (o *OIDC) RenewUpstream(ctx context.Context, credential []byte) ([]byte, error) {
+	var tok oauth2.Token
+	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" && tok.RefreshToken == "" {
+		return nil, fmt.Errorf("%w: unreadable OpenID credential", ErrUpstreamRevoked)
+	}
+	d, err := o.discovery(ctx)
+	if err != nil {
+		return nil, err
+	}
+	next, err := renewToken(oidc.ClientContext(ctx, o.client), &d.config, &tok, "OpenID provider "+o.name)
+	if err != nil {
+		return nil, err
+	}
+	return encodeOIDCToken(next)
+}
+
 // tokenError classifies a failed call of the token endpoint: an OAuth
 // error answer means the provider refused (a revoked session, a wrong
 // client secret); a failed connection or a server error means it cannot

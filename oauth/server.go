@@ -150,6 +150,14 @@ type Options struct {
 	// ServiceName is shown on the consent and login pages. Zero: "MCP
 	// OAuth Gateway".
 	ServiceName string
+	// UpstreamKeys, when set, make the server keep each authorization's
+	// upstream credential (the user's tokens at the identity provider) in
+	// the store sealed under these keys, which the store does not hold,
+	// rather than under the client's refresh token: then services in this
+	// process can act as the user with Server.UpstreamToken, which renews
+	// the token when it expires. Zero: the credential is kept only for the
+	// checks at refresh, sealed under the refresh token.
+	UpstreamKeys *UpstreamKeys
 	// IdentityProviders are identity providers users may log in with
 	// besides NewServer's idp (which is then listed first; it may be nil
 	// when this list has them all): the consent page offers one button
@@ -194,6 +202,7 @@ type Server struct {
 	byID       map[string]IdentityProvider // by IdentityProvider.ID
 	auto       *Identity                   // auto-approval user, or nil
 	refreshers bool                        // some provider is an IdentityRefresher
+	vault      *vault                      // nil: no Options.UpstreamKeys
 	keys       *keyring
 	log        *slog.Logger
 	now        func() time.Time
@@ -246,6 +255,9 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opts.UpstreamKeys != nil {
+		s.vault = &vault{keys: opts.UpstreamKeys, store: store, now: s.now, log: s.log}
 	}
 	u, err := parseIssuer(issuer, opts.AllowInsecureIssuer)
 	if err != nil {
