@@ -5,6 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -163,4 +167,72 @@ func TestUpstreamTokenWithoutKeys(t *testing.T) {
 	if st := e.store.Stats(); st.Upstream != 0 {
 		t.Fatalf("%d upstream records without keys", st.Upstream)
 	}
+}
+
+// TestUpstreamMiddleware: a service behind Server.Upstream gets the
+// caller's own upstream token; a caller whose authorization holds none, or
+// one the provider no longer renews, gets the 401 that makes an MCP client
+// sign in again, and their authorization ends so that a refresh cannot
+// paper over it.
+func TestUpstreamMiddleware(t *testing.T) {
+	keys := testUpstreamKeys(t, "k1:"+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)))
+	e := newEnv(t) // no keys yet
+	c := e.register(nil)
+	before := e.tokens(c, url.Values{"resource": {testResource}}) // an authorization from before the keys
+	e.restart(func(o *Options) { o.UpstreamKeys = keys })
+	e.gh.SetTokenLifetime(time.Hour)
+
+	v := newVerifier(t, e, nil, nil)
+	pr := newProtected(t, v, Resource{})
+	serve := func(opts *UpstreamOptions) *httptest.Server {
+		ts := httptest.NewServer(pr.Middleware(e.srv.Upstream(pr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, ok := UpstreamTokenFromContext(r.Context())
+			if !ok {
+				http.Error(w, "no token in the context", http.StatusInternalServerError)
+				return
+			}
+			_, _ = io.WriteString(w, tok.AccessToken)
+		}), opts)))
+		t.Cleanup(ts.Close)
+		return ts
+	}
+	ts := serve(nil)
+
+	tok := e.tokens(c, url.Values{"resource": {testResource}})
+	want, err := e.srv.UpstreamToken(t.Context(), e.claims(t, tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := call(t, ts.URL, "", "Bearer "+str(tok["access_token"])); resp.StatusCode != 200 || body != want.AccessToken {
+		t.Fatalf("the service got %d %q, want the user's GitHub token", resp.StatusCode, body)
+	}
+
+	wantSignIn := func(t *testing.T, what string, at string, rt string, phrase string) {
+		t.Helper()
+		resp, body := call(t, ts.URL, "", "Bearer "+at)
+		ch := resp.Header.Get("WWW-Authenticate")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) || !strings.Contains(ch, "resource_metadata=") ||
+			!strings.Contains(ch, phrase) || !strings.Contains(body, "sign in again") {
+			t.Fatalf("%s: %d %q %s", what, resp.StatusCode, ch, body)
+		}
+		if resp, m := e.refresh(c, rt, nil); resp.StatusCode != 400 || m["error"] != "invalid_grant" {
+			t.Fatalf("%s: the refresh still works (%d %v)", what, resp.StatusCode, m)
+		}
+	}
+	wantSignIn(t, "an authorization from before the keys", str(before["access_token"]), str(before["refresh_token"]), "sign in again")
+
+	// Another provider's token is needed: sign in with it.
+	other := serve(&UpstreamOptions{Provider: "oidc:corp"})
+	tok2 := e.tokens(c, url.Values{"resource": {testResource}})
+	resp, body := call(t, other.URL, "", "Bearer "+str(tok2["access_token"]))
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "sign in again with") {
+		t.Fatalf("a service needing another provider: %d %s", resp.StatusCode, body)
+	}
+
+	// GitHub stops renewing the token.
+	tok3 := e.tokens(c, url.Values{"resource": {testResource}})
+	e.gh.RevokeTokens("octocat")
+	e.clock.Advance(2 * time.Hour)
+	tok3b := e.refreshOK(t, c, str(tok3["refresh_token"])) // the login rule does not need GitHub's word
+	wantSignIn(t, "a token GitHub no longer renews", str(tok3b["access_token"]), str(tok3b["refresh_token"]), "no longer accepts")
 }
