@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"github.com/mcp-oauth-gateway/gateway/internal/hydratest"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
+	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
 	"github.com/mcp-oauth-gateway/gateway/oauth/redisstore"
 )
 
@@ -40,13 +43,15 @@ type oidcWorld struct {
 	t       *testing.T
 	hydra   *hydratest.Server
 	gh      *fakegithub.Server
-	redis   *redistest.Server
-	store   *redisstore.Store
+	redis   *redistest.Server // nil with the file store
+	store   oauth.Store
+	file    string // the file store's path, "" with Redis
 	srv     *oauth.Server
 	oidc    *oauth.OIDC
 	issuer  string
 	browser *http.Client
 	logs    *syncBuffer
+	now     func() time.Time // nil: time.Now
 }
 
 type oidcConfig struct {
@@ -54,6 +59,11 @@ type oidcConfig struct {
 	userInfo bool
 	require  map[string]string // OIDCOptions.RequireClaims
 	check    time.Duration     // IdentityCheckInterval
+	// For the upstream tokens of services: the server's keys, its clock
+	// (nil: time.Now), and the file store instead of Redis.
+	keys      *oauth.UpstreamKeys
+	now       func() time.Time
+	fileStore bool
 }
 
 // newOIDCWorld starts an authorization server and Redis; the provider is
@@ -61,7 +71,7 @@ type oidcConfig struct {
 // one takes seconds, making its signing keys).
 func newOIDCWorld(t *testing.T, h *hydratest.Server, cfg oidcConfig) *oidcWorld {
 	t.Helper()
-	w := &oidcWorld{t: t, hydra: h, redis: redistest.Start(t), logs: &syncBuffer{}}
+	w := &oidcWorld{t: t, hydra: h, logs: &syncBuffer{}}
 	w.gh = fakegithub.New("gh-client", "gh-secret")
 	t.Cleanup(w.gh.Close)
 	w.gh.AddUser(fakegithub.User{ID: 4242, Login: "alice", Email: "alice@github.example", PublicEmail: true})
@@ -80,19 +90,33 @@ func newOIDCWorld(t *testing.T, h *hydratest.Server, cfg oidcConfig) *oidcWorld 
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh, err := oauth.NewGitHub("gh-client", "gh-secret", &oauth.GitHubOptions{BaseURL: w.gh.URL, APIURL: w.gh.URL})
+	gh, err := oauth.NewGitHub("gh-client", "gh-secret", &oauth.GitHubOptions{BaseURL: w.gh.URL, APIURL: w.gh.URL, KeepToken: cfg.keys != nil})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.store, err = redisstore.New(w.redis.Client, &redisstore.Options{Prefix: "t:"})
-	if err != nil {
-		t.Fatal(err)
+	if cfg.fileStore {
+		w.file = filepath.Join(t.TempDir(), "oauth.db")
+		fs, err := filestore.Open(w.file, &filestore.Options{Now: cfg.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = fs.Close() })
+		w.store = fs
+	} else {
+		w.redis = redistest.Start(t)
+		rs, err := redisstore.New(w.redis.Client, &redisstore.Options{Prefix: "t:", Now: cfg.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rs.Close() })
+		w.store = rs
 	}
-	t.Cleanup(func() { _ = w.store.Close() })
 	w.srv, err = oauth.NewServer(t.Context(), w.issuer, w.store, gh, &oauth.Options{
 		IdentityProviders:     []oauth.IdentityProvider{w.oidc},
 		Policy:                oauth.ParsePolicy(cfg.policy),
 		IdentityCheckInterval: cfg.check,
+		UpstreamKeys:          cfg.keys,
+		Now:                   cfg.now,
 		Logger:                log,
 	})
 	if err != nil {
@@ -102,6 +126,7 @@ func newOIDCWorld(t *testing.T, h *hydratest.Server, cfg oidcConfig) *oidcWorld 
 	go func() { _ = hs.Serve(l) }()
 	t.Cleanup(func() { _ = hs.Close() })
 	w.browser = hydratest.Browser(t)
+	w.now = cfg.now
 	return w
 }
 
@@ -254,7 +279,7 @@ func (w *oidcWorld) tokenCall(form url.Values, status int) map[string]any {
 // verify asks /verify (as Traefik would) about a request with the token.
 func (w *oidcWorld) verify(token string, policy string) *http.Response {
 	w.t.Helper()
-	v, err := oauth.NewVerifier(w.issuer, w.srv, &oauth.VerifierOptions{Revocations: w.store})
+	v, err := oauth.NewVerifier(w.issuer, w.srv, &oauth.VerifierOptions{Revocations: w.store, Now: w.now})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -291,9 +316,21 @@ func (w *oidcWorld) halfStored() []string {
 }
 
 // rawStoreHolds returns the first of secrets that some raw value of the
-// store contains, or "".
+// store (Redis's values, or the store file) contains, or "".
 func (w *oidcWorld) rawStoreHolds(secrets []string) string {
 	w.t.Helper()
+	if w.file != "" {
+		data, err := os.ReadFile(w.file)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if bytes.Contains(data, []byte(s)) {
+				return s
+			}
+		}
+		return ""
+	}
 	ctx := context.Background()
 	keys, err := w.redis.Client.Keys(ctx, "t:*").Result()
 	if err != nil {
