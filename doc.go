@@ -21,6 +21,9 @@
 //     several replicas).
 //   - stdiobridge: serves stdio MCP servers (filesystem, memory, fetch, ...)
 //     over StreamableHTTP as a raw JSON-RPC relay with process supervision.
+//     It and mcpserver share one transport core (internal/streamable:
+//     sessions, the SSE event log and resumption, write deadlines, request
+//     checks), so a proxied stdio server answers clients as mcpserver does.
 //   - fetch: an MCP fetch tool set with an SSRF-safe HTTP transport (every
 //     connection and redirect decided on the IP actually dialled) and
 //     HTML-to-markdown conversion.

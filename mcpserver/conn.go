@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // conn is a Session as mcp-go sees it (a server.ClientSession). Each HTTP
@@ -18,7 +20,7 @@ import (
 // session's standing conn, with no call, sends to the GET stream.
 type conn struct {
 	*Session
-	call     *stream                // the POST stream; nil for the session's standing conn
+	call     *callStream            // the POST stream; nil for the session's standing conn
 	listenID atomic.Pointer[string] // set while the call serves a subscriptions/listen stream
 }
 
@@ -37,7 +39,7 @@ func (c *conn) SessionID() string {
 	if id := c.listenID.Load(); id != nil {
 		return *id
 	}
-	return c.Session.id
+	return c.Session.ID()
 }
 func (c *conn) Initialize()                 { c.initialized.Store(true) }
 func (c *conn) Initialized() bool           { return c.initialized.Load() }
@@ -51,11 +53,9 @@ func (c *conn) NotificationChannel() chan<- mcp.JSONRPCNotification {
 			return ch
 		}
 	}
-	if !c.ephem {
-		if st := c.standaloneStream(); st != nil {
-			if ch, ok := st.notificationChannel(); ok {
-				return ch
-			}
+	if st := c.standaloneStream(); st != nil {
+		if ch, ok := notificationChannel(st, nil); ok {
+			return ch
 		}
 	}
 	// Nowhere to deliver (a stateless call that has ended): accept and drop.
@@ -135,7 +135,7 @@ func (c *conn) SetSubscriptionFilter(filter mcp.SubscriptionFilter) {
 	// (over stdio) may be registered already, and must keep hearing
 	// broadcasts after the stream ends.
 	if active && c.listenID.Load() == nil {
-		id := "listen-" + randomID(12)
+		id := "listen-" + streamable.NewID(12)
 		c.listenID.Store(&id)
 		if err := c.srv.mcp.RegisterSession(c.Session.ctx, c); err != nil {
 			c.srv.cfg.Logger.Warn("mcpserver: subscriptions/listen not registered", "err", err)
@@ -189,18 +189,17 @@ func (c *conn) ListRoots(ctx context.Context, req mcp.ListRootsRequest) (*mcp.Li
 // request sends a server request to the client, on the call's stream (or
 // the GET stream outside a call), and waits for the client's response.
 func (c *conn) request(ctx context.Context, method string, params any, result any) error {
-	st := c.call
-	if st != nil && st.noSSE {
+	cs := c.call
+	if cs != nil && cs.noSSE {
 		return errNoStream
 	}
-	if st == nil || st.isEnded() {
-		if c.ephem {
-			return errNoStream
-		}
-		st = c.standaloneStream()
+	send := func(msg []byte) bool { return cs.send(msg, false) }
+	if cs == nil || cs.Ended() {
+		st := c.standaloneStream()
 		if st == nil {
 			return errNoStream
 		}
+		send = func(msg []byte) bool { return st.Push(msg, false) }
 	}
-	return c.srv.pending.roundTrip(ctx, c.Session, st, method, params, result)
+	return c.srv.pending.roundTrip(ctx, c.Session, send, method, params, result)
 }

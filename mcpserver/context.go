@@ -92,6 +92,25 @@ func SessionFromContext(ctx context.Context) *Session {
 	return s
 }
 
+// Caller finds who is calling r the way a Server does: the identity already
+// in the request's context (ContextWithIdentity), else what auth decides
+// when it is set (ok is false when auth refused the request and wrote the
+// refusal), else the gateway headers when trustGatewayHeaders is set (see
+// GatewayIdentity); nil for an anonymous caller. Other MCP endpoints (the
+// stdio proxy) use it to read callers the same way.
+func Caller(w http.ResponseWriter, r *http.Request, auth AuthFunc, trustGatewayHeaders bool) (id *Identity, ok bool) {
+	if id := IdentityFromContext(r.Context()); id != nil {
+		return id, true
+	}
+	if auth != nil {
+		return auth(w, r)
+	}
+	if trustGatewayHeaders {
+		return GatewayIdentity(r.Header), true
+	}
+	return nil, true
+}
+
 // GatewayIdentity reads the identity a trusted gateway put in the request
 // headers (X-User-Id, X-User-Name, X-User-Email, X-Auth-Client-Id); nil when
 // it set none. Only call it for requests known to come through such a gateway.

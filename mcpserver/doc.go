@@ -8,8 +8,9 @@
 //     (server/discover, subscriptions/listen, Mcp-Method / Mcp-Name and
 //     Mcp-Param-* header validation, JSON-RPC errors mapped to HTTP statuses).
 //   - Explicit session modes. Stateful: random session ids, 400 without one,
-//     404 for an unknown or ended one or one created by another identity,
-//     DELETE ends a session, idle expiry and a cap. Stateless: nothing kept.
+//     404 for an unknown or ended one or one created by another user or
+//     another OAuth client of the same user, DELETE ends a session, idle
+//     expiry and a cap (503 with Retry-After). Stateless: nothing kept.
 //   - What a tool sends during a call (progress, log messages, sampling,
 //     elicitation and roots requests) goes out on that call's own SSE stream,
 //     in order, and is never dropped; what is not tied to a call (list
@@ -54,4 +55,31 @@
 // clients use (AllowedHosts: []string{"mcp.example.com"}); one behind a
 // proxy that already routes by host name may set AllowAnyHost instead. The
 // first refused Host is logged as a warning naming these options.
+//
+// # Transport rules
+//
+// The HTTP transport is the one stdiobridge's proxy uses too, so both
+// answer clients alike:
+//
+//   - A session belongs to the subject and the client id of the identity
+//     that created it; any other caller gets 404 for it.
+//   - A second connection to a stream (a GET, or a GET with the
+//     Last-Event-ID of a POST stream) takes it over, and the older
+//     connection's response ends: a client reconnects when it believes its
+//     connection is dead, and after a silent network drop the old one may
+//     still look alive for minutes.
+//   - Every write to an SSE stream (and of a JSON answer of 64 KiB or more)
+//     must complete within Options.WriteTimeout (30 s): a client that stops
+//     reading loses its connection instead of holding a handler, and can
+//     resume. Idle streams get a comment every Options.KeepAlive (15 s).
+//   - Event ids are "<stream>-<seq>"; seq 0 is the priming event of a
+//     2025-11-25 stream.
+//   - Accept is read as media ranges, q=0 excluding a type: a client that
+//     takes neither JSON nor SSE gets 406, one that takes only SSE gets its
+//     response as SSE, one that takes only JSON gets the response alone.
+//   - A stream keeps its newest Options.ReplayEvents events (and 4 MiB); a
+//     session keeps at most 32 POST streams and 16 MiB for resumption, each
+//     for 5 minutes after it finished, the oldest finished first. A
+//     Last-Event-ID of a stream no longer kept gets 410 Gone; one that is
+//     not an id of the session gets 400.
 package mcpserver

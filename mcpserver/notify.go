@@ -59,24 +59,22 @@ func Notify(ctx context.Context, method string, params map[string]any) error {
 // other tools and where the call's stream cannot be resumed (stateless
 // servers, 2026-07-28 clients).
 func CloseStream(ctx context.Context) bool {
-	st, _ := ctx.Value(callKey{}).(*stream)
-	if st == nil || st.id == "" {
+	st, _ := ctx.Value(callKey{}).(*callStream)
+	if st == nil || st.ID() == 0 || !st.detachable {
 		return false
 	}
-	return st.letGo()
+	return st.LetGo()
 }
 
 // NotifyResourceUpdated tells every session subscribed to uri that the
 // resource changed (notifications/resources/updated on its GET stream).
 func (s *Server) NotifyResourceUpdated(uri string) {
-	s.sessions.mu.RLock()
 	var targets []*Session
-	for _, sess := range s.sessions.m {
+	for _, sess := range s.sessions.All() {
 		if sess.conn.IsSubscribedToResource(uri) {
 			targets = append(targets, sess)
 		}
 	}
-	s.sessions.mu.RUnlock()
 	n := mcp.JSONRPCNotification{
 		JSONRPC: mcp.JSONRPC_VERSION,
 		Notification: mcp.Notification{

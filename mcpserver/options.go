@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // SessionMode says whether a server keeps protocol sessions for clients of the
@@ -43,9 +45,11 @@ const (
 	DefaultPath               = "/mcp"
 	DefaultHealthPath         = "/health"
 	DefaultSessionIdleTimeout = time.Hour
-	DefaultMaxSessions        = 10000
-	DefaultMaxBodyBytes       = 4 << 20
-	DefaultReplayEvents       = 256
+	DefaultMaxSessions        = streamable.DefaultMaxSessions
+	DefaultMaxBodyBytes       = streamable.DefaultMaxBodyBytes
+	DefaultReplayEvents       = streamable.DefaultReplayEvents
+	DefaultKeepAlive          = streamable.DefaultKeepAlive
+	DefaultWriteTimeout       = streamable.DefaultWriteTimeout
 )
 
 // Options configure a Server. A nil *Options means all defaults; each field
@@ -68,15 +72,26 @@ type Options struct {
 	// long. Zero: one hour. Negative: sessions never expire.
 	SessionIdleTimeout time.Duration
 	// MaxSessions caps live stateful sessions; an initialize beyond the cap
-	// gets 503 with a JSON-RPC error. Zero: 10000. Negative: no cap.
+	// gets 503 with a JSON-RPC error and Retry-After. Zero: 10000.
+	// Negative: no cap.
 	MaxSessions int
 	// MaxBodyBytes caps a request body; a larger one gets 413 with a
 	// JSON-RPC error. Zero: 4 MiB.
 	MaxBodyBytes int64
-	// ReplayEvents is how many events of each SSE stream a session keeps so
-	// a client can resume a broken stream with Last-Event-ID. Zero: 256.
-	// Negative: no resumption.
+	// ReplayEvents is how many events of each SSE stream a session keeps
+	// (and at most 4 MiB of them) so a client can resume a broken stream
+	// with Last-Event-ID; see the package documentation for how long
+	// streams are kept. Zero: 256. Negative: no resumption (streams carry
+	// no event ids).
 	ReplayEvents int
+	// KeepAlive is the interval of comments on an idle SSE stream, which
+	// keep reverse proxies from closing it. Zero: 15 s. Negative: none.
+	KeepAlive time.Duration
+	// WriteTimeout bounds each write to an SSE stream (and of a plain JSON
+	// answer of 64 KiB or more): a client that stops reading loses its
+	// connection after it, and the stream stays resumable. Zero: 30 s.
+	// Negative: no limit.
+	WriteTimeout time.Duration
 
 	// ProtocolVersions restricts the protocol versions served, for example
 	// []string{"2025-06-18", "2025-11-25"}. A request naming a version
@@ -155,17 +170,8 @@ func (o *Options) resolve() (*config, error) {
 	if c.SessionIdleTimeout == 0 {
 		c.SessionIdleTimeout = DefaultSessionIdleTimeout
 	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBodyBytes < 0 {
-		return nil, errors.New("mcpserver: MaxBodyBytes must not be negative")
-	}
-	if c.ReplayEvents == 0 {
-		c.ReplayEvents = DefaultReplayEvents
+	if err := streamable.ResolveLimits(&c.MaxSessions, &c.MaxBodyBytes, &c.ReplayEvents, &c.KeepAlive, &c.WriteTimeout); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

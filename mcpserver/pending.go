@@ -45,9 +45,9 @@ func (e *RPCError) Error() string {
 	return fmt.Sprintf("JSON-RPC error %d: %s", e.Code, e.Message)
 }
 
-// roundTrip sends method to the client on st and decodes the answer into
-// result.
-func (p *pendingTable) roundTrip(ctx context.Context, sess *Session, st *stream, method string, params, result any) error {
+// roundTrip sends method to the client with send and decodes the answer
+// into result.
+func (p *pendingTable) roundTrip(ctx context.Context, sess *Session, send func([]byte) bool, method string, params, result any) error {
 	id := p.next.Add(1)
 	msg, err := json.Marshal(struct {
 		JSONRPC string `json:"jsonrpc"`
@@ -58,7 +58,7 @@ func (p *pendingTable) roundTrip(ctx context.Context, sess *Session, st *stream,
 	if err != nil {
 		return fmt.Errorf("mcpserver: encode %s request: %w", method, err)
 	}
-	pr := &pendingRequest{sessionID: sess.id, reply: make(chan json.RawMessage, 1)}
+	pr := &pendingRequest{sessionID: sess.ID(), reply: make(chan json.RawMessage, 1)}
 	p.mu.Lock()
 	p.m[id] = pr
 	p.mu.Unlock()
@@ -67,7 +67,7 @@ func (p *pendingTable) roundTrip(ctx context.Context, sess *Session, st *stream,
 		delete(p.m, id)
 		p.mu.Unlock()
 	}()
-	if !st.send(msg, false) {
+	if !send(msg) {
 		return errNoStream
 	}
 	var raw json.RawMessage

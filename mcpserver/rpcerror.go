@@ -15,7 +15,7 @@ func noteRPCError(ctx context.Context, err error) {
 	if err == nil {
 		return
 	}
-	st, _ := ctx.Value(callKey{}).(*stream)
+	st, _ := ctx.Value(callKey{}).(*callStream)
 	if st == nil {
 		return
 	}
@@ -37,7 +37,7 @@ func noteRPCError(ctx context.Context, err error) {
 
 // applyRPCError puts a handler's JSON-RPC error into the call's error
 // response.
-func applyRPCError(st *stream, resp mcp.JSONRPCMessage) mcp.JSONRPCMessage {
+func applyRPCError(st *callStream, resp mcp.JSONRPCMessage) mcp.JSONRPCMessage {
 	rpc := st.rpcErr.Load()
 	if rpc == nil {
 		return resp

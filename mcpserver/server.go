@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // Handler types of the tools, resources and prompts a Server serves. They are
@@ -24,15 +26,17 @@ type (
 // resources and prompts, then serve Handler. It is safe for concurrent use;
 // registration may happen while serving (clients are told of list changes).
 type Server struct {
-	cfg     *config
-	mcp     *server.MCPServer
-	name    string
-	version string
-	started time.Time
-	guard   *Guard
-	handler http.Handler
+	cfg      *config
+	mcp      *server.MCPServer
+	name     string
+	version  string
+	started  time.Time
+	guard    *Guard
+	handler  http.Handler // the endpoint and health
+	endpoint http.Handler // the MCP endpoint behind the guard
 
-	sessions *sessionTable
+	sessions *streamable.Table[*Session]
+	window   streamable.Window // of streams that are not resumable
 	pending  *pendingTable
 	workers  *workers
 	cancel   context.CancelFunc
@@ -70,24 +74,26 @@ func New(name, version string, opts *Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:     cfg,
-		mcp:     server.NewMCPServer(name, version, serverOpts...),
-		name:    name,
-		version: version,
-		started: cfg.Now(),
-		guard:   guard,
-		pending: newPendingTable(),
-		workers: newWorkers(),
-		cancel:  cancel,
+		cfg:      cfg,
+		mcp:      server.NewMCPServer(name, version, serverOpts...),
+		name:     name,
+		version:  version,
+		started:  cfg.Now(),
+		guard:    guard,
+		sessions: streamable.NewTable[*Session](cfg.MaxSessions),
+		window:   streamable.WindowOf(cfg.ReplayEvents),
+		pending:  newPendingTable(),
+		workers:  newWorkers(),
+		cancel:   cancel,
 	}
-	s.sessions = newSessionTable(s)
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Path, guard.Wrap(http.HandlerFunc(s.serveMCP)))
+	s.endpoint = guard.Wrap(streamable.Methods{Post: s.servePost, Get: s.serveGet, Delete: s.serveDelete})
+	mux.Handle(cfg.Path, s.endpoint)
 	if cfg.HealthPath != "-" {
 		mux.HandleFunc("GET "+cfg.HealthPath, s.serveHealth)
 	}
 	s.handler = mux
-	go s.sessions.sweep(ctx)
+	go s.sweep(ctx)
 	return s, nil
 }
 
@@ -112,7 +118,7 @@ func (s *Server) Options() Options {
 }
 
 // ActiveSessions is the number of live stateful sessions.
-func (s *Server) ActiveSessions() int { return s.sessions.len() }
+func (s *Server) ActiveSessions() int { return s.sessions.Len() }
 
 // AddTool registers a tool; a tool of the same name is replaced. Clients
 // with an open stream are told the tool list changed.
@@ -181,7 +187,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // the Origin, Host and CORS guard; use it to mount the endpoint in a mux of
 // your own.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.guard.Wrap(http.HandlerFunc(s.serveMCP)).ServeHTTP(w, r)
+	s.endpoint.ServeHTTP(w, r)
 }
 
 // Close ends every session and stops the server's background work. Requests
@@ -190,7 +196,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
-		s.sessions.closeAll()
+		s.closeSessions()
 		s.workers.stop()
 	})
 	return nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // ServeStdio serves the server to one client over newline-delimited JSON-RPC
@@ -19,13 +21,13 @@ import (
 func (s *Server) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess := newSession(s, "stdio-"+randomID(9), nil)
+	sess := newSession(s, "stdio-"+streamable.NewID(9), nil, -1)
 	// Registered, the session hears what the server broadcasts (list
 	// changes) on its standing stream.
 	if err := s.mcp.RegisterSession(ctx, sess.conn); err != nil {
 		return err
 	}
-	defer s.mcp.UnregisterSession(context.Background(), sess.id)
+	defer s.mcp.UnregisterSession(context.Background(), sess.ID())
 	out := &lineWriter{w: w}
 	var calls sync.WaitGroup
 	// When input ends, calls still running finish and write their
@@ -66,17 +68,17 @@ func (s *Server) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) error
 func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWriter, calls *sync.WaitGroup, msg []byte) {
 	var env envelope
 	if err := json.Unmarshal(msg, &env); err != nil || env.JSONRPC != mcp.JSONRPC_VERSION {
-		out.write(mustMarshal(mcp.NewJSONRPCError(rawRequestID(env.ID), mcp.PARSE_ERROR, "not a JSON-RPC 2.0 message", nil)))
+		out.write(streamable.ErrorResponse(env.ID, streamable.CodeParseError, "not a JSON-RPC 2.0 message", nil))
 		return
 	}
 	switch {
 	case env.isResponse():
-		s.pending.deliver(sess.id, env.ID, msg)
+		s.pending.deliver(sess.ID(), env.ID, msg)
 	case env.isNotification():
 		c := &conn{Session: sess}
 		s.mcp.HandleMessage(s.callContext(ctx, sess, c, nil, nil), msg)
 	default:
-		st := newStream("", 0)
+		st := newCallStream(streamable.NewStream(0, s.window))
 		if env.Method == string(mcp.MethodSubscriptionsListen) {
 			var id any
 			_ = json.Unmarshal(env.ID, &id)
@@ -99,7 +101,7 @@ func (s *Server) stdioMessage(ctx context.Context, sess *Session, out *lineWrite
 		}()
 		go func() {
 			defer calls.Done()
-			out.drain(ctx, st)
+			out.drain(ctx, st.Stream)
 		}()
 	}
 }
@@ -118,24 +120,24 @@ func (lw *lineWriter) write(msg []byte) {
 }
 
 // drain writes st's messages until its last one, or ctx ends.
-func (lw *lineWriter) drain(ctx context.Context, st *stream) {
+func (lw *lineWriter) drain(ctx context.Context, st *streamable.Stream) {
 	var after uint64
 	for {
-		ev, final, ok := st.next(after)
-		if ok {
-			lw.write(ev.data)
-			st.markDelivered(ev.seq)
-			after = ev.seq
-			if final {
+		step := st.Next(after)
+		switch {
+		case step.Ready:
+			lw.write(step.Data)
+			st.MarkSent(step.Seq)
+			after = step.Seq
+			if step.Final {
 				return
 			}
 			continue
-		}
-		if st.isEnded() {
+		case step.Ended:
 			return
 		}
 		select {
-		case <-st.wake:
+		case <-st.Wake():
 		case <-ctx.Done():
 			return
 		}

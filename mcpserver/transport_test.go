@@ -418,3 +418,133 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptDecidesTheAnswer: the Accept header is read as a list of media
+// ranges; a lone response goes out as JSON when the client takes JSON, as an
+// SSE stream when it takes only SSE, and a client that takes neither gets
+// 406.
+func TestAcceptDecidesTheAnswer(t *testing.T) {
+	_, c := testServer(t, nil, func(s *mcpserver.Server) {
+		echoTool(s)
+		s.AddTool(mcp.NewTool("chatty"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			_ = mcpserver.Progress(ctx, req, 1, 1, "")
+			return mcp.NewToolResultText("said"), nil
+		})
+	})
+	c.initialize("2025-11-25")
+	cases := []struct {
+		accept string
+		status int
+		sse    bool
+	}{
+		{"application/json, text/event-stream", 200, false},
+		{"application/json", 200, false},
+		{"APPLICATION/JSON; charset=utf-8", 200, false},
+		{"text/event-stream", 200, true},
+		{"*/*", 200, false},
+		{"application/*", 200, false},
+		{"text/*", 200, true},
+		{"text/html, application/json;q=0.5", 200, false},
+		{"", 200, false},
+		{"text/html", 406, false},
+		{"image/png, text/plain", 406, false},
+		{"not a media type", 406, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.accept, func(t *testing.T) {
+			r := c.call("tools/call", map[string]any{"name": "echo", "arguments": map[string]any{"message": "m"}}, map[string]string{"Accept": tc.accept})
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.status != 200 {
+				if r.errorCode(t) != mcp.INVALID_REQUEST {
+					t.Errorf("code %d", r.errorCode(t))
+				}
+				return
+			}
+			if got := len(r.events) > 0; got != tc.sse {
+				t.Fatalf("answered as SSE: %v, want %v (Content-Type %q)", got, tc.sse, r.header.Get("Content-Type"))
+			}
+			if textOf(t, r.message(t)) != "m" {
+				t.Errorf("wrong answer %v", r.message(t))
+			}
+		})
+	}
+	t.Run("JSON only drops what precedes the response", func(t *testing.T) {
+		r := c.call("tools/call", map[string]any{"name": "chatty", "_meta": map[string]any{"progressToken": 1}}, map[string]string{"Accept": "application/json"})
+		if r.status != 200 || len(r.events) != 0 || r.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("status %d, Content-Type %q", r.status, r.header.Get("Content-Type"))
+		}
+		if textOf(t, r.message(t)) != "said" {
+			t.Errorf("answer %s", r.body)
+		}
+	})
+	t.Run("a call that sends first streams", func(t *testing.T) {
+		r := c.call("tools/call", map[string]any{"name": "chatty", "_meta": map[string]any{"progressToken": 1}}, nil)
+		msgs := messages(t, r.events)
+		if len(msgs) != 2 || msgs[0]["method"] != "notifications/progress" || textOf(t, msgs[1]) != "said" {
+			t.Fatalf("stream carried %v", msgs)
+		}
+	})
+}
+
+// TestModernHeaderChecks: what a 2026-07-28 request carries in its headers
+// must agree with its body.
+func TestModernHeaderChecks(t *testing.T) {
+	_, c := testServer(t, nil, func(s *mcpserver.Server) {
+		echoTool(s)
+		s.AddTool(mcp.NewToolWithRawSchema("regional", "Takes its region in a header too",
+			json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}},"required":["region"]}`)),
+			func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return mcp.NewToolResultText("region " + req.GetString("region", "")), nil
+			})
+	})
+	regional := map[string]any{"name": "regional", "arguments": map[string]any{"region": "eu"}}
+	if r := c.modern("tools/call", regional, map[string]string{"Mcp-Param-Region": "eu"}); r.status != 200 || textOf(t, r.message(t)) != "region eu" {
+		t.Fatalf("matching Mcp-Param-Region: %d %s", r.status, r.body)
+	}
+	cases := []struct {
+		name   string
+		send   func() *reply
+		status int
+		code   int
+	}{
+		{"Mcp-Param header disagrees", func() *reply {
+			return c.modern("tools/call", map[string]any{"name": "regional", "arguments": map[string]any{"region": "eu"}}, map[string]string{"Mcp-Param-Region": "us"})
+		}, 400, mcp.HEADER_MISMATCH},
+		{"Mcp-Param header missing", func() *reply {
+			return c.modern("tools/call", map[string]any{"name": "regional", "arguments": map[string]any{"region": "eu"}}, nil)
+		}, 400, mcp.HEADER_MISMATCH},
+		{"Last-Event-ID", func() *reply {
+			return c.modern("tools/list", nil, map[string]string{"Last-Event-ID": "1_1"})
+		}, 400, mcp.HEADER_MISMATCH},
+		{"no _meta version in the body", func() *reply {
+			return c.post(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`, map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list", "Mcp-Session-Id": ""})
+		}, 400, mcp.INVALID_PARAMS},
+		{"a client response", func() *reply {
+			return c.post(`{"jsonrpc":"2.0","id":1,"result":{}}`, map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Session-Id": ""})
+		}, 400, mcp.INVALID_REQUEST},
+		{"Mcp-Method missing", func() *reply {
+			return c.modern("tools/list", nil, map[string]string{"Mcp-Method": ""})
+		}, 400, mcp.HEADER_MISMATCH},
+		{"unknown version in both", func() *reply {
+			return c.post(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}}`,
+				map[string]string{"MCP-Protocol-Version": "2099-01-01", "Mcp-Method": "tools/list", "Mcp-Session-Id": ""})
+		}, 400, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.send()
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.code != 0 && r.errorCode(t) != tc.code {
+				t.Errorf("code %d, want %d: %s", r.errorCode(t), tc.code, r.body)
+			}
+		})
+	}
+	if r := c.post(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
+		map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "notifications/cancelled", "Mcp-Session-Id": ""}); r.status != http.StatusAccepted {
+		t.Errorf("2026-07-28 notification: status %d, want 202: %s", r.status, r.body)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // role is what a child process serves.
@@ -73,7 +75,7 @@ type child struct {
 // roots), waiting for the answer.
 type ask struct {
 	sess *session
-	st   *stream
+	st   *streamable.Stream
 }
 
 // call is a request relayed to a child.
@@ -82,10 +84,10 @@ type call struct {
 	id        int64  // the id the child knows
 	clientID  []byte // the id the client used (raw JSON)
 	method    string
-	sess      *session // nil for 2026-07-28 requests and the proxy's own
-	st        *stream  // where the response and related messages go
-	token     string   // progress token key in ch.tokens
-	clientTk  []byte   // the client's own token, when it was rewritten
+	sess      *session           // nil for 2026-07-28 requests and the proxy's own
+	st        *streamable.Stream // where the response and related messages go
+	token     string             // progress token key in ch.tokens
+	clientTk  []byte             // the client's own token, when it was rewritten
 	timer     *time.Timer
 	reply     chan message // the proxy's own requests: the response
 	modern    *modernCall  // 2026-07-28 request state
@@ -298,7 +300,7 @@ func (ch *child) expire(c *call, timeout time.Duration) {
 	}
 	ch.log.Warn("request timed out", "method", c.method, "timeout", timeout)
 	ch.cancel(c.id, "request timed out")
-	c.fail(codeRequestTimeout, fmt.Sprintf("the stdio server did not answer %s within %s", c.method, timeout))
+	c.fail(streamable.CodeRequestTimeout, fmt.Sprintf("the stdio server did not answer %s within %s", c.method, timeout))
 }
 
 // cancel tells the server that the proxy no longer waits for request id.
@@ -314,16 +316,13 @@ func (c *call) fail(code int, msg string) {
 		return
 	}
 	if c.reply != nil {
-		c.reply <- message{raw: errorResponse(nil, code, msg, nil), kind: kindResponse}
+		c.reply <- message{raw: streamable.ErrorResponse(nil, code, msg, nil), kind: kindResponse}
 		return
 	}
 	if c.st != nil {
-		c.st.push(errorResponse(c.clientID, code, msg, nil), true)
+		c.st.Push(streamable.ErrorResponse(c.clientID, code, msg, nil), true)
 	}
 }
-
-// Extra error codes.
-const codeRequestTimeout = -32001
 
 // onResponse routes the server's answer to the request it belongs to.
 func (ch *child) onResponse(m *message) {
@@ -369,7 +368,7 @@ func (ch *child) deliver(c *call, m *message) {
 		c.modern.respond(c, m)
 		return
 	}
-	c.st.push(splice(m.raw, m.id, c.clientID, ""), true)
+	c.st.Push(splice(m.raw, m.id, c.clientID, ""), true)
 }
 
 // related returns the request a message the server sent on its own most
@@ -407,14 +406,14 @@ func (ch *child) relatedAmong(away bool) *call {
 // elicitation, roots or ping.
 func (ch *child) onRequest(m *message) {
 	if m.method == "ping" {
-		_ = ch.proc.write(append(resultResponse(m.idBytes(), []byte("{}")), '\n'), writeDeadline(0))
+		_ = ch.proc.write(append(streamable.ResultResponse(m.idBytes(), []byte("{}")), '\n'), writeDeadline(0))
 		return
 	}
 	key := string(m.idBytes())
 	ch.mu.Lock()
 	c := ch.related()
 	var sess *session
-	var st *stream
+	var st *streamable.Stream
 	switch {
 	case c != nil && c.modern != nil:
 		ch.mu.Unlock()
@@ -439,12 +438,12 @@ func (ch *child) onRequest(m *message) {
 		ch.reject(m, "no client stream is open to deliver "+m.method+" to; open a GET stream or retry during a request")
 		return
 	}
-	st.push(m.raw, false)
+	st.Push(m.raw, false)
 }
 
 // reject answers a request of the server with an error.
 func (ch *child) reject(m *message, msg string) {
-	_ = ch.proc.write(append(errorResponse(m.idBytes(), codeInternalError, msg, nil), '\n'), writeDeadline(0))
+	_ = ch.proc.write(append(streamable.ErrorResponse(m.idBytes(), streamable.CodeInternalError, msg, nil), '\n'), writeDeadline(0))
 }
 
 // answer relays a client's response to one of the server's requests.
@@ -488,7 +487,7 @@ func (ch *child) onNotification(m *message) {
 				if c.modern != nil {
 					c.modern.notify(c, out)
 				} else {
-					c.st.push(out, false)
+					c.st.Push(out, false)
 				}
 				return
 			}
@@ -501,7 +500,7 @@ func (ch *child) onNotification(m *message) {
 			delete(ch.asks, string(m.raw[id.start:id.end]))
 			ch.mu.Unlock()
 			if a != nil {
-				a.st.push(m.raw, false)
+				a.st.Push(m.raw, false)
 			}
 			return
 		}
@@ -529,10 +528,10 @@ func (ch *child) onNotification(m *message) {
 	case c != nil && c.modern != nil:
 		c.modern.notify(c, m.raw)
 	case c != nil:
-		c.st.push(m.raw, false)
+		c.st.Push(m.raw, false)
 	case sess != nil:
 		if st := sess.standaloneStream(); st != nil {
-			st.push(m.raw, false)
+			st.Push(m.raw, false)
 		}
 	default:
 		ch.log.Debug("notification for no client; dropped", "method", m.method)
@@ -544,7 +543,7 @@ func (ch *child) onNotification(m *message) {
 // 2026-07-28 callers.
 func (ch *child) broadcast(m *message) {
 	ch.mu.Lock()
-	var streams []*stream
+	var streams []*streamable.Stream
 	for s := range ch.sessions {
 		if st := s.standaloneStream(); st != nil {
 			streams = append(streams, st)
@@ -558,7 +557,7 @@ func (ch *child) broadcast(m *message) {
 	}
 	ch.mu.Unlock()
 	for _, st := range streams {
-		st.push(m.raw, false)
+		st.Push(m.raw, false)
 	}
 	for _, l := range ls {
 		l.deliver(m)
@@ -604,7 +603,7 @@ func (ch *child) onExit(err error) {
 		s.px.endSession(s, reason)
 	}
 	for _, c := range calls {
-		c.fail(codeServerError, reason+"; the request was not answered")
+		c.fail(streamable.CodeServerError, reason+"; the request was not answered")
 	}
 	for _, l := range ls {
 		l.close()

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // Defaults of ClientOptions.
@@ -240,16 +242,16 @@ func (c *Client) dispatch(ctx context.Context, raw []byte, wg *sync.WaitGroup) {
 	}
 	m, err := parseMessage(raw)
 	if err != nil {
-		code := codeParseError
+		code := streamable.CodeParseError
 		var inv invalidError
 		if errors.As(err, &inv) {
-			code = codeInvalidRequest
+			code = streamable.CodeInvalidRequest
 		}
 		var id []byte
 		if m.id.ok() {
 			id = m.idBytes()
 		}
-		c.write(errorResponse(id, code, err.Error(), nil))
+		c.write(streamable.ErrorResponse(id, code, err.Error(), nil))
 		return
 	}
 	switch {
@@ -294,7 +296,7 @@ func (c *Client) refuseTool(m *message) bool {
 	why, bad := c.badTools[name]
 	c.mu.Unlock()
 	if bad {
-		c.write(errorResponse(m.idBytes(), codeInvalidParams, fmt.Sprintf("stdiobridge: tool %q is not callable: %s", name, why), nil))
+		c.write(streamable.ErrorResponse(m.idBytes(), streamable.CodeInvalidParams, fmt.Sprintf("stdiobridge: tool %q is not callable: %s", name, why), nil))
 	}
 	return bad
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // maxResumes bounds the reconnections of one response stream that bring
@@ -34,7 +36,7 @@ func (c *Client) relay(ctx context.Context, m *message, raw []byte) {
 			}
 			c.log.Warn("stdiobridge: request failed", "method", methodOf(m), "err", err)
 			if id != nil {
-				c.write(errorResponse(id, codeServerError, "stdiobridge: "+err.Error(), nil))
+				c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: "+err.Error(), nil))
 			}
 			return
 		}
@@ -44,7 +46,7 @@ func (c *Client) relay(ctx context.Context, m *message, raw []byte) {
 			if err := c.reinitialize(ctx, sess); err != nil {
 				c.log.Warn("stdiobridge: re-initialization failed", "err", err)
 				if id != nil {
-					c.write(errorResponse(id, codeServerError, "stdiobridge: the session expired and could not be re-created: "+err.Error(), nil))
+					c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: the session expired and could not be re-created: "+err.Error(), nil))
 				}
 				return
 			}
@@ -210,7 +212,7 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.max)+1))
 	if err != nil || len(body) > c.max {
 		if id != nil && emit {
-			c.write(errorResponse(id, codeServerError, "stdiobridge: reading the server's response failed or it was too large", nil))
+			c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: reading the server's response failed or it was too large", nil))
 		}
 		return
 	}
@@ -234,7 +236,7 @@ func (c *Client) answer(ctx context.Context, m *message, id []byte, resp *http.R
 		c.log.Warn("stdiobridge: server refused a message", "method", methodOf(m), "status", resp.StatusCode)
 	}
 	if id != nil && emit {
-		c.write(errorResponse(id, codeServerError, fmt.Sprintf("stdiobridge: the server answered HTTP %d: %s", resp.StatusCode, snippet(body)), nil))
+		c.write(streamable.ErrorResponse(id, streamable.CodeServerError, fmt.Sprintf("stdiobridge: the server answered HTTP %d: %s", resp.StatusCode, snippet(body)), nil))
 	}
 }
 
@@ -304,7 +306,7 @@ func (c *Client) readResponseStream(ctx context.Context, m *message, id []byte, 
 		if modern || st.lastID == "" || resumes >= maxResumes {
 			c.log.Warn("stdiobridge: the response stream ended before the answer", "method", methodOf(m), "err", err)
 			if emit {
-				c.write(errorResponse(id, codeServerError, "stdiobridge: the server closed the stream before answering", nil))
+				c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: the server closed the stream before answering", nil))
 			}
 			return
 		}
@@ -324,7 +326,7 @@ func (c *Client) readResponseStream(ctx context.Context, m *message, id []byte, 
 				continue
 			}
 			if emit {
-				c.write(errorResponse(id, codeServerError, "stdiobridge: the response stream broke and could not be resumed", nil))
+				c.write(streamable.ErrorResponse(id, streamable.CodeServerError, "stdiobridge: the response stream broke and could not be resumed", nil))
 			}
 			return
 		}

@@ -36,11 +36,28 @@
 // starts a process of the session's own (or, with ProxyOptions.Shared, joins
 // the one shared process) and creates the session; its id is required on
 // every later request (400 without it, 404 when unknown, ended, or created by
-// another identity). DELETE ends the session and its process. A POST is
-// answered with plain JSON when the response is all the server sends, and
-// with an SSE stream when the server sends related messages first; streams
-// carry event ids and a client can resume a broken one with Last-Event-ID
-// within ProxyOptions.ReplayEvents.
+// another user or another OAuth client of the same user). DELETE ends the
+// session and its process. A POST is answered with plain JSON when the
+// response is all the server sends (and the client takes JSON), and with an
+// SSE stream when the server sends related messages first; streams carry
+// event ids and a client can resume a broken one with Last-Event-ID.
+//
+// # Transport rules
+//
+// The HTTP transport is the one mcpserver uses too, so a proxied stdio
+// server and an mcpserver answer clients alike: sessions belong to the
+// subject and the client id of the identity that created them; a second
+// connection to a stream takes it over and the older one's response ends
+// (after a silent network drop the old one may still look alive); every
+// write to an SSE stream (and of a JSON answer of 64 KiB or more) must
+// complete within ProxyOptions.WriteTimeout (30 s), and idle streams get a
+// comment every ProxyOptions.KeepAlive (15 s); event ids are
+// "<stream>-<seq>"; Accept is read as media ranges, q=0 excluding a type
+// (406 for a client that takes neither JSON nor SSE); every 503 carries
+// Retry-After; a stream keeps its newest ProxyOptions.ReplayEvents events
+// (and 4 MiB), and a session keeps at most 32 POST streams and 16 MiB for
+// resumption, each for 5 minutes after it finished; a Last-Event-ID of a
+// stream no longer kept gets 410 Gone.
 //
 // Clients of 2026-07-28 send stateless requests. They are served by a small
 // pool of processes per caller that the proxy initialized itself; see

@@ -374,52 +374,6 @@ func line(raw []byte) []byte {
 	return out
 }
 
-// Standard JSON-RPC and MCP error codes the proxy answers with.
-const (
-	codeParseError              = -32700
-	codeInvalidRequest          = -32600
-	codeMethodNotFound          = -32601
-	codeInvalidParams           = -32602
-	codeInternalError           = -32603
-	codeServerError             = -32000 // the stdio server is gone, busy or timed out
-	codeHeaderMismatch          = -32020
-	codeMissingClientCapability = -32021
-	codeUnsupportedVersion      = -32022
-)
-
-// errorResponse builds a JSON-RPC error response for the request id (raw
-// JSON; nil or empty means null).
-func errorResponse(id []byte, code int, msg string, data any) []byte {
-	if len(id) == 0 {
-		id = []byte("null")
-	}
-	e := struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Data    any    `json:"data,omitempty"`
-	}{code, msg, data}
-	eb, err := json.Marshal(e)
-	if err != nil {
-		eb = []byte(`{"code":-32603,"message":"internal error"}`)
-	}
-	out := make([]byte, 0, len(id)+len(eb)+40)
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	out = append(out, `,"error":`...)
-	out = append(out, eb...)
-	return append(out, '}')
-}
-
-// resultResponse builds a JSON-RPC result response for the request id.
-func resultResponse(id []byte, result []byte) []byte {
-	out := make([]byte, 0, len(id)+len(result)+40)
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	out = append(out, `,"result":`...)
-	out = append(out, result...)
-	return append(out, '}')
-}
-
 // errorCode returns the code of a JSON-RPC error response, or 0.
 func errorCode(m *message) int {
 	if !m.err.ok() {

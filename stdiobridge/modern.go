@@ -3,17 +3,15 @@ package stdiobridge
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // Clients of protocol version 2026-07-28 send stateless requests: each
@@ -30,49 +28,22 @@ var methodsRemoved = map[string]bool{
 	"notifications/initialized": true,
 }
 
-// modernStatus is the HTTP status of a 2026-07-28 error response.
-func modernStatus(code int) int {
-	switch code {
-	case 0:
-		return http.StatusOK
-	case codeMethodNotFound:
-		return http.StatusNotFound
-	case codeHeaderMismatch, codeMissingClientCapability, codeUnsupportedVersion,
-		codeInvalidRequest, codeInvalidParams, codeParseError:
-		return http.StatusBadRequest
-	}
-	return http.StatusOK
-}
-
-func (px *Proxy) unsupportedVersion(w http.ResponseWriter, id []byte, requested string, supported []string) {
-	data := mcp.UnsupportedProtocolVersionData{Supported: supported, Requested: requested}
-	writeJSON(w, http.StatusBadRequest, errorResponse(id, codeUnsupportedVersion,
-		"unsupported protocol version: "+strconv.Quote(requested), data))
-}
-
-func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, owner, hv, mv string) {
+func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, owner, hv, mv string, a accept) {
 	id := idOf(m)
 	if px.cfg.Modern == ModernOff {
 		v := mv
 		if v == "" {
 			v = hv
 		}
-		px.unsupportedVersion(w, id, v, legacyVersions())
+		streamable.WriteUnsupportedVersion(w, id, v, legacyVersions())
 		return
 	}
-	if m.kind == kindResponse {
-		writeError(w, http.StatusBadRequest, id, codeInvalidRequest,
-			"responses from the client are not part of protocol version 2026-07-28: answer input requests by retrying the request")
-		return
+	var params []byte
+	if m.params.ok() {
+		params = m.paramsBytes()
 	}
-	if r.Header.Get("Last-Event-ID") != "" {
-		writeError(w, http.StatusBadRequest, id, codeHeaderMismatch,
-			"Last-Event-ID is not part of protocol version 2026-07-28: streams cannot be resumed, retry the request with a new id")
-		return
-	}
-	if hv == "" {
-		writeError(w, http.StatusBadRequest, id, codeHeaderMismatch,
-			"the MCP-Protocol-Version header is required on 2026-07-28 requests")
+	check := streamable.Modern{HeaderVersion: hv, MetaVersion: mv, Response: m.kind == kindResponse, Method: m.method, Params: params}
+	if !streamable.CheckModern(w, r, id, &check, px.supportedVersions()) {
 		return
 	}
 	if m.kind == kindNotification {
@@ -81,65 +52,36 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	meta, ok := path(m.raw, m.params, "_meta")
-	if !ok || mv == "" {
-		writeError(w, http.StatusBadRequest, id, codeInvalidParams, "missing or invalid _meta field "+mcp.MetaKeyProtocolVersion)
-		return
-	}
+	meta, _ := path(m.raw, m.params, "_meta")
 	caps, ok := member(m.raw, meta, mcp.MetaKeyClientCapabilities)
 	if !ok || m.raw[caps.start] != '{' {
-		writeError(w, http.StatusBadRequest, id, codeInvalidParams, "missing or invalid _meta field "+mcp.MetaKeyClientCapabilities)
-		return
-	}
-	if hv != mv {
-		writeError(w, http.StatusBadRequest, id, codeHeaderMismatch,
-			"MCP-Protocol-Version header "+hv+" does not match _meta "+mcp.MetaKeyProtocolVersion+" "+mv)
-		return
-	}
-	if !versionKnown(mv) {
-		px.unsupportedVersion(w, id, mv, px.supportedVersions())
-		return
-	}
-	var params []byte
-	if m.params.ok() {
-		params = m.paramsBytes()
-	}
-	if err := mcp.ValidateStandardHeaders(r.Header.Get, mv, mcp.MCPMethod(m.method), params); err != nil {
-		writeError(w, http.StatusBadRequest, id, codeHeaderMismatch, err.Error())
+		writeError(w, http.StatusBadRequest, id, streamable.CodeInvalidParams, "missing or invalid _meta field "+mcp.MetaKeyClientCapabilities)
 		return
 	}
 	if methodsRemoved[m.method] {
-		writeError(w, http.StatusNotFound, id, codeMethodNotFound, "method not found: "+m.method+" is not part of protocol version 2026-07-28")
+		writeError(w, http.StatusNotFound, id, streamable.CodeMethodNotFound, "method not found: "+m.method+" is not part of protocol version 2026-07-28")
 		return
 	}
 	ch, err := px.pooled(r.Context(), owner)
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, errBusy) || errors.Is(err, errClosed) {
-			status = http.StatusServiceUnavailable
-			w.Header().Set("Retry-After", "5")
-		}
-		writeError(w, status, id, codeServerError, "the MCP server is not available: "+err.Error())
+		writeUnavailable(w, id, err)
 		return
 	}
-	if m.method == "tools/call" {
-		if err := ch.checkParamHeaders(r, m); err != nil {
-			writeError(w, http.StatusBadRequest, id, codeHeaderMismatch, err.Error())
-			return
-		}
+	if m.method == "tools/call" && !ch.checkParamHeaders(w, r, m) {
+		return
 	}
 	translate := !ch.native || px.cfg.Modern == ModernTranslate
 	mc := &modernCall{px: px, translate: translate, owner: owner, level: -1}
 	if translate {
 		switch m.method {
 		case "server/discover":
-			writeJSON(w, http.StatusOK, resultResponse(id, ch.discoverResult(px)))
+			streamable.WriteJSON(w, http.StatusOK, streamable.ResultResponse(id, ch.discoverResult(px)))
 			return
 		case "subscriptions/listen":
 			px.listen(w, r, ch, m)
 			return
 		}
-		if tok, ok := path(m.raw, m.params, "requestState"); ok && px.resume(w, r, m, owner, tok) {
+		if tok, ok := path(m.raw, m.params, "requestState"); ok && px.resume(w, r, m, owner, tok, a) {
 			return
 		}
 		mc.caps = bytes.Clone(m.raw[caps.start:caps.end])
@@ -150,7 +92,7 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 			}
 		}
 	}
-	st := newStream(0, DefaultReplayEvents)
+	st := streamable.NewStream(0, px.window)
 	c := &call{clientID: m.idBytes(), method: m.method, st: st, modern: mc}
 	timeout := px.cfg.RequestTimeout
 	if m.method == "subscriptions/listen" {
@@ -163,14 +105,14 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 		timeout = -1 // a listen stream lasts as long as the client wants
 	}
 	if err := ch.send(c, m, timeout); err != nil {
-		writeError(w, http.StatusBadGateway, id, codeServerError, "could not relay the request: "+err.Error())
+		writeError(w, http.StatusBadGateway, id, streamable.CodeServerError, "could not relay the request: "+err.Error())
 		return
 	}
-	px.answer(w, r, nil, st, acceptsSSE(r), func() { mc.abandon(c) })
+	px.answer(w, r, nil, st, a, func() { mc.abandon(c) })
 }
 
 // newListener reads the filter of a subscriptions/listen request.
-func newListener(ch *child, m *message, st *stream) *listener {
+func newListener(ch *child, m *message, st *streamable.Stream) *listener {
 	var want mcp.SubscriptionFilter
 	if f, ok := path(m.raw, m.params, "notifications"); ok {
 		_ = json.Unmarshal(m.raw[f.start:f.end], &want)
@@ -290,7 +232,7 @@ func (mc *modernCall) respond(c *call, m *message) {
 		out = markComplete(out)
 	}
 	if st != nil {
-		st.push(out, true)
+		st.Push(out, true)
 	}
 }
 
@@ -330,7 +272,7 @@ func (mc *modernCall) notify(c *call, raw []byte) {
 	parkedAway := mc.park != nil && mc.park.sent
 	mc.mu.Unlock()
 	if st != nil && !parkedAway {
-		st.push(raw, false)
+		st.Push(raw, false)
 	}
 }
 
@@ -343,7 +285,7 @@ func (mc *modernCall) fail(c *call, code int, msg string) {
 	st, clientID := c.st, c.clientID
 	mc.mu.Unlock()
 	if st != nil {
-		st.push(errorResponse(clientID, code, msg, nil), true)
+		st.Push(streamable.ErrorResponse(clientID, code, msg, nil), true)
 	}
 }
 
@@ -394,12 +336,6 @@ type pendingAsk struct {
 	params []byte
 }
 
-func newToken() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // capabilityFor names the client capability a server request needs.
 func capabilityFor(method string) string {
 	switch method {
@@ -438,7 +374,7 @@ func (mc *modernCall) ask(c *call, m *message) {
 			st, clientID := c.st, c.clientID
 			mc.mu.Unlock()
 			data := map[string]any{"requiredCapabilities": map[string]any{need: map[string]any{}}}
-			st.push(errorResponse(clientID, codeMissingClientCapability,
+			st.Push(streamable.ErrorResponse(clientID, streamable.CodeMissingClientCapability,
 				"the request needs the client capability "+need+", which the request did not declare", data), true)
 		}
 		return
@@ -450,7 +386,7 @@ func (mc *modernCall) ask(c *call, m *message) {
 	mc.mu.Lock()
 	p := mc.park
 	if p == nil {
-		p = &parked{token: newToken(), owner: mc.owner, c: c}
+		p = &parked{token: streamable.NewID(18), owner: mc.owner, c: c}
 		mc.park = p
 		timeout := mc.px.cfg.RequestTimeout
 		if timeout <= 0 {
@@ -499,7 +435,7 @@ func (mc *modernCall) flush(p *parked) {
 	b.WriteByte('}')
 	mc.mu.Unlock()
 	if st != nil {
-		st.push(resultResponse(clientID, b.Bytes()), true)
+		st.Push(streamable.ResultResponse(clientID, b.Bytes()), true)
 	}
 }
 
@@ -515,7 +451,7 @@ func (mc *modernCall) expire(p *parked) {
 	mc.mu.Unlock()
 	ch := p.c.ch
 	for _, a := range asks {
-		_ = ch.proc.write(append(errorResponse(a.id, codeInternalError, "the client did not answer in time", nil), '\n'), writeDeadline(0))
+		_ = ch.proc.write(append(streamable.ErrorResponse(a.id, streamable.CodeInternalError, "the client did not answer in time", nil), '\n'), writeDeadline(0))
 	}
 	if ch.forget(p.c) {
 		ch.cancel(p.c.id, "the client did not answer the input requests in time")
@@ -526,7 +462,7 @@ func (mc *modernCall) expire(p *parked) {
 // the input requests and the requestState token. It reports false when the
 // token is not one of the proxy's: the request then goes to the process,
 // whose token it may be.
-func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owner string, tok span) bool {
+func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owner string, tok span, a accept) bool {
 	id := m.idBytes()
 	var token string
 	_ = jsonString(m.raw[tok.start:tok.end], &token)
@@ -544,12 +480,12 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	c := p.c
 	mc := c.modern
 	responses, _ := path(m.raw, m.params, "inputResponses")
-	st := newStream(0, DefaultReplayEvents)
+	st := streamable.NewStream(0, px.window)
 	var answers [][]byte
 	mc.mu.Lock()
 	if mc.park != p {
 		mc.mu.Unlock()
-		writeError(w, http.StatusBadRequest, id, codeInvalidParams, "the request is no longer waiting for input; send it again")
+		writeError(w, http.StatusBadRequest, id, streamable.CodeInvalidParams, "the request is no longer waiting for input; send it again")
 		return true
 	}
 	var remaining []pendingAsk
@@ -559,14 +495,14 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 			remaining = append(remaining, a)
 			continue
 		}
-		answers = append(answers, append(resultResponse(a.id, m.raw[v.start:v.end]), '\n'))
+		answers = append(answers, append(streamable.ResultResponse(a.id, m.raw[v.start:v.end]), '\n'))
 	}
 	c.st, c.clientID = st, bytes.Clone(id)
 	p.asks = remaining
 	result := p.result
 	if len(remaining) > 0 {
 		p.sent = false
-		p.token = newToken()
+		p.token = streamable.NewID(18)
 		px.parkMu.Lock()
 		px.parked[p.token] = p
 		px.parkMu.Unlock()
@@ -576,7 +512,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	mc.mu.Unlock()
 	for _, a := range answers {
 		if err := c.ch.proc.write(a, writeDeadline(0)); err != nil {
-			writeError(w, http.StatusBadGateway, id, codeServerError, "could not relay the answers: "+err.Error())
+			writeError(w, http.StatusBadGateway, id, streamable.CodeServerError, "could not relay the answers: "+err.Error())
 			return true
 		}
 	}
@@ -586,7 +522,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	case len(remaining) > 0:
 		go mc.flush(p)
 	}
-	px.answer(w, r, nil, st, acceptsSSE(r), func() { mc.abandon(c) })
+	px.answer(w, r, nil, st, a, func() { mc.abandon(c) })
 	return true
 }
 
@@ -598,7 +534,7 @@ type listener struct {
 	prompts  bool
 	res      bool
 	uris     map[string]bool
-	st       *stream
+	st       *streamable.Stream
 	native   bool // relayed to a process that speaks 2026-07-28
 	once     sync.Once
 }
@@ -636,13 +572,13 @@ func (l *listener) deliver(m *message) {
 	if out == "" {
 		out = `{"jsonrpc":"2.0","method":"` + m.method + `","params":{` + l.tag() + `}}`
 	}
-	l.st.push([]byte(out), false)
+	l.st.Push([]byte(out), false)
 }
 
 // close ends the stream with the listen result.
 func (l *listener) close() {
 	l.once.Do(func() {
-		l.st.push(resultResponse(l.clientID, []byte(`{"resultType":"complete",`+l.tag()+`}`)), true)
+		l.st.Push(streamable.ResultResponse(l.clientID, []byte(`{"resultType":"complete",`+l.tag()+`}`)), true)
 	})
 }
 
@@ -661,7 +597,7 @@ func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *me
 		} `json:"capabilities"`
 	}
 	_ = json.Unmarshal(ch.initResult, &caps)
-	l := newListener(ch, m, newStream(0, DefaultReplayEvents))
+	l := newListener(ch, m, streamable.NewStream(0, px.window))
 	l.tools = l.tools && caps.Capabilities.Tools != nil && caps.Capabilities.Tools.ListChanged
 	l.prompts = l.prompts && caps.Capabilities.Prompts != nil && caps.Capabilities.Prompts.ListChanged
 	res := caps.Capabilities.Resources
@@ -685,9 +621,8 @@ func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *me
 		}()
 	}
 	gb, _ := json.Marshal(got)
-	l.st.push([]byte(`{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":`+string(gb)+`,`+l.tag()+`}}`), false)
-	sw := startSSE(w)
-	l.st.serve(r.Context(), sw, 1, px.cfg.KeepAlive, nil, false)
+	l.st.Push([]byte(`{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":`+string(gb)+`,`+l.tag()+`}}`), false)
+	streamable.Serve(r.Context(), w, l.st, &streamable.Reply{SSE: true, Stream: true, KeepAlive: px.cfg.KeepAlive, WriteTimeout: px.cfg.WriteTimeout})
 }
 
 // unlisten forgets a listener and unsubscribes resources nobody else wants.
@@ -748,7 +683,7 @@ func (ch *child) routeSubscription(m *message) bool {
 	st, clientID := c.st, c.clientID
 	c.modern.mu.Unlock()
 	if st != nil {
-		st.push(splice(m.raw, tag, clientID, ""), false)
+		st.Push(splice(m.raw, tag, clientID, ""), false)
 	}
 	return true
 }

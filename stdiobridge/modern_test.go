@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -114,14 +115,14 @@ func TestModernRequestChecks(t *testing.T) {
 		status int
 		code   int
 	}{
-		{"removed method", "initialize", nil, nil, 404, codeMethodNotFound},
-		{"ping is gone", "ping", nil, nil, 404, codeMethodNotFound},
-		{"Mcp-Method mismatch", "tools/list", nil, map[string]string{"Mcp-Method": "prompts/list"}, 400, codeHeaderMismatch},
-		{"Mcp-Name missing", "tools/call", map[string]any{"name": "echo"}, map[string]string{"Mcp-Name": ""}, 400, codeHeaderMismatch},
-		{"header and _meta versions differ", "tools/list", nil, map[string]string{"MCP-Protocol-Version": "2025-11-25"}, 400, codeHeaderMismatch},
-		{"Last-Event-ID", "tools/list", nil, map[string]string{"Last-Event-ID": "1-1"}, 400, codeHeaderMismatch},
+		{"removed method", "initialize", nil, nil, 404, streamable.CodeMethodNotFound},
+		{"ping is gone", "ping", nil, nil, 404, streamable.CodeMethodNotFound},
+		{"Mcp-Method mismatch", "tools/list", nil, map[string]string{"Mcp-Method": "prompts/list"}, 400, streamable.CodeHeaderMismatch},
+		{"Mcp-Name missing", "tools/call", map[string]any{"name": "echo"}, map[string]string{"Mcp-Name": ""}, 400, streamable.CodeHeaderMismatch},
+		{"header and _meta versions differ", "tools/list", nil, map[string]string{"MCP-Protocol-Version": "2025-11-25"}, 400, streamable.CodeHeaderMismatch},
+		{"Last-Event-ID", "tools/list", nil, map[string]string{"Last-Event-ID": "1-1"}, 400, streamable.CodeHeaderMismatch},
 		{"unknown version", "tools/list", meta(map[string]any{"io.modelcontextprotocol/protocolVersion": "2099-01-01"}),
-			map[string]string{"MCP-Protocol-Version": "2099-01-01"}, 400, codeUnsupportedVersion},
+			map[string]string{"MCP-Protocol-Version": "2099-01-01"}, 400, streamable.CodeUnsupportedVersion},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +139,7 @@ func TestModernRequestChecks(t *testing.T) {
 		resp := c.do("POST", `{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
 			map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list", "Mcp-Session-Id": ""})
 		m := readAll(t, resp)[0]
-		if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != codeInvalidParams {
+		if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != streamable.CodeInvalidParams {
 			t.Fatalf("HTTP %d %+v", resp.StatusCode, m.Error)
 		}
 	})
@@ -225,7 +226,7 @@ func TestModernTranslatedForALegacyServer(t *testing.T) {
 	// Without the capability the client gets -32021 and HTTP 400.
 	resp, msgs := c.modern(7, "tools/call", map[string]any{"name": "sample", "arguments": map[string]any{"prompt": "x"}}, nil, nil)
 	m := last(msgs)
-	if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != codeMissingClientCapability || !strings.Contains(string(m.Error.Data), `"sampling"`) {
+	if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != streamable.CodeMissingClientCapability || !strings.Contains(string(m.Error.Data), `"sampling"`) {
 		t.Fatalf("missing capability: HTTP %d %+v %s", resp.StatusCode, m.Error, m.Result)
 	}
 }
@@ -267,7 +268,7 @@ func TestModernOff(t *testing.T) {
 	c := newClient(t, srv.URL)
 	resp, msgs := c.modern(1, "server/discover", nil, nil, nil)
 	m := last(msgs)
-	if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != codeUnsupportedVersion || !strings.Contains(string(m.Error.Data), `"2025-11-25"`) ||
+	if resp.StatusCode != 400 || m.Error == nil || m.Error.Code != streamable.CodeUnsupportedVersion || !strings.Contains(string(m.Error.Data), `"2025-11-25"`) ||
 		strings.Contains(string(m.Error.Data), `"supported":["2026`) {
 		t.Fatalf("HTTP %d %+v", resp.StatusCode, m.Error)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -82,15 +83,16 @@ func ParseModernMode(s string) (ModernMode, error) {
 // Defaults of ProxyOptions fields.
 const (
 	DefaultMaxChildren    = 100
-	DefaultMaxSessions    = 10000
+	DefaultMaxSessions    = streamable.DefaultMaxSessions
 	DefaultPoolSize       = 1
 	DefaultStartupTimeout = 60 * time.Second
 	DefaultRequestTimeout = 5 * time.Minute
 	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultStopGrace      = 2 * time.Second
-	DefaultMaxBodyBytes   = 4 << 20
-	DefaultReplayEvents   = 256
-	DefaultKeepAlive      = 25 * time.Second
+	DefaultMaxBodyBytes   = streamable.DefaultMaxBodyBytes
+	DefaultReplayEvents   = streamable.DefaultReplayEvents
+	DefaultKeepAlive      = streamable.DefaultKeepAlive
+	DefaultWriteTimeout   = streamable.DefaultWriteTimeout
 )
 
 // ProxyOptions configure a Proxy. A nil *ProxyOptions means all defaults;
@@ -139,13 +141,20 @@ type ProxyOptions struct {
 	// MaxMessageBytes caps one message from a server; a larger one is
 	// dropped and logged. Zero: no limit.
 	MaxMessageBytes int
-	// ReplayEvents is how many events of each SSE stream a session keeps so
-	// that a client can resume a broken stream with Last-Event-ID. Zero: 256.
-	// Negative: no resumption.
+	// ReplayEvents is how many events of each SSE stream a session keeps
+	// (and at most 4 MiB of them) so that a client can resume a broken
+	// stream with Last-Event-ID; see the package documentation for how long
+	// streams are kept. Zero: 256. Negative: no resumption (streams carry no
+	// event ids).
 	ReplayEvents int
 	// KeepAlive is the interval of SSE comments on idle streams, which keep
-	// reverse proxies from closing them. Zero: 25 s. Negative: none.
+	// reverse proxies from closing them. Zero: 15 s. Negative: none.
 	KeepAlive time.Duration
+	// WriteTimeout bounds each write to an SSE stream (and of a plain JSON
+	// answer of 64 KiB or more): a client that stops reading loses its
+	// connection after it, and the stream stays resumable. Zero: 30 s.
+	// Negative: no limit.
+	WriteTimeout time.Duration
 
 	// AllowedOrigins, AllowedHosts and AllowAnyHost configure the Origin,
 	// Host and CORS guard, as in mcpserver.GuardOptions. Zero: loopback
@@ -154,8 +163,10 @@ type ProxyOptions struct {
 	AllowedHosts   []string
 	AllowAnyHost   bool
 	// Authenticate, when set, is asked who is calling on every request. A
-	// session belongs to the identity that created it; another identity gets
-	// 404 for it. Zero: no authentication hook.
+	// session belongs to the subject and the client id of the identity that
+	// created it; another user, or another client of the same user, gets 404
+	// for it, and 2026-07-28 callers get processes of their own by the same
+	// key. Zero: no authentication hook.
 	Authenticate mcpserver.AuthFunc
 	// TrustGatewayHeaders takes the caller's identity from the X-User-*
 	// headers of a gateway that already verified the caller. Zero: off.
@@ -196,9 +207,6 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	if c.MaxChildren == 0 {
 		c.MaxChildren = DefaultMaxChildren
 	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
 	if c.PoolSize == 0 {
 		c.PoolSize = DefaultPoolSize
 	}
@@ -220,20 +228,11 @@ func resolve(cmd Command, o *ProxyOptions) (*config, error) {
 	if c.StopGrace <= 0 {
 		c.StopGrace = DefaultStopGrace
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBodyBytes < 0 {
-		return nil, errors.New("stdiobridge: MaxBodyBytes must not be negative")
+	if err := streamable.ResolveLimits(&c.MaxSessions, &c.MaxBodyBytes, &c.ReplayEvents, &c.KeepAlive, &c.WriteTimeout); err != nil {
+		return nil, fmt.Errorf("stdiobridge: %w", err)
 	}
 	if c.MaxMessageBytes < 0 {
 		return nil, errors.New("stdiobridge: MaxMessageBytes must not be negative")
-	}
-	if c.ReplayEvents == 0 {
-		c.ReplayEvents = DefaultReplayEvents
-	}
-	if c.KeepAlive == 0 {
-		c.KeepAlive = DefaultKeepAlive
 	}
 	switch c.Modern {
 	case ModernAuto, ModernTranslate, ModernOff:

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // 2026-07-28 tools may declare parameters that travel in Mcp-Param-*
@@ -73,25 +75,16 @@ func (ch *child) toolsChanged() {
 	ch.mu.Unlock()
 }
 
-// checkParamHeaders checks the Mcp-Param-* headers of a tools/call.
-func (ch *child) checkParamHeaders(r *http.Request, m *message) error {
+// checkParamHeaders checks the Mcp-Param-* headers of a tools/call; it
+// answers a call that fails them itself.
+func (ch *child) checkParamHeaders(w http.ResponseWriter, r *http.Request, m *message) bool {
 	name, ok := path(m.raw, m.params, "name")
 	if !ok {
-		return nil
+		return true
 	}
 	var n string
 	if jsonString(m.raw[name.start:name.end], &n) != nil {
-		return nil
+		return true
 	}
-	tool := ch.paramTools(r.Context())[n]
-	if tool == nil {
-		return nil
-	}
-	return mcp.ValidateParamHeadersLookup(func(h string) (string, bool) {
-		v := r.Header.Values(h)
-		if len(v) == 0 {
-			return "", false
-		}
-		return v[0], true
-	}, tool, m.paramsBytes())
+	return streamable.CheckParamHeaders(w, r, idOf(m), ch.paramTools(r.Context())[n], m.paramsBytes())
 }

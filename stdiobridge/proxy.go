@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -24,7 +24,8 @@ type Proxy struct {
 	log     *slog.Logger
 	handler http.Handler
 
-	sessions sessionTable
+	sessions *streamable.Table[*session]
+	window   streamable.Window // of streams that are not resumable
 	health   health
 	childSeq atomic.Int64
 	live     atomic.Int64 // children alive or starting, for MaxChildren
@@ -64,14 +65,15 @@ func NewProxy(cmd Command, opts *ProxyOptions) (*Proxy, error) {
 	px := &Proxy{
 		cfg:      cfg,
 		log:      cfg.Logger.With("server", cfg.Name),
-		sessions: sessionTable{m: map[string]*session{}},
+		sessions: streamable.NewTable[*session](cfg.MaxSessions),
+		window:   streamable.WindowOf(cfg.ReplayEvents),
 		children: map[*child]struct{}{},
 		pools:    map[string][]*child{},
 		parked:   map[string]*parked{},
 		cancel:   cancel,
 		swept:    make(chan struct{}),
 	}
-	px.handler = guard.Wrap(http.HandlerFunc(px.serve))
+	px.handler = guard.Wrap(streamable.Methods{Post: px.post, Get: px.get, Delete: px.delete})
 	go px.sweep(ctx)
 	return px, nil
 }
@@ -84,22 +86,8 @@ func (px *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	px.handler.ServeHTTP(w, r)
 }
 
-func (px *Proxy) serve(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodPost:
-		px.post(w, r)
-	case http.MethodGet:
-		px.get(w, r)
-	case http.MethodDelete:
-		px.delete(w, r)
-	default:
-		w.Header().Set("Allow", "GET, POST, DELETE, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, nil, codeInvalidRequest, "method "+r.Method+" is not allowed on an MCP endpoint")
-	}
-}
-
 // Sessions is the number of live sessions.
-func (px *Proxy) Sessions() int { return px.sessions.len() }
+func (px *Proxy) Sessions() int { return px.sessions.Len() }
 
 // Children is the number of live server processes.
 func (px *Proxy) Children() int {
@@ -122,7 +110,7 @@ func (px *Proxy) Close() error {
 	px.mu.Unlock()
 	px.cancel()
 	<-px.swept
-	for _, s := range px.sessions.all() {
+	for _, s := range px.sessions.All() {
 		px.endSession(s, "the proxy is shutting down")
 	}
 	px.mu.Lock()
@@ -172,6 +160,17 @@ func (px *Proxy) release() { px.live.Add(-1) }
 // errBusy means the MaxChildren cap is reached.
 var errBusy = errors.New("too many stdio server processes are running")
 
+// writeUnavailable answers a request no process could be found for: 503
+// when the proxy is at its cap or shutting down, 502 when the process
+// failed.
+func writeUnavailable(w http.ResponseWriter, id []byte, err error) {
+	status := http.StatusBadGateway
+	if errors.Is(err, errBusy) || errors.Is(err, errClosed) {
+		status = http.StatusServiceUnavailable
+	}
+	writeError(w, status, id, streamable.CodeServerError, "the MCP server is not available: "+err.Error())
+}
+
 // track registers a started child; untrack forgets an exited one.
 func (px *Proxy) track(ch *child) {
 	px.mu.Lock()
@@ -214,54 +213,34 @@ func (px *Proxy) stopChild(ch *child) {
 // error, later requests with its id get 404, and a process of its own is
 // stopped.
 func (px *Proxy) endSession(s *session, reason string) {
-	if !px.sessions.remove(s) {
+	px.sessions.Remove(&s.core)
+	if !s.close() {
 		return
 	}
-	s.close()
 	s.ch.mu.Lock()
 	delete(s.ch.sessions, s)
 	s.ch.mu.Unlock()
-	px.log.Debug("session ended", "session", shortID(s.id), "reason", reason)
+	px.log.Debug("session ended", "session", streamable.ShortID(s.id()), "reason", reason)
 	if s.ch.role == roleSession {
 		px.stopChild(s.ch)
 	}
-}
-
-// shortID is a session id fit for logs: its first 8 characters.
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }
 
 // sweep ends idle sessions, stops idle pooled processes and forgets old
 // streams, until ctx ends.
 func (px *Proxy) sweep(ctx context.Context) {
 	defer close(px.swept)
-	every := 30 * time.Second
-	if idle := px.cfg.IdleTimeout; idle > 0 && idle/4 < every {
-		every = max(idle/4, 10*time.Millisecond)
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	idle := px.cfg.IdleTimeout
+	streamable.Every(ctx, streamable.SweepEvery(idle), func(now time.Time) {
+		px.sessions.Sweep(now)
+		if idle <= 0 {
 			return
-		case <-t.C:
 		}
-		now := time.Now()
-		for _, s := range px.sessions.all() {
-			s.sweepStreams(now.Add(-5 * time.Minute))
-			if px.cfg.IdleTimeout > 0 && s.idleSince(now.Add(-px.cfg.IdleTimeout)) {
-				px.endSession(s, "idle timeout")
-			}
+		for _, s := range px.sessions.Idle(now, idle) {
+			px.endSession(s, "idle timeout")
 		}
-		if px.cfg.IdleTimeout > 0 {
-			px.stopIdleChildren(now.Add(-px.cfg.IdleTimeout))
-		}
-	}
+		px.stopIdleChildren(now.Add(-idle))
+	})
 }
 
 // stopIdleChildren stops pooled and shared processes that serve nobody and
@@ -435,17 +414,4 @@ func (px *Proxy) supportedVersions() []string {
 		return legacyVersions()
 	}
 	return mcp.ValidProtocolVersions
-}
-
-func acceptsSSE(r *http.Request) bool {
-	a := r.Header.Values("Accept")
-	if len(a) == 0 {
-		return true
-	}
-	for _, v := range a {
-		if strings.Contains(v, "text/event-stream") || strings.Contains(v, "*/*") {
-			return true
-		}
-	}
-	return false
 }

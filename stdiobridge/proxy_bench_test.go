@@ -21,25 +21,26 @@ import (
 )
 
 // The benchmarks call the echo tool of the same stdio server (stdiotest)
-// three ways in one run:
+// several ways in one run:
 //
-//	direct        a JSON-RPC client on the server's stdin and stdout: the baseline
-//	proxy         the same calls over HTTP through the proxy, in one session
-//	proxy-process the same with the proxy in a process of its own, which also
-//	              reports the CPU time per call of the proxy and of the server
-//	minimal       the least an HTTP front can do (minimalRelay) on net/http's
-//	              server: what the HTTP hop alone costs on this machine
-//	raw           the same relay on a bare TCP loop instead of net/http's server
-//	supergateway  the npm supergateway (stateful Streamable HTTP) in front of the
-//	              same server, when STDIOBRIDGE_SUPERGATEWAY names its bin script
-//	              (stdiobridge/bench/run.sh installs it)
+//	direct          a JSON-RPC client on the server's stdin and stdout: the baseline
+//	proxy           the same calls over HTTP through the proxy, in one session
+//	proxy-process/p1, /p2
+//	                the same with the proxy in a process of its own with
+//	                GOMAXPROCS=1 or 2, which also reports the CPU time per call
+//	                of the proxy and of the server
+//	lean            the floor: the leanest relay net/http allows (leanRelay),
+//	                what the HTTP hop alone costs on this machine
+//	raw             the same relay on a bare TCP loop instead of net/http's server
+//	supergateway    the npm supergateway (stateful Streamable HTTP) in front of the
+//	                same server, when STDIOBRIDGE_SUPERGATEWAY names its bin script
+//	                (stdiobridge/bench/run.sh installs it)
 //
 // and the same direct/proxy pair with @modelcontextprotocol/server-everything
-// (Node) as the server. Each reports calls/s; the goal is proxy >= 0.7 x
-// direct and proxy >= 2 x supergateway; minimal and raw bound what any
-// relay can reach. "seq" makes one call at a time, "par" keeps 16 in
-// flight. Client, proxy and server share the machine's cores, so the
-// figures are only comparable within one run.
+// (Node) as the server. Each reports calls/s; the goals are proxy >= 0.9 x
+// lean and proxy >= 2 x supergateway. "seq" makes one call at a time, "par"
+// keeps 16 in flight. Client, proxy and server share the machine's cores,
+// so the figures are only comparable within one run.
 
 const echoCall = `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello, bench"}}}`
 
@@ -54,12 +55,12 @@ func BenchmarkToolCall(b *testing.B) {
 			hc := newHTTPCaller(b, srv.URL)
 			runCalls(b, mode, hc.call)
 		})
-		b.Run("minimal/"+mode, func(b *testing.B) {
-			hc := newHTTPCaller(b, minimalRelayURL(b, false))
+		b.Run("lean/"+mode, func(b *testing.B) {
+			hc := newHTTPCaller(b, leanRelayURL(b, false))
 			runCalls(b, mode, hc.call)
 		})
 		b.Run("raw/"+mode, func(b *testing.B) {
-			hc := newHTTPCaller(b, minimalRelayURL(b, true))
+			hc := newHTTPCaller(b, leanRelayURL(b, true))
 			runCalls(b, mode, hc.call)
 		})
 		b.Run("everything-direct/"+mode, func(b *testing.B) {
@@ -77,17 +78,19 @@ func BenchmarkToolCall(b *testing.B) {
 			hc := newHTTPCaller(b, srv.URL)
 			runCalls(b, mode, hc.callEverything)
 		})
-		b.Run("proxy-process/"+mode, func(b *testing.B) {
-			// The proxy in a process of its own, to measure its CPU time
-			// per call apart from the load generator's.
-			pid, url := startProxyProcess(b)
-			hc := newHTTPCaller(b, url)
-			child := childPID(b, hc)
-			p0, c0 := cpuTime(pid), cpuTime(child)
-			runCalls(b, mode, hc.call)
-			b.ReportMetric(float64((cpuTime(pid)-p0).Microseconds())/float64(b.N), "proxy-cpu-µs/call")
-			b.ReportMetric(float64((cpuTime(child)-c0).Microseconds())/float64(b.N), "server-cpu-µs/call")
-		})
+		for _, procs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("proxy-process/p%d/%s", procs, mode), func(b *testing.B) {
+				// The proxy in a process of its own, to measure its CPU
+				// time per call apart from the load generator's.
+				pid, url := startProxyProcess(b, procs)
+				hc := newHTTPCaller(b, url)
+				child := childPID(b, hc)
+				p0, c0 := cpuTime(pid), cpuTime(child)
+				runCalls(b, mode, hc.call)
+				b.ReportMetric(float64((cpuTime(pid)-p0).Microseconds())/float64(b.N), "proxy-cpu-µs/call")
+				b.ReportMetric(float64((cpuTime(child)-c0).Microseconds())/float64(b.N), "server-cpu-µs/call")
+			})
+		}
 		b.Run("supergateway/"+mode, func(b *testing.B) {
 			url := startSupergateway(b)
 			hc := newHTTPCaller(b, url)
@@ -131,7 +134,9 @@ type stdioClient struct {
 
 func startStdioClient(b *testing.B) *stdioClient { return startStdioClientOf(b, testCommand()) }
 
-func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
+// startChild starts cmd with pipes on its stdin and stdout; it ends with
+// the benchmark.
+func startChild(b *testing.B, cmd Command) (io.WriteCloser, io.Reader) {
 	c := exec.Command(cmd.Path, cmd.Args...)
 	c.Env = append(os.Environ(), cmd.Env...)
 	in, _ := c.StdinPipe()
@@ -143,6 +148,11 @@ func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
 		in.Close()
 		_ = c.Wait()
 	})
+	return in, out
+}
+
+func startStdioClientOf(b *testing.B, cmd Command) *stdioClient {
+	in, out := startChild(b, cmd)
 	sc := &stdioClient{in: in, pending: map[int64]chan []byte{}}
 	go func() {
 		br := bufio.NewReaderSize(out, 64<<10)
@@ -363,11 +373,12 @@ func startSupergateway(b *testing.B) string {
 }
 
 // startProxyProcess runs this test binary as a proxy in front of the
-// stdiotest server (see runProxyHelper) and returns its pid and URL.
-func startProxyProcess(b *testing.B) (int, string) {
+// stdiotest server (see runProxyHelper), with GOMAXPROCS=procs, and returns
+// its pid and URL.
+func startProxyProcess(b *testing.B, procs int) (int, string) {
 	exe, _ := os.Executable()
 	c := exec.Command(exe)
-	c.Env = append(os.Environ(), proxyHelperEnv+"=1")
+	c.Env = append(os.Environ(), proxyHelperEnv+"=1", fmt.Sprintf("GOMAXPROCS=%d", procs))
 	out, _ := c.StdoutPipe()
 	if err := c.Start(); err != nil {
 		b.Fatal(err)

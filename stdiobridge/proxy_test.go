@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -75,16 +76,16 @@ func TestTransportErrors(t *testing.T) {
 		status int
 		code   int
 	}{
-		{"no session id", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Mcp-Session-Id": ""}, 400, codeInvalidRequest},
-		{"unknown session", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Mcp-Session-Id": "nope"}, 404, codeInvalidRequest},
-		{"invalid JSON", "POST", `{"jsonrpc":"2.0",`, nil, 400, codeParseError},
-		{"not an object", "POST", `"hello"`, nil, 400, codeParseError},
-		{"no method nor result", "POST", `{"jsonrpc":"2.0","id":1}`, nil, 400, codeInvalidRequest},
-		{"batch", "POST", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, nil, 400, codeInvalidRequest},
-		{"too large", "POST", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"p":"` + strings.Repeat("a", 2000) + `"}}`, nil, 413, codeInvalidRequest},
-		{"unsupported version", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"MCP-Protocol-Version": "1999-01-01"}, 400, codeInvalidRequest},
-		{"wrong content type", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Content-Type": "text/plain"}, 415, codeInvalidRequest},
-		{"PUT", "PUT", ``, nil, 405, codeInvalidRequest},
+		{"no session id", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Mcp-Session-Id": ""}, 400, streamable.CodeInvalidRequest},
+		{"unknown session", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Mcp-Session-Id": "nope"}, 404, streamable.CodeInvalidRequest},
+		{"invalid JSON", "POST", `{"jsonrpc":"2.0",`, nil, 400, streamable.CodeParseError},
+		{"not an object", "POST", `"hello"`, nil, 400, streamable.CodeParseError},
+		{"no method nor result", "POST", `{"jsonrpc":"2.0","id":1}`, nil, 400, streamable.CodeInvalidRequest},
+		{"batch", "POST", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, nil, 400, streamable.CodeInvalidRequest},
+		{"too large", "POST", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"p":"` + strings.Repeat("a", 2000) + `"}}`, nil, 413, streamable.CodeInvalidRequest},
+		{"unsupported version", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"MCP-Protocol-Version": "1999-01-01"}, 400, streamable.CodeInvalidRequest},
+		{"wrong content type", "POST", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Content-Type": "text/plain"}, 415, streamable.CodeInvalidRequest},
+		{"PUT", "PUT", ``, nil, 405, streamable.CodeInvalidRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,15 +257,15 @@ func TestCrashedChildEndsTheSession(t *testing.T) {
 		slow <- readAll(t, resp)[0]
 	}()
 	waitFor(t, "the slow request to be pending", 5*time.Second, func() bool {
-		for _, s := range px.sessions.all() {
-			if s.inflight.Load() > 0 {
+		for _, s := range px.sessions.All() {
+			if len(s.pending()) > 0 {
 				return true
 			}
 		}
 		return false
 	})
 	r, _ := c.call("tools/call", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
-	if r.Error == nil || r.Error.Code != codeServerError || !strings.Contains(r.Error.Message, "exit status 7") {
+	if r.Error == nil || r.Error.Code != streamable.CodeServerError || !strings.Contains(r.Error.Message, "exit status 7") {
 		t.Fatalf("crash answer: %+v", r.Error)
 	}
 	select {
@@ -382,7 +383,7 @@ func TestRequestTimeout(t *testing.T) {
 	c := newClient(t, srv.URL)
 	c.initialize()
 	r, _ := c.call("tools/call", map[string]any{"name": "sleep", "arguments": map[string]any{"ms": 5000}})
-	if r.Error == nil || r.Error.Code != codeRequestTimeout {
+	if r.Error == nil || r.Error.Code != streamable.CodeRequestTimeout {
 		t.Fatalf("want a timeout error, got %+v %s", r.Error, r.Result)
 	}
 	// A request that sends progress keeps its clock running.

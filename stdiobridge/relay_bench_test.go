@@ -7,55 +7,155 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 )
 
-// minimalRelay is the least any HTTP front of a stdio server has to do, and
-// the benchmarks' measure of what the HTTP hop itself costs on the machine
-// they run on: it writes each posted message to one child's stdin and answers
-// with the line of the same id from its stdout. No sessions, no id
-// remapping, no streams, no checks, no timeouts. It is not a usable proxy.
+// leanRelay is the floor of the benchmarks: the least an HTTP front of a
+// stdio server has to do, done as cheaply as net/http allows. It writes each
+// posted body verbatim, with a newline, to one child's stdin; it matches the
+// child's answers to the waiting requests by the raw bytes of their
+// top-level "id", found by a scan that skips nested values and stops at the
+// id; it answers with Content-Length on a keep-alive connection. No
+// sessions, no id remapping, no streams, no checks, no timeouts, no JSON
+// decoding. It is not a usable proxy.
 //
-// It is served two ways: as an http.Handler on net/http's server
-// ("minimal"), and on a bare loop over a TCP connection that reads requests
-// with http.ReadRequest and writes the response bytes itself ("raw"), which
+// It is served two ways: as an http.Handler on net/http's server ("lean"),
+// and on a bare loop over a TCP connection that reads requests with
+// http.ReadRequest and writes the response bytes itself ("raw"), which
 // leaves out what net/http's server does per request (a goroutine that
 // watches the connection while the handler runs, the response writer).
-type minimalRelay struct {
-	sc *stdioClient
+type leanRelay struct {
+	in  io.Writer
+	wmu sync.Mutex
+
+	mu      sync.Mutex
+	pending map[string]chan []byte // by the raw id
+	bufs    sync.Pool
 }
 
-func startMinimalRelay(b *testing.B) *minimalRelay {
-	return &minimalRelay{sc: startStdioClient(b)}
+// startLeanRelay starts the stdiotest server behind a lean relay; the
+// server is initialized once, as a client's own initialize would.
+func startLeanRelay(b *testing.B) *leanRelay {
+	in, out := startChild(b, testCommand())
+	r := &leanRelay{in: in, pending: map[string]chan []byte{}}
+	r.bufs.New = func() any { return new([]byte) }
+	go r.readAnswers(out)
+	r.relay([]byte(`{"jsonrpc":"2.0","id":-1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`))
+	r.relay([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
+	return r
 }
 
-// relay sends one message to the child and returns its answer, or nil for a
-// notification. The child was initialized when it started; the client's own
-// initialize goes to it as well.
-func (r *minimalRelay) relay(body []byte) []byte {
-	m, _ := parseMessage(body)
-	if m.kind != kindRequest {
-		r.sc.write(string(body))
+func (r *leanRelay) readAnswers(out io.Reader) {
+	br := bufio.NewReaderSize(out, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			return
+		}
+		id := topLevelID(line)
+		if id == nil {
+			continue
+		}
+		r.mu.Lock()
+		ch := r.pending[string(id)]
+		delete(r.pending, string(id))
+		r.mu.Unlock()
+		if ch != nil {
+			ch <- line
+		}
+	}
+}
+
+// relay writes one message to the child and returns its answer (the line,
+// with its newline), or nil for a notification.
+func (r *leanRelay) relay(body []byte) []byte {
+	id := topLevelID(body)
+	var ch chan []byte
+	if id != nil {
+		ch = make(chan []byte, 1)
+		r.mu.Lock()
+		r.pending[string(id)] = ch
+		r.mu.Unlock()
+	}
+	bp := r.bufs.Get().(*[]byte)
+	msg := append(append((*bp)[:0], body...), '\n')
+	r.wmu.Lock()
+	_, _ = r.in.Write(msg)
+	r.wmu.Unlock()
+	*bp = msg
+	r.bufs.Put(bp)
+	if ch == nil {
 		return nil
 	}
-	id, _ := strconv.ParseInt(string(m.idBytes()), 10, 64)
-	return r.sc.send(string(body), id)
+	return <-ch
 }
 
-func (r *minimalRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	w.Header().Set("Mcp-Session-Id", "minimal")
+func (r *leanRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := readBodyOf(req)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h["Mcp-Session-Id"] = []string{"lean"}
 	answer := r.relay(body)
 	if answer == nil {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(answer))}
 	_, _ = w.Write(answer)
 }
 
+// readBodyOf reads a body in one allocation when its length is known.
+func readBodyOf(req *http.Request) ([]byte, error) {
+	if n := req.ContentLength; n > 0 && n < 1<<30 {
+		b := make([]byte, n)
+		_, err := io.ReadFull(req.Body, b)
+		return b, err
+	}
+	return io.ReadAll(req.Body)
+}
+
+// topLevelID returns the raw value of the top-level "id" member of a JSON
+// object, or nil: a scan that skips nested values and stops at the id.
+func topLevelID(b []byte) []byte {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		kend := skipString(b, i)
+		if kend < 0 {
+			return nil
+		}
+		key := b[i+1 : kend-1]
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return nil
+		}
+		i = skipSpace(b, i+1)
+		vend := skipValue(b, i)
+		if vend < 0 {
+			return nil
+		}
+		if string(key) == "id" {
+			return b[i:vend]
+		}
+		i = skipSpace(b, vend)
+		if i >= len(b) || b[i] != ',' {
+			return nil
+		}
+		i = skipSpace(b, i+1)
+	}
+	return nil
+}
+
 // serveRaw serves the relay on ln without net/http's server.
-func (r *minimalRelay) serveRaw(ln net.Listener) {
+func (r *leanRelay) serveRaw(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -70,12 +170,12 @@ func (r *minimalRelay) serveRaw(ln net.Listener) {
 				if err != nil {
 					return
 				}
-				body, _ := io.ReadAll(req.Body)
+				body, _ := readBodyOf(req)
 				answer := r.relay(body)
 				if answer == nil {
-					out = append(out[:0], "HTTP/1.1 202 Accepted\r\nMcp-Session-Id: minimal\r\nContent-Length: 0\r\n\r\n"...)
+					out = append(out[:0], "HTTP/1.1 202 Accepted\r\nMcp-Session-Id: lean\r\nContent-Length: 0\r\n\r\n"...)
 				} else {
-					out = append(out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: minimal\r\nContent-Length: "...)
+					out = append(out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: lean\r\nContent-Length: "...)
 					out = strconv.AppendInt(out, int64(len(answer)), 10)
 					out = append(out, "\r\n\r\n"...)
 					out = append(out, answer...)
@@ -88,10 +188,10 @@ func (r *minimalRelay) serveRaw(ln net.Listener) {
 	}
 }
 
-// minimalRelayURL serves a minimal relay on loopback, on net/http's server
-// or raw, and returns its URL.
-func minimalRelayURL(b *testing.B, raw bool) string {
-	r := startMinimalRelay(b)
+// leanRelayURL serves a lean relay on loopback, on net/http's server or
+// raw, and returns its URL.
+func leanRelayURL(b *testing.B, raw bool) string {
+	r := startLeanRelay(b)
 	if !raw {
 		srv := httptest.NewServer(r)
 		b.Cleanup(srv.Close)
@@ -104,4 +204,19 @@ func minimalRelayURL(b *testing.B, raw bool) string {
 	b.Cleanup(func() { ln.Close() })
 	go r.serveRaw(ln)
 	return "http://" + ln.Addr().String() + "/mcp"
+}
+
+func TestTopLevelID(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"jsonrpc":"2.0","id":12,"result":{"id":"nested"}}`:          "12",
+		`{"result":{"id":"nested"},"id":"a\"b"}`:                      `"a\"b"`,
+		` { "method" : "x" , "params":[{"id":1}], "id" : -3 }` + "\n": "-3",
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`:      "",
+		`[1]`:    "",
+		`{"id":`: "",
+	} {
+		if got := string(topLevelID([]byte(in))); got != want {
+			t.Errorf("topLevelID(%s) = %q, want %q", in, got, want)
+		}
+	}
 }

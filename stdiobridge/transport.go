@@ -2,79 +2,42 @@ package stdiobridge
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
-
-const headerSession = "Mcp-Session-Id"
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // writeError answers with a JSON-RPC error and an HTTP status.
 func writeError(w http.ResponseWriter, status int, id []byte, code int, msg string) {
-	writeJSON(w, status, errorResponse(id, code, msg, nil))
+	streamable.WriteError(w, status, id, code, msg)
 }
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	_, _ = w.Write([]byte{'\n'})
-}
-
-// owner returns who is calling: the subject of the identity an earlier
-// middleware put in the context, of Authenticate, or of trusted gateway
-// headers; "" for an anonymous caller. ok is false when Authenticate
-// refused the request (it wrote the answer).
+// owner returns the key of who is calling (see mcpserver.Caller and
+// streamable.OwnerKey): the user and the client acting for it; "" for an
+// anonymous caller. ok is false when Authenticate refused the request (it
+// wrote the answer).
 func (px *Proxy) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if id := mcpserver.IdentityFromContext(r.Context()); id != nil {
-		return id.Subject, true
+	id, ok := mcpserver.Caller(w, r, px.cfg.Authenticate, px.cfg.TrustGatewayHeaders)
+	if !ok || id == nil {
+		return "", ok
 	}
-	if px.cfg.Authenticate != nil {
-		id, ok := px.cfg.Authenticate(w, r)
-		if !ok {
-			return "", false
-		}
-		if id != nil {
-			return id.Subject, true
-		}
-	}
-	if px.cfg.TrustGatewayHeaders {
-		if id := mcpserver.GatewayIdentity(r.Header); id != nil {
-			return id.Subject, true
-		}
-	}
-	return "", true
+	return streamable.OwnerKey(id.Subject, id.ClientID), true
 }
 
 // readMessage reads and checks a POST body. It answers the request itself
 // and returns ok false when the body is not one JSON-RPC message.
 func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, bool) {
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSONMediaType(ct) {
-		writeError(w, http.StatusUnsupportedMediaType, nil, codeInvalidRequest, "Content-Type must be application/json")
-		return message{}, false
-	}
-	body, err := readBody(w, r, px.cfg.MaxBodyBytes)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, nil, codeInvalidRequest,
-				fmt.Sprintf("request body exceeds %d bytes", px.cfg.MaxBodyBytes))
-			return message{}, false
-		}
-		writeError(w, http.StatusBadRequest, nil, codeParseError, "could not read the request body")
+	body, ok := streamable.ReadBody(w, r, px.cfg.MaxBodyBytes)
+	if !ok {
 		return message{}, false
 	}
 	if bytes.ContainsAny(body, "\r\n") {
@@ -84,7 +47,7 @@ func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, b
 		}
 	}
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' && json.Valid(t) {
-		writeError(w, http.StatusBadRequest, nil, codeInvalidRequest, "JSON-RPC batches are not supported; send one message per request")
+		writeError(w, http.StatusBadRequest, nil, streamable.CodeInvalidRequest, "JSON-RPC batches are not supported; send one message per request")
 		return message{}, false
 	}
 	m, err := parseMessage(body)
@@ -95,34 +58,13 @@ func (px *Proxy) readMessage(w http.ResponseWriter, r *http.Request) (message, b
 			if m.id.ok() {
 				id = m.idBytes()
 			}
-			writeError(w, http.StatusBadRequest, id, codeInvalidRequest, "invalid JSON-RPC message: "+err.Error())
+			writeError(w, http.StatusBadRequest, id, streamable.CodeInvalidRequest, "invalid JSON-RPC message: "+err.Error())
 		} else {
-			writeError(w, http.StatusBadRequest, nil, codeParseError, "parse error: "+err.Error())
+			writeError(w, http.StatusBadRequest, nil, streamable.CodeParseError, "parse error: "+err.Error())
 		}
 		return m, false
 	}
 	return m, true
-}
-
-// isJSONMediaType reports whether a Content-Type names application/json,
-// with parameters or not.
-func isJSONMediaType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/json"
-}
-
-// readBody reads a request body of at most limit bytes, in one allocation
-// when the client sent its length.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	if n := r.ContentLength; n > 0 && n <= limit {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	return io.ReadAll(body)
 }
 
 // metaVersion returns the protocol version a 2026-07-28 message declares in
@@ -141,6 +83,11 @@ func metaVersion(m *message) string {
 }
 
 func (px *Proxy) post(w http.ResponseWriter, r *http.Request) {
+	jsonOK, sseOK, ok := streamable.CheckPost(w, r)
+	if !ok {
+		return
+	}
+	// Who is calling is settled before a byte of the body is read.
 	owner, ok := px.owner(w, r)
 	if !ok {
 		return
@@ -149,10 +96,11 @@ func (px *Proxy) post(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	a := accept{json: jsonOK, sse: sseOK}
 	hv := r.Header.Get(mcp.HeaderProtocolVersion)
 	mv := metaVersion(&m)
-	if mcp.IsModernProtocol(hv) || mcp.IsModernProtocol(mv) {
-		px.postModern(w, r, &m, owner, hv, mv)
+	if streamable.IsModern(hv, mv) {
+		px.postModern(w, r, &m, owner, hv, mv, a)
 		return
 	}
 	if m.kind == kindRequest && m.method == "initialize" {
@@ -160,14 +108,13 @@ func (px *Proxy) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hv != "" && !versionKnown(hv) {
-		writeError(w, http.StatusBadRequest, idOf(&m), codeInvalidRequest, "unsupported MCP-Protocol-Version: "+hv)
+		writeError(w, http.StatusBadRequest, idOf(&m), streamable.CodeInvalidRequest, "unsupported MCP-Protocol-Version: "+hv)
 		return
 	}
-	s, ok := px.session(w, r, owner, idOf(&m))
+	s, _, ok := px.sessions.Lookup(w, r, owner, idOf(&m))
 	if !ok {
 		return
 	}
-	s.touch()
 	switch m.kind {
 	case kindNotification:
 		px.clientNotification(s, &m)
@@ -176,31 +123,18 @@ func (px *Proxy) post(w http.ResponseWriter, r *http.Request) {
 		s.ch.answer(s, &m)
 		w.WriteHeader(http.StatusAccepted)
 	case kindRequest:
-		px.relay(w, r, s, &m)
+		px.relay(w, r, s, &m, a)
 	}
 }
+
+// accept is what answers a client takes.
+type accept struct{ json, sse bool }
 
 func idOf(m *message) []byte {
 	if m.id.ok() && m.kind != kindNotification {
 		return m.idBytes()
 	}
 	return nil
-}
-
-// session finds the session a request names, answering 400 when it names
-// none and 404 when it is unknown, ended or belongs to someone else.
-func (px *Proxy) session(w http.ResponseWriter, r *http.Request, owner string, id []byte) (*session, bool) {
-	sid := r.Header.Get(headerSession)
-	if sid == "" {
-		writeError(w, http.StatusBadRequest, id, codeInvalidRequest, "missing Mcp-Session-Id header; initialize first")
-		return nil, false
-	}
-	s := px.sessions.get(sid)
-	if s == nil || s.owner != owner {
-		writeError(w, http.StatusNotFound, id, codeInvalidRequest, "session not found; it may have ended: initialize a new one")
-		return nil, false
-	}
-	return s, true
 }
 
 // clientNotification relays a notification of a legacy client.
@@ -219,7 +153,7 @@ func (px *Proxy) clientNotification(s *session, m *message) {
 		if c == nil || !s.ch.forget(c) {
 			return
 		}
-		c.st.end()
+		c.st.End()
 		_ = s.ch.notify(splice(m.raw, id, strconv.AppendInt(nil, c.id, 10), ""))
 		return
 	}
@@ -232,12 +166,11 @@ func (px *Proxy) clientNotification(s *session, m *message) {
 // the client's initialize to it, or answers from the shared process.
 func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, owner string) {
 	if px.isClosed() {
-		writeError(w, http.StatusServiceUnavailable, m.idBytes(), codeServerError, errClosed.Error())
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError, errClosed.Error())
 		return
 	}
-	if px.cfg.MaxSessions > 0 && px.sessions.len() >= px.cfg.MaxSessions {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, m.idBytes(), codeServerError,
+	if px.sessions.Full() {
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
 			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
 		return
 	}
@@ -246,46 +179,62 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 		return
 	}
 	if !px.reserve() {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, m.idBytes(), codeServerError,
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
 			fmt.Sprintf("%s (limit %d); try again later", errBusy, px.cfg.MaxChildren))
 		return
 	}
 	ch, err := px.spawn(roleSession, "")
 	if err != nil {
 		px.log.Error("could not start the stdio server", "err", err)
-		writeError(w, http.StatusBadGateway, m.idBytes(), codeServerError, "could not start the MCP server: "+err.Error())
+		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "could not start the MCP server: "+err.Error())
 		return
 	}
 	px.track(ch)
-	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, lastActive: time.Now()}
-	st := s.newStream()
+	s := px.newSession(owner, ch, "")
+	st := s.core.Streams.New()
 	c := &call{clientID: m.idBytes(), method: m.method, st: st}
 	if err := ch.send(c, m, px.cfg.StartupTimeout); err != nil {
 		px.health.startFailed(err)
 		px.stopChild(ch)
-		writeError(w, http.StatusBadGateway, m.idBytes(), codeServerError, "could not start the MCP server: "+err.Error())
+		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "could not start the MCP server: "+err.Error())
 		return
 	}
-	resp, ok := finalOf(r.Context(), st)
+	resp, ok := st.Final(r.Context())
 	if !ok {
 		// The client went away; so does the process.
-		st.abandon()
+		st.Abandon()
 		px.stopChild(ch)
 		return
 	}
 	rm, err := parseMessage(resp)
 	if err != nil || !rm.result.ok() {
-		if c := errorCode(&rm); c == codeRequestTimeout || c == codeServerError {
+		if c := errorCode(&rm); c == streamable.CodeRequestTimeout || c == streamable.CodeServerError {
 			px.health.startFailed(errors.New(string(errorMessage(&rm))))
 		}
 		px.stopChild(ch)
-		writeJSON(w, http.StatusOK, resp)
+		streamable.WriteJSON(w, http.StatusOK, resp)
 		return
 	}
 	if v, ok := member(rm.raw, rm.result, "protocolVersion"); ok {
 		_ = jsonString(rm.raw[v.start:v.end], &s.version)
 	}
+	if !px.startSession(w, m, s) {
+		return
+	}
+	px.health.startOK()
+	if px.isClosed() {
+		px.endSession(s, errClosed.Error())
+	}
+	w.Header().Set(streamable.HeaderSessionID, s.id())
+	streamable.WriteJSON(w, http.StatusOK, resp)
+	px.log.Debug("session started", "session", streamable.ShortID(s.id()), "version", s.version)
+}
+
+// startSession registers a session with its child and the session table;
+// it answers the initialize itself when it cannot (the child exited, or
+// the cap is reached).
+func (px *Proxy) startSession(w http.ResponseWriter, m *message, s *session) bool {
+	ch := s.ch
 	ch.mu.Lock()
 	dead := ch.dead
 	if !dead {
@@ -293,17 +242,16 @@ func (px *Proxy) initialize(w http.ResponseWriter, r *http.Request, m *message, 
 	}
 	ch.mu.Unlock()
 	if dead {
-		writeError(w, http.StatusBadGateway, m.idBytes(), codeServerError, "the MCP server exited right after initialize")
-		return
+		writeError(w, http.StatusBadGateway, m.idBytes(), streamable.CodeServerError, "the MCP server exited right after initialize")
+		return false
 	}
-	px.sessions.add(s)
-	px.health.startOK()
-	if px.isClosed() {
-		px.endSession(s, errClosed.Error())
+	if !px.sessions.Add(&s.core, s) {
+		px.endSession(s, "too many sessions")
+		writeError(w, http.StatusServiceUnavailable, m.idBytes(), streamable.CodeServerError,
+			fmt.Sprintf("too many sessions (limit %d); try again later", px.cfg.MaxSessions))
+		return false
 	}
-	w.Header().Set(headerSession, s.id)
-	writeJSON(w, http.StatusOK, resp)
-	px.log.Debug("session started", "session", shortID(s.id), "version", s.version)
+	return true
 }
 
 // errorMessage returns the message of an error response.
@@ -320,42 +268,11 @@ func errorMessage(m *message) []byte {
 	return []byte(s)
 }
 
-// finalOf waits for the final message of a stream, dropping anything before
-// it.
-func finalOf(ctx context.Context, st *stream) ([]byte, bool) {
-	for {
-		st.mu.Lock()
-		if st.final {
-			var d []byte
-			if n := len(st.evs); n > 0 {
-				d = st.evs[n-1].data
-			}
-			st.mu.Unlock()
-			return d, d != nil
-		}
-		if st.ended {
-			st.mu.Unlock()
-			return nil, false
-		}
-		wake := st.wake
-		st.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return nil, false
-		}
-	}
-}
-
 // initializeShared answers initialize from the shared process.
 func (px *Proxy) initializeShared(w http.ResponseWriter, r *http.Request, m *message, owner string) {
 	ch, err := px.pooled(r.Context(), "")
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, errBusy) || errors.Is(err, errClosed) {
-			status = http.StatusServiceUnavailable
-		}
-		writeError(w, status, m.idBytes(), codeServerError, "the MCP server is not available: "+err.Error())
+		writeUnavailable(w, m.idBytes(), err)
 		return
 	}
 	version := ch.version
@@ -369,168 +286,95 @@ func (px *Proxy) initializeShared(w http.ResponseWriter, r *http.Request, m *mes
 	if v, ok := member(result, span{0, len(result)}, "protocolVersion"); ok {
 		result = splice(result, v, strconv.AppendQuote(nil, version), "")
 	}
-	s := &session{px: px, id: newSessionID(), owner: owner, ch: ch, version: version, lastActive: time.Now()}
-	ch.mu.Lock()
-	dead := ch.dead
-	if !dead {
-		ch.sessions[s] = struct{}{}
-	}
-	ch.mu.Unlock()
-	if dead {
-		writeError(w, http.StatusBadGateway, m.idBytes(), codeServerError, "the MCP server exited")
+	s := px.newSession(owner, ch, version)
+	if !px.startSession(w, m, s) {
 		return
 	}
-	px.sessions.add(s)
-	w.Header().Set(headerSession, s.id)
-	writeJSON(w, http.StatusOK, resultResponse(m.idBytes(), result))
+	w.Header().Set(streamable.HeaderSessionID, s.id())
+	streamable.WriteJSON(w, http.StatusOK, streamable.ResultResponse(m.idBytes(), result))
 }
 
 // relay sends a legacy client's request to its session's process and
-// streams the answer back: plain JSON when the response is all there is,
-// SSE when the server sends related messages first.
-func (px *Proxy) relay(w http.ResponseWriter, r *http.Request, s *session, m *message) {
-	st := s.newStream()
+// streams the answer back: plain JSON when the response is all the server
+// sends, SSE when the server sends related messages first.
+func (px *Proxy) relay(w http.ResponseWriter, r *http.Request, s *session, m *message, a accept) {
+	st := s.core.Streams.New()
 	c := &call{clientID: m.idBytes(), method: m.method, sess: s, st: st}
 	if err := s.ch.send(c, m, px.cfg.RequestTimeout); err != nil {
-		writeError(w, http.StatusOK, m.idBytes(), codeServerError, "could not relay the request: "+err.Error())
+		writeError(w, http.StatusOK, m.idBytes(), streamable.CodeServerError, "could not relay the request: "+err.Error())
 		return
 	}
-	px.answer(w, r, s, st, acceptsSSE(r), nil)
+	px.answer(w, r, s, st, a, nil)
 }
 
-// answer writes a stream to the client that posted its request. modern is
-// set for 2026-07-28 requests: their errors map to HTTP statuses, and the
-// request is cancelled when the client goes away.
-func (px *Proxy) answer(w http.ResponseWriter, r *http.Request, s *session, st *stream, sse bool, onGone func()) {
-	data, only, ok := st.first(r.Context())
-	if !ok {
-		st.abandon()
+// answer writes a stream to the client that posted its request. s is nil
+// for 2026-07-28 requests: their errors map to HTTP statuses, and onGone is
+// called when the client goes away before the response.
+func (px *Proxy) answer(w http.ResponseWriter, r *http.Request, s *session, st *streamable.Stream, a accept, onGone func()) {
+	o := streamable.Reply{
+		JSON:         a.json,
+		SSE:          a.sse,
+		Modern:       s == nil,
+		KeepAlive:    px.cfg.KeepAlive,
+		WriteTimeout: px.cfg.WriteTimeout,
+	}
+	if s != nil {
+		o.Priming = s.version >= mcp.ProtocolVersion20251125
+		o.Keep = &s.core.Streams // the client may resume what it has ids of
+		s.core.Begin()
+		defer s.core.Done()
+	}
+	out := streamable.Serve(r.Context(), w, st, &o)
+	if !out.Complete {
+		if !out.SSE {
+			st.Abandon() // nobody can resume what nobody saw
+		}
 		if onGone != nil {
 			onGone()
 		}
-		return
-	}
-	if only || !sse {
-		if !only {
-			// The client takes JSON only: send the response, drop the rest.
-			data, ok = finalOf(r.Context(), st)
-			if !ok {
-				if onGone != nil {
-					onGone()
-				}
-				return
-			}
-		}
-		status := http.StatusOK
-		if onGone != nil { // 2026-07-28: errors have HTTP statuses
-			if m, err := parseMessage(data); err == nil {
-				status = modernStatus(errorCode(&m))
-			}
-		}
-		writeJSON(w, status, data)
-		if s != nil {
-			s.release(st)
-		}
-		return
-	}
-	var id int64
-	if s != nil && s.resumable() {
-		id = st.id
-		s.keep(st)
-		s.connected(1)
-		defer s.connected(-1)
-	}
-	sw := startSSE(w)
-	if id > 0 && s.version >= mcp.ProtocolVersion20251125 {
-		sw.prime(id)
-	}
-	served := st.serve(r.Context(), sw, 1, px.cfg.KeepAlive, nil, id > 0)
-	if served && s != nil {
-		s.release(st)
-	}
-	if !served && onGone != nil {
-		onGone()
 	}
 }
 
 // get opens the standalone SSE stream of a session, or resumes a broken
 // stream after the event named by Last-Event-ID.
 func (px *Proxy) get(w http.ResponseWriter, r *http.Request) {
-	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
-		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, nil, codeInvalidRequest,
-			"GET is not part of protocol version 2026-07-28: use subscriptions/listen")
-		return
-	}
-	if !acceptsSSE(r) {
-		writeError(w, http.StatusNotAcceptable, nil, codeInvalidRequest, "GET needs Accept: text/event-stream")
-		return
-	}
-	owner, ok := px.owner(w, r)
+	s, ok := px.sessionOf(w, r)
 	if !ok {
 		return
 	}
-	if hv := r.Header.Get(mcp.HeaderProtocolVersion); hv != "" && !versionKnown(hv) {
-		writeError(w, http.StatusBadRequest, nil, codeInvalidRequest, "unsupported MCP-Protocol-Version: "+hv)
-		return
-	}
-	s, ok := px.session(w, r, owner, nil)
-	if !ok {
-		return
-	}
-	s.touch()
-	if last := r.Header.Get("Last-Event-ID"); last != "" && s.resumable() {
-		if sid, seq, ok := parseEventID(last); ok {
-			if st := s.stream(sid); st != nil {
-				s.mu.Lock()
-				standalone := st == s.standalone
-				s.mu.Unlock()
-				if !standalone {
-					s.connected(1)
-					defer s.connected(-1)
-					sw := startSSE(w)
-					if st.serve(r.Context(), sw, seq+1, px.cfg.KeepAlive, nil, true) {
-						s.release(st)
-					}
-					return
-				}
-				st, stop := s.openStandalone()
-				s.connected(1)
-				defer s.connected(-1)
-				st.serve(r.Context(), startSSE(w), seq+1, px.cfg.KeepAlive, stop, true)
-				return
-			}
-		}
-	}
-	st, stop := s.openStandalone()
-	s.connected(1)
-	defer s.connected(-1)
-	sw := startSSE(w)
-	if s.resumable() && s.version >= mcp.ProtocolVersion20251125 {
-		sw.prime(st.id)
-	}
-	st.mu.Lock()
-	from := max(st.sent, 1) // what no connection has received yet
-	st.mu.Unlock()
-	st.serve(r.Context(), sw, from, px.cfg.KeepAlive, stop, s.resumable())
+	streamable.ServeGet(w, r, &s.core, streamable.Reply{
+		Priming:      s.version >= mcp.ProtocolVersion20251125,
+		KeepAlive:    px.cfg.KeepAlive,
+		WriteTimeout: px.cfg.WriteTimeout,
+	})
 }
 
 // delete ends a session and its process.
 func (px *Proxy) delete(w http.ResponseWriter, r *http.Request) {
-	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
-		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, nil, codeInvalidRequest,
-			"DELETE is not part of protocol version 2026-07-28: there are no sessions")
-		return
-	}
-	owner, ok := px.owner(w, r)
-	if !ok {
-		return
-	}
-	s, ok := px.session(w, r, owner, nil)
+	s, ok := px.sessionOf(w, r)
 	if !ok {
 		return
 	}
 	px.endSession(s, "deleted by the client")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// sessionOf finds the session a GET or DELETE is about: 405 for a
+// 2026-07-28 client, which has none, then the session checks.
+func (px *Proxy) sessionOf(w http.ResponseWriter, r *http.Request) (*session, bool) {
+	hv := r.Header.Get(mcp.HeaderProtocolVersion)
+	if mcp.IsModernProtocol(hv) {
+		streamable.NoSessions(w, r, "there are no sessions in protocol version 2026-07-28 (use subscriptions/listen for notifications)")
+		return nil, false
+	}
+	if hv != "" && !versionKnown(hv) {
+		writeError(w, http.StatusBadRequest, nil, streamable.CodeInvalidRequest, "unsupported MCP-Protocol-Version: "+hv)
+		return nil, false
+	}
+	owner, ok := px.owner(w, r)
+	if !ok {
+		return nil, false
+	}
+	s, _, ok := px.sessions.Lookup(w, r, owner, nil)
+	return s, ok
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/streamable"
 )
 
 // CallerEnv says who is calling and what the server processes that serve
@@ -109,7 +111,7 @@ func (u *Users) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	up, err := u.proxy(caller, env)
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, nil, codeInternalError, err.Error())
+		writeError(w, http.StatusServiceUnavailable, nil, streamable.CodeInternalError, err.Error())
 		return
 	}
 	defer u.done1(up)
