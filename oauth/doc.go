@@ -54,14 +54,33 @@
 // login); then the user logs in again.
 //
 // The provider's credential for the user (GitHub's or the OpenID
-// provider's token) is
-// kept only sealed: AES-256-GCM under a key derived (HKDF-SHA256) from the
-// secret the store sees only hashed, the authorization code and then each
-// refresh token, re-sealed at every rotation; for a device flow, sealed to
-// an X25519 key derived from the device code. A copy of the store alone
-// (a backup, a Redis dump) holds no usable GitHub token, and no server key
-// has to be configured or rotated. GitHub logins can be registered again by
-// someone else after a rename or an account deletion: prefer id: entries.
+// provider's token) is kept only sealed: AES-256-GCM under a key derived
+// (HKDF-SHA256) from the secret the store sees only hashed, the
+// authorization code and then each refresh token, re-sealed at every
+// rotation; for a device flow, sealed to an X25519 key derived from the
+// device code. A copy of the store alone (a backup, a Redis dump) holds no
+// usable GitHub token, and no server key has to be configured or rotated.
+// GitHub logins can be registered again by someone else after a rename or
+// an account deletion: prefer id: entries.
+//
+// # The user's own upstream token for services
+//
+// A service may act as the signed-in user with the user's own token at
+// the identity provider (a GitHub MCP server with the user's GitHub token).
+// With Options.UpstreamKeys ([ParseUpstreamKeys]: server keys that are not
+// in the store, the first sealing, all opening, each blob naming its key),
+// the server keeps each authorization's upstream credential in the store
+// sealed under those keys ([UpstreamStore]), renews its access token when
+// it expires (once across replicas: a lease in the record), and deletes it
+// with the authorization (RevokeFamily, RevokeClient, a refresh token
+// reuse). [Server.UpstreamToken] gives it to code in the same process;
+// [Server.Upstream] is the step before a service, behind the bearer check,
+// that puts it into the request's context ([UpstreamTokenFromContext]) or
+// answers 401 with a challenge telling the user to sign in again when there
+// is none or the provider stopped renewing it (and ends the authorization,
+// so that the client signs in anew). The scopes a service needs are asked
+// for at login (GitHubOptions.Scopes, OIDCOptions.Scopes). The client's own
+// bearer token is never handed to a service.
 //
 // # Authorization errors
 //
