@@ -683,3 +683,72 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestOIDCDeviceFlow: a device (RFC 8628) approved by a user who signs in
+// with the OpenID provider gets tokens for that user.
+func TestOIDCDeviceFlow(t *testing.T) {
+	w := newOIDCWorld(t, hydratest.Start(t), oidcConfig{policy: "domain:example.com"})
+	body, _ := json.Marshal(map[string]any{"client_name": "Device", "token_endpoint_auth_method": "none",
+		"grant_types": []string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}})
+	resp, err := http.Post(w.issuer+"/register", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	resp, err = http.PostForm(w.issuer+"/device_authorization", url.Values{"client_id": {reg.ClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var da struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&da)
+	resp.Body.Close()
+	if da.DeviceCode == "" {
+		t.Fatalf("device authorization: %d", resp.StatusCode)
+	}
+
+	// The user enters the code, approves with hydra, signs in there.
+	page, err := w.browser.Get(w.issuer + "/device?user_code=" + url.QueryEscape(da.UserCode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(page.Body)
+	page.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf, _ := doc.Find("input[name=csrf]").Attr("value")
+	resp, err = w.browser.PostForm(w.issuer+"/device", url.Values{"csrf": {csrf}, "user_code": {da.UserCode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the device's consent page: %d %v", resp.StatusCode, err)
+	}
+	cp := &consentPage{}
+	form := doc.Find("form").First()
+	cp.action, _ = form.Attr("action")
+	cp.id, _ = form.Find("input[name=id]").Attr("value")
+	cp.csrf, _ = form.Find("input[name=csrf]").Attr("value")
+	resp, body2 := w.choose(cp, "oidc:hydra")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent: %d %s", resp.StatusCode, body2)
+	}
+	cb := w.hydra.Login(t, w.browser, resp.Header.Get("Location"), alice)
+	if resp, page := w.callback(cb); resp.StatusCode != http.StatusOK || !strings.Contains(page, "connected") {
+		t.Fatalf("callback of a device approval: %d %s", resp.StatusCode, page)
+	}
+	tok := w.tokenCall(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {da.DeviceCode}, "client_id": {reg.ClientID}}, http.StatusOK)
+	claims, err := w.srv.VerifyAccessToken(t.Context(), tok["access_token"].(string))
+	if err != nil || claims.Subject != "oidc:hydra:alice" || !claims.EmailVerified {
+		t.Fatalf("the device's token: %+v %v", claims, err)
+	}
+}
