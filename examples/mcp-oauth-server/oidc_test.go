@@ -169,8 +169,8 @@ func TestOIDCThroughTheBinary(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.Header.Get("X-User-Id") != "oidc:corp:248289761001" || r.Header.Get("X-User-Email") != "jane@example.com" {
 		t.Fatalf("/verify: %d %v", r.StatusCode, r.Header)
 	}
+	s.stop(t) // the log is complete (and no longer written) once it exited
 	if !strings.Contains(s.stderr.String(), "identity_providers=\"github oidc:corp\"") {
 		t.Errorf("the start-up line does not name both providers: %s", s.stderr.String())
 	}
-	s.stop(t)
 }
