@@ -32,10 +32,13 @@
 //
 // # Binaries (examples/)
 //
-// mcp-oauth-server, mcp-streamablehttp-proxy, mcp-fetch-streamablehttp-server,
-// mcp-echo-streamablehttp-server-stateful and -stateless. Each main.go only
-// turns flags and environment variables (the Python originals' names) into
-// Options and serves the library's handler with graceful shutdown.
+// mcp-oauth-gateway (the authorization server and MCP services behind it,
+// in one process: go run ./examples/mcp-oauth-gateway), mcp-oauth-server,
+// mcp-streamablehttp-proxy, mcp-fetch-streamablehttp-server,
+// mcp-echo-streamablehttp-server-stateful and -stateless, and the client
+// bridge mcp-streamablehttp-client. Each main.go only turns flags and
+// environment variables (the Python originals' names) into Options and
+// serves the library's handler with graceful shutdown.
 //
 // # The request flow
 //

@@ -64,24 +64,33 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	req, redirectErr, pageErr := s.parseAuthRequest(ctx, q)
+	e := Event{Step: StepAuthorize}
+	if req != nil {
+		e.ClientID = req.client.ID
+	}
 	if pageErr != nil {
+		s.emit(r, e, pageErr)
 		s.errorPage(w, r, pageErr)
 		return
 	}
 	if redirectErr != nil {
+		s.emit(r, e, redirectErr)
 		s.refuseAuthorization(w, r, req, redirectErr)
 		return
 	}
 	now := s.now()
 	if s.auto != nil {
 		// Automatic approval (loopback issuer only): no consent, no login.
-		s.issueCode(w, r, &PendingAuthorization{
+		err := s.issueCode(w, r, &PendingAuthorization{
 			ClientID: req.client.ID, RedirectURI: redirectForGrant(req), CodeChallenge: req.challenge,
 			Scope: req.scope, Resources: req.resources, State: req.state,
 		}, req.redirectURI, s.auto, nil, now)
+		e.Subject, e.Status = s.auto.Subject, http.StatusFound
+		s.emit(r, e, err)
 		return
 	}
 	if err := s.admit(ctx, s.quotas.pending); err != nil {
+		s.emit(r, e, err)
 		s.errorPage(w, r, err)
 		return
 	}
@@ -100,9 +109,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt:        now.Add(s.loginTTL),
 	}
 	if err := s.store.PutPending(ctx, id, p); err != nil {
-		s.errorPage(w, r, fmt.Errorf("store pending authorization: %w", err))
+		err = fmt.Errorf("store pending authorization: %w", err)
+		s.emit(r, e, err)
+		s.errorPage(w, r, err)
 		return
 	}
+	s.emit(r, e, nil)
 	s.setFlowCookie(w, id, p.CSRFToken)
 	s.renderConsent(w, r, id, p, req.client, req.redirectURI)
 }
@@ -118,7 +130,8 @@ func redirectForGrant(req *authRequest) string {
 }
 
 // parseAuthRequest validates an authorization request. pageErr: the
-// client, its redirect URI or the request cannot be trusted; show a page.
+// client, its redirect URI or the request cannot be trusted; show a page
+// (req is then nil, or has only the client, for the observer).
 // redirectErr: a well-formed request refused; the client may learn of it
 // at req.redirectURI (see refuseAuthorization).
 func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authRequest, redirectErr, pageErr error) {
@@ -148,42 +161,42 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (req *authR
 			}
 		}
 		if !match {
-			return nil, nil, newError(ErrorInvalidRequest, "The redirect URI is not registered for this application.")
+			return req, nil, newError(ErrorInvalidRequest, "The redirect URI is not registered for this application.")
 		}
 	case len(client.Metadata.RedirectURIs) == 1:
 		ru = client.Metadata.RedirectURIs[0]
 	default:
-		return nil, nil, newError(ErrorInvalidRequest, "The request has no redirect_uri and the application registered several.")
+		return req, nil, newError(ErrorInvalidRequest, "The request has no redirect_uri and the application registered several.")
 	}
 	req.redirectURI, req.explicit = ru, explicit
 
 	// A malformed request did not come from a working client: a page.
 	if len(req.state) > maxStateLen {
-		return nil, nil, newError(ErrorInvalidRequest, "The request's state is longer than %d characters.", maxStateLen)
+		return req, nil, newError(ErrorInvalidRequest, "The request's state is longer than %d characters.", maxStateLen)
 	}
 	if q.Has("request") || q.Has("request_uri") {
-		return nil, nil, newError("request_not_supported", "Request objects are not supported.")
+		return req, nil, newError("request_not_supported", "Request objects are not supported.")
 	}
 	switch rt := q.Get("response_type"); {
 	case rt == "":
-		return nil, nil, newError(ErrorInvalidRequest, "The request has no response_type.")
+		return req, nil, newError(ErrorInvalidRequest, "The request has no response_type.")
 	case rt != "code":
-		return nil, nil, newError(ErrorUnsupportedResponseType, "Only response_type=code is supported.")
+		return req, nil, newError(ErrorUnsupportedResponseType, "Only response_type=code is supported.")
 	}
 	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return nil, nil, newError(ErrorInvalidRequest, "Only response_mode=query is supported.")
+		return req, nil, newError(ErrorInvalidRequest, "Only response_mode=query is supported.")
 	}
 	req.challenge = q.Get("code_challenge")
 	method := q.Get("code_challenge_method")
 	switch {
 	case req.challenge == "":
-		return nil, nil, newError(ErrorInvalidRequest, "PKCE is required: the request has no code_challenge.")
+		return req, nil, newError(ErrorInvalidRequest, "PKCE is required: the request has no code_challenge.")
 	case method == "":
-		return nil, nil, newError(ErrorInvalidRequest, "The request has no code_challenge_method; only S256 is supported.")
+		return req, nil, newError(ErrorInvalidRequest, "The request has no code_challenge_method; only S256 is supported.")
 	case method != pkceMethodS256:
-		return nil, nil, newError(ErrorInvalidRequest, "code_challenge_method %q is not supported; only S256.", truncate(method, 20))
+		return req, nil, newError(ErrorInvalidRequest, "code_challenge_method %q is not supported; only S256.", truncate(method, 20))
 	case !validChallenge(req.challenge):
-		return nil, nil, newError(ErrorInvalidRequest, "The code_challenge is not an S256 challenge (43 base64url characters).")
+		return req, nil, newError(ErrorInvalidRequest, "The code_challenge is not an S256 challenge (43 base64url characters).")
 	}
 
 	// A well-formed request the server refuses: the client may hear of it.
@@ -383,6 +396,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	// Each provider's approve button sends its ID as provider; a form
 	// from before providers had buttons of their own sends
 	// decision=approve.
+	e := Event{Step: StepConsent, ClientID: p.ClientID, Status: http.StatusSeeOther}
 	decision, choice := form.Get("decision"), form.Get("provider")
 	var idp IdentityProvider
 	switch {
@@ -391,6 +405,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 			s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used."))
 			return
 		}
+		s.emit(r, e, newError(ErrorAccessDenied, "the user denied access on the consent page"))
 		s.clearFlowCookie(w, id)
 		s.finishDenied(w, r, p, "the user denied access")
 		return
@@ -417,9 +432,12 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Provider = idp.ID() // marks the consent, and the choice
 	if err := s.store.PutPending(ctx, id, p); err != nil {
-		s.errorPage(w, r, fmt.Errorf("store pending authorization: %w", err))
+		err = fmt.Errorf("store pending authorization: %w", err)
+		s.emit(r, e, err)
+		s.errorPage(w, r, err)
 		return
 	}
+	s.emit(r, e, nil)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
@@ -503,46 +521,55 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearFlowCookie(w, id)
+	e := Event{Step: StepLogin, ClientID: p.ClientID, Status: http.StatusFound}
 	ident, credential, err := idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
 	if err == nil {
 		err = qualify(idp, ident)
 	}
 	if errors.Is(err, ErrUpstreamUnavailable) {
+		s.emit(r, e, newError(ErrorTemporarilyUnavailable, "the identity provider cannot be reached"))
 		s.finishUnavailable(w, r, p, idp, err)
 		return
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "oauth: login at the identity provider failed", "provider", idp.ID(), "client_id", p.ClientID, "error", err)
+		s.emit(r, e, newError(ErrorAccessDenied, "the login at the identity provider failed"))
 		s.finishDenied(w, r, p, "the login at the identity provider failed")
 		return
 	}
 	now := s.now()
 	ident.CheckedAt = now
+	e.Subject = ident.Subject
 	if !s.admits(*ident, p.Resources) {
 		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "provider", ident.Provider, "login", ident.Login, "sub", ident.Subject,
 			"email_verified", ident.EmailVerified, "groups", len(ident.Groups), "client_id", p.ClientID)
+		s.emit(r, e, newError(ErrorAccessDenied, "the allow policy does not admit this user"))
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
 	if p.UserCode != "" {
+		s.emit(r, e, nil)
 		s.approveDevice(w, r, p, ident, credential, now)
 		return
 	}
 	ru, err := s.pendingRedirect(ctx, p)
 	if err != nil {
+		s.emit(r, e, err)
 		s.errorPage(w, r, err)
 		return
 	}
-	s.issueCode(w, r, p, ru, ident, credential, now)
+	s.emit(r, e, s.issueCode(w, r, p, ru, ident, credential, now))
 }
 
 // issueCode mints an authorization code for a consented, logged-in
-// request and sends it to the client.
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, credential []byte, now time.Time) {
+// request and sends it to the client. It returns the refusal it sent
+// instead, if any.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, credential []byte, now time.Time) error {
 	ctx := r.Context()
 	if !s.admits(*ident, p.Resources) {
-		s.redirectError(w, r, redirectURI, p.State, newError(ErrorAccessDenied, "this user is not allowed to use this service"))
-		return
+		err := newError(ErrorAccessDenied, "this user is not allowed to use this service")
+		s.redirectError(w, r, redirectURI, p.State, err)
+		return err
 	}
 	code := randomString(prefixCode, 32)
 	var upstream []byte
@@ -550,7 +577,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		var err error
 		if upstream, err = sealWith(code, labelUpstream, credential); err != nil {
 			s.redirectError(w, r, redirectURI, p.State, err)
-			return
+			return err
 		}
 	}
 	g := &Grant{
@@ -567,10 +594,12 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		ExpiresAt:     now.Add(s.codeTTL),
 	}
 	if err := s.store.PutCode(ctx, hashSecret(code), g); err != nil {
-		s.redirectError(w, r, redirectURI, p.State, fmt.Errorf("store code: %w", err))
-		return
+		err = fmt.Errorf("store code: %w", err)
+		s.redirectError(w, r, redirectURI, p.State, err)
+		return err
 	}
 	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.Login,
 		"sub", ident.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
 	s.redirect(w, r, redirectURI, p.State, url.Values{"code": {code}})
+	return nil
 }

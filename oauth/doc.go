@@ -208,8 +208,29 @@
 //	keys, err := oauth.NewJWKS("https://auth.example.com/jwks", nil) // https, or http on loopback
 //	v, err := oauth.NewVerifier("https://auth.example.com", keys, &oauth.VerifierOptions{Revocations: redisStore})
 //
+// Several services on one mux, each its own resource with its metadata
+// at its path-inserted well-known URL ([ProtectedResource.Mount]; by host
+// with MountOptions.MatchHost):
+//
+//	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: "https://gw.example.com/notes/mcp"})
+//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard})
+//
+// oauth/identityproxy forwards what a ProtectedResource let through to an
+// upstream MCP server with the verified identity in headers.
+//
+// # Observing and operating
+//
+// An [Observer] (Options.Observe, VerifierOptions.Observe) hears every step
+// of a client's way, from the metadata fetches to the MCP requests, with
+// its outcome and refusal reason and never a secret: a binary counts them
+// for metrics, and a [Tracer] keeps each client's connection trace in a
+// [TraceStore]. [AdminStore] lists, purges and restores what a store
+// holds, for operator tools and backups. The memory, file and Redis stores
+// implement both.
+//
 // The binary examples/mcp-oauth-server wires both sides up from flags and
 // the environment variables of the original Python server, with /verify
 // for the reverse proxy; deploy/ has Traefik, nginx and Caddy
-// configurations.
+// configurations. examples/mcp-oauth-gateway runs the server and MCP
+// services behind it in one process.
 package oauth

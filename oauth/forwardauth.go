@@ -255,12 +255,16 @@ func (fa *ForwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, err := bearerFromRequest(r.Header, orig.rawQuery)
+	var t *verifiedToken
 	if err == nil {
-		var t *verifiedToken
-		if t, err = checkToken(r.Context(), fa.v, raw, res); err == nil {
-			fa.allow(w, t, raw)
-			return
-		}
+		t, err = checkToken(r.Context(), fa.v, raw, res)
+	}
+	if fa.v.observe != nil {
+		fa.v.observeRequest(r, res, t, err)
+	}
+	if err == nil {
+		fa.allow(w, t, raw)
+		return
 	}
 	corsRefusal(w.Header())
 	writeRefusal(w, r, fa.log, res, err, orig.nginx)

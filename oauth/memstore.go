@@ -50,9 +50,15 @@ type MemoryStore struct {
 	userCodes   map[string]string               // user code -> device-code hash
 	deviceCodes map[string]string               // device-code hash -> user code
 	upstream    map[familyKey]*UpstreamCredential
+
+	traces memTraces // see memstore_admin.go
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store      = (*MemoryStore)(nil)
+	_ AdminStore = (*MemoryStore)(nil)
+	_ TraceStore = (*MemoryStore)(nil)
+)
 
 type memCode struct {
 	grant *Grant

@@ -75,10 +75,12 @@ func (s *Server) Metadata() Metadata {
 
 func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	writeCachedJSON(w, s.metadata)
+	s.emit(r, Event{Step: StepMetadata}, nil)
 }
 
 func (s *Server) serveOIDCMetadata(w http.ResponseWriter, r *http.Request) {
 	writeCachedJSON(w, s.metaOIDC)
+	s.emit(r, Event{Step: StepMetadata}, nil)
 }
 
 // serveJWKS publishes every key that may still verify a live token.

@@ -118,7 +118,12 @@ func (p *ProtectedResource) MetadataPath() string {
 // preflight, without authentication.
 func (p *ProtectedResource) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveResourceMetadata(w, r, p.res.Load().doc)
+		res := p.res.Load()
+		serveResourceMetadata(w, r, res.doc)
+		if p.v.observe != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			p.v.observe(Event{Step: StepResourceMetadata, Time: p.v.now(), Resource: res.url, Status: http.StatusOK,
+				Address: peerAddress(r), UserAgent: truncate(r.UserAgent(), 200)})
+		}
 	})
 }
 
@@ -136,23 +141,43 @@ func (p *ProtectedResource) Authenticate(r *http.Request) (*mcpserver.Identity, 
 }
 
 func (p *ProtectedResource) authenticate(r *http.Request) (*verifiedToken, error) {
+	res := p.res.Load()
 	raw, err := bearerFromRequest(r.Header, r.URL.RawQuery)
-	if err != nil {
-		return nil, err
+	var t *verifiedToken
+	if err == nil {
+		t, err = checkToken(r.Context(), p.v, raw, res)
 	}
-	return checkToken(r.Context(), p.v, raw, p.res.Load())
+	if p.v.observe != nil {
+		p.v.observeRequest(r, res, t, err)
+	}
+	return t, err
+}
+
+// observeRequest reports a resource's decision: the client and user of a
+// verified token (also one refused for its scopes or user), nothing of an
+// unverified one.
+func (v *Verifier) observeRequest(r *http.Request, res *resource, t *verifiedToken, err error) {
+	e := Event{Step: StepResource, Time: v.now(), Resource: res.url, Address: peerAddress(r), UserAgent: truncate(r.UserAgent(), 200)}
+	if t != nil {
+		e.ClientID, e.Subject = t.claims.ClientID, t.claims.Subject
+	}
+	if err != nil {
+		rf := refusalFor(res, err, false)
+		e.Error, e.Description, e.Status = RefusalReason(err), rf.description, rf.status
+	}
+	v.observe(e)
 }
 
 // checkToken verifies raw for res: the token, its audience, the scopes and
-// the policy. With ErrInsufficientScope and ErrUserNotAllowed it returns
-// the token too.
+// the policy. With ErrTokenAudience, ErrInsufficientScope and
+// ErrUserNotAllowed it returns the (verified) token too.
 func checkToken(ctx context.Context, v *Verifier, raw string, res *resource) (*verifiedToken, error) {
 	t, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	if !t.hasAudience(res.url) {
-		return nil, ErrTokenAudience
+		return t, ErrTokenAudience
 	}
 	if !t.hasScopes(res.required) {
 		return t, ErrInsufficientScope

@@ -88,26 +88,33 @@ func (s *Server) response(c *Client, secret, regToken string) registrationRespon
 // serveRegister handles POST /register.
 func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	e := Event{Step: StepRegister, Status: http.StatusCreated}
+	var refused error
+	defer func() { s.emit(r, e, refused) }()
+	refuse := func(err error) {
+		refused = err
+		s.writeError(w, r, err)
+	}
 	if s.initialTok != "" {
 		tok, ok := bearer(r)
 		if !ok || subtle.ConstantTimeCompare([]byte(hashSecret(tok)), []byte(hashSecret(s.initialTok))) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			s.writeError(w, r, &Error{Code: ErrorInvalidToken, Description: "registration needs a valid initial access token"})
+			refuse(&Error{Code: ErrorInvalidToken, Description: "registration needs a valid initial access token"})
 			return
 		}
 	}
 	meta, err := readMetadata(r)
 	if err != nil {
-		s.writeError(w, r, err)
+		refuse(err)
 		return
 	}
 	if err := s.validateMetadata(meta); err != nil {
-		s.writeError(w, r, err)
+		refuse(err)
 		return
 	}
 	// Only what would be stored counts against the quota (see limits.go).
 	if err := s.admit(ctx, s.quotas.register); err != nil {
-		s.writeError(w, r, err)
+		refuse(err)
 		return
 	}
 	now := s.now()
@@ -128,9 +135,10 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	regToken := randomString(prefixRegToken, 32)
 	c.RegistrationTokenHash = hashSecret(regToken)
 	if err := s.store.CreateClient(ctx, c); err != nil {
-		s.writeError(w, r, fmt.Errorf("register client: %w", err))
+		refuse(fmt.Errorf("register client: %w", err))
 		return
 	}
+	e.ClientID = c.ID
 	s.log.InfoContext(ctx, "oauth: client registered", "client_id", c.ID, "client_name", meta.ClientName,
 		"auth_method", meta.TokenEndpointAuthMethod, "redirect_uris", len(meta.RedirectURIs), "remote", clientAddrOf(ctx).String())
 	writeJSON(w, http.StatusCreated, s.response(c, secret, regToken))

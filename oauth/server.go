@@ -185,6 +185,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the server's clock. Zero: time.Now.
 	Now func() time.Time
+	// Observe receives an Event for each step a client takes at the
+	// server (metadata, registration, authorization, consent, login,
+	// token), for metrics and connection traces. Zero: none.
+	Observe Observer
 }
 
 // Server is the OAuth 2.1 authorization server, an http.Handler. Every URL
@@ -233,6 +237,7 @@ type Server struct {
 	documents  *clientDocuments // nil: Client ID Metadata Documents are off
 	// resPolicies are the resource policies checked at login and refresh.
 	resPolicies atomic.Pointer[policyHolder]
+	observe     Observer // nil: none
 }
 
 // NewServer returns the authorization server for issuer (an absolute
@@ -246,7 +251,7 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if store == nil {
 		return nil, errors.New("oauth: NewServer needs a store")
 	}
-	s := &Server{store: store, log: opts.Logger, now: opts.Now}
+	s := &Server{store: store, log: opts.Logger, now: opts.Now, observe: opts.Observe}
 	if err := s.setProviders(idp, opts.IdentityProviders); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// subject is the user the tokens are for, for the observer.
+	subject string
 }
 
 // serveToken handles POST /token.
@@ -29,12 +31,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	grant := form.Get("grant_type")
 	client, err := s.authenticateClient(r, form)
 	if err != nil {
+		s.emit(r, Event{Step: StepToken, GrantType: knownGrant(grant)}, err)
 		s.writeError(w, r, err)
 		return
 	}
-	grant := form.Get("grant_type")
 	var resp *tokenResponse
 	switch grant {
 	case "authorization_code":
@@ -48,11 +51,25 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = newError(ErrorUnsupportedGrantType, "grant_type %q is not supported", truncate(grant, 60))
 	}
+	e := Event{Step: StepToken, ClientID: client.ID, GrantType: knownGrant(grant)}
 	if err != nil {
+		s.emit(r, e, err)
 		s.writeError(w, r, err)
 		return
 	}
+	e.Subject = resp.subject
+	s.emit(r, e, nil)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// knownGrant is grant_type for an Event: one the server knows, else
+// "other" (the value is the client's and could be anything).
+func knownGrant(grant string) string {
+	switch grant {
+	case "authorization_code", "refresh_token", GrantTypeDeviceCode, "":
+		return grant
+	}
+	return "other"
 }
 
 // checkGrantAllowed refuses a grant type the client did not register.
@@ -140,7 +157,7 @@ func (s *Server) issueTokens(ctx context.Context, client *Client, familyID strin
 	if err != nil {
 		return nil, err
 	}
-	resp := &tokenResponse{AccessToken: at.raw, TokenType: "Bearer", ExpiresIn: int64(s.accessTTL / time.Second), Scope: scope}
+	resp := &tokenResponse{AccessToken: at.raw, TokenType: "Bearer", ExpiresIn: int64(s.accessTTL / time.Second), Scope: scope, subject: user.Subject}
 	if allowsGrant(client, "refresh_token") {
 		now := s.now()
 		rt := randomString(prefixRefresh, 32)
@@ -385,14 +402,14 @@ func (s *Server) rotate(ctx context.Context, client *Client, old string, cur *Re
 		}
 		s.log.InfoContext(ctx, "oauth: refresh token rotated", "client_id", client.ID, "sub", cur.User.Subject,
 			"family", short(cur.FamilyID), "old", fingerprint(old), "new", fingerprint(pair.RefreshToken))
-		return pairResponse(pair, now), nil
+		return pairResponse(pair, now, cur.User.Subject), nil
 	case Retry:
 		b, err := openGrace(old, res.GraceBlob)
 		if err != nil {
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "oauth: refresh retried within the grace window", "client_id", client.ID, "family", short(cur.FamilyID), "old", fingerprint(old))
-		return pairResponse(b, now), nil
+		return pairResponse(b, now, cur.User.Subject), nil
 	case Reuse:
 		s.log.WarnContext(ctx, "oauth: refresh token reused; the token family is revoked", "client_id", client.ID,
 			"sub", cur.User.Subject, "family", short(cur.FamilyID), "token", fingerprint(old))
@@ -401,10 +418,10 @@ func (s *Server) rotate(ctx context.Context, client *Client, old string, cur *Re
 	return nil, fmt.Errorf("oauth: unknown rotation outcome %v", res.Outcome)
 }
 
-func pairResponse(b *graceBlob, now time.Time) *tokenResponse {
+func pairResponse(b *graceBlob, now time.Time, subject string) *tokenResponse {
 	exp := b.Expiry - now.Unix()
 	if exp < 0 {
 		exp = 0
 	}
-	return &tokenResponse{AccessToken: b.AccessToken, TokenType: "Bearer", ExpiresIn: exp, RefreshToken: b.RefreshToken, Scope: b.Scope}
+	return &tokenResponse{AccessToken: b.AccessToken, TokenType: "Bearer", ExpiresIn: exp, RefreshToken: b.RefreshToken, Scope: b.Scope, subject: subject}
 }

@@ -64,6 +64,11 @@ type VerifierOptions struct {
 	Logger *slog.Logger
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
+	// Observe receives a StepResource Event for every request a
+	// ProtectedResource or ForwardAuth using this verifier decides on, and
+	// a StepResourceMetadata Event for every fetch of a ProtectedResource's
+	// metadata. Zero: none.
+	Observe Observer
 }
 
 // Verifier checks access tokens of one issuer locally (see the package
@@ -79,6 +84,7 @@ type Verifier struct {
 	recheck time.Duration
 	log     *slog.Logger
 	now     func() time.Time
+	observe Observer // nil: none
 
 	cache   *tokenCache // nil: no cache
 	bufs    sync.Pool   // *[]byte scratch for hashing tokens
@@ -115,6 +121,7 @@ func NewVerifier(issuer string, keys KeySource, opts *VerifierOptions) (*Verifie
 		recheck: cmpOr(opts.RevocationRecheck, DefaultRevocationRecheck),
 		log:     opts.Logger,
 		now:     opts.Now,
+		observe: opts.Observe,
 		done:    make(chan struct{}),
 	}
 	if v.leeway < 0 || v.recheck < 0 {
@@ -197,17 +204,8 @@ type identityHeaders struct {
 
 func (t *verifiedToken) identityHeaders() *identityHeaders {
 	t.headersOnce.Do(func() {
-		c := &t.claims
-		t.headers = identityHeaders{
-			userID:   []string{headerValue(c.Subject)},
-			userName: []string{headerValue(cmpOr(c.Login, c.Name))},
-			clientID: []string{headerValue(c.ClientID)},
-			// Always sent, empty when unknown: a proxy then replaces a
-			// client-sent X-User-Email even if it only copies headers the
-			// answer has (and Caddy 2.6 would otherwise copy a literal
-			// placeholder).
-			email: []string{headerValue(c.Email)},
-		}
+		h := t.claims.IdentityHeaders()
+		t.headers = identityHeaders{userID: h[HeaderUserID], userName: h[HeaderUserName], email: h[HeaderEmail], clientID: h[HeaderClientID]}
 	})
 	return &t.headers
 }

@@ -32,15 +32,15 @@ func TestLimitSettings(t *testing.T) {
 	}
 	want := oauth.Limits{PendingPerAddress: 7, MaxPending: 1000, DevicesPerAddress: -1, MaxDevices: -1,
 		MaxRegistrations: 50, MetadataFetchesPerAddress: 2, MaxMetadataFetches: 20}
-	if c.opts.Limits != want || c.opts.RegistrationLimit != 5 {
-		t.Fatalf("limits %+v registrations per address %d; want %+v and 5", c.opts.Limits, c.opts.RegistrationLimit, want)
+	if c.Options.Limits != want || c.Options.RegistrationLimit != 5 {
+		t.Fatalf("limits %+v registrations per address %d; want %+v and 5", c.Options.Limits, c.Options.RegistrationLimit, want)
 	}
-	if fmt.Sprint(c.opts.TrustedProxies) != "[10.0.0.0/8 192.0.2.7/32]" || c.opts.ForwardedHeader != "Forwarded" {
-		t.Fatalf("proxies %v header %q", c.opts.TrustedProxies, c.opts.ForwardedHeader)
+	if fmt.Sprint(c.Options.TrustedProxies) != "[10.0.0.0/8 192.0.2.7/32]" || c.Options.ForwardedHeader != "Forwarded" {
+		t.Fatalf("proxies %v header %q", c.Options.TrustedProxies, c.Options.ForwardedHeader)
 	}
 	c, err = parseConfig([]string{"--dev-login"}, func(string) string { return "" }, io.Discard)
-	if err != nil || c.opts.Limits != (oauth.Limits{}) || c.opts.RegistrationLimit != 0 || c.opts.TrustedProxies != nil {
-		t.Fatalf("defaults: %+v %v", c.opts, err)
+	if err != nil || c.Options.Limits != (oauth.Limits{}) || c.Options.RegistrationLimit != 0 || c.Options.TrustedProxies != nil {
+		t.Fatalf("defaults: %+v %v", c.Options, err)
 	}
 	for _, bad := range [][]string{
 		{"--max-pending", "many"},

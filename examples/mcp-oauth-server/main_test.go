@@ -316,7 +316,7 @@ func TestEnvironment(t *testing.T) {
 		"LOG_LEVEL": "debug", "REFRESH_FAMILY_LIFETIME": "720h", "IDENTITY_CHECK_INTERVAL": "900",
 	}
 	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil || c.opts.ClientLifetime != 0 {
+	if err != nil || c.Options.ClientLifetime != 0 {
 		t.Fatalf("CLIENT_LIFETIME=0 (never): %v %v", c, err)
 	}
 	env["CLIENT_LIFETIME"] = "7776000"
@@ -324,8 +324,8 @@ func TestEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := c.opts
-	if c.issuer != "https://auth.example.com" || c.store != env["REDIS_URL"] || o.AccessTokenLifetime != 30*time.Minute ||
+	o := c.Options
+	if c.Issuer != "https://auth.example.com" || c.Store != env["REDIS_URL"] || o.AccessTokenLifetime != 30*time.Minute ||
 		o.RefreshTokenLifetime != 72*time.Hour || o.ClientLifetime != 90*24*time.Hour || o.SigningAlgorithm != "ES256" ||
 		fmt.Sprint(o.Policy.Logins) != "[alice bob]" || fmt.Sprint(o.Policy.Orgs) != "[acme]" || fmt.Sprint(o.Policy.IDs) != "[4242]" ||
 		o.RefreshFamilyLifetime != 30*24*time.Hour || o.IdentityCheckInterval != 15*time.Minute {
@@ -334,8 +334,8 @@ func TestEnvironment(t *testing.T) {
 	// Flags win over the environment.
 	c, err = parseConfig([]string{"--issuer", "https://login.example.org", "--store", "/tmp/x.db",
 		"--refresh-family-lifetime", "48h", "--identity-check-interval", "5m"}, func(k string) string { return env[k] }, io.Discard)
-	if err != nil || c.issuer != "https://login.example.org" || c.store != "/tmp/x.db" ||
-		c.opts.RefreshFamilyLifetime != 48*time.Hour || c.opts.IdentityCheckInterval != 5*time.Minute {
+	if err != nil || c.Issuer != "https://login.example.org" || c.Store != "/tmp/x.db" ||
+		c.Options.RefreshFamilyLifetime != 48*time.Hour || c.Options.IdentityCheckInterval != 5*time.Minute {
 		t.Fatalf("flags: %+v %v", c, err)
 	}
 }

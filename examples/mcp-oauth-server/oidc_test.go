@@ -45,16 +45,16 @@ func TestOIDCSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, o := c.oidc, c.oidc.Options
-	if p.Name != "corp" || p.Issuer != base["OIDC_ISSUER"] || p.ClientID != "gateway" || p.ClientSecret != "s3cret" || c.githubID != "" ||
+	p, o := c.OIDC, c.OIDC.Options
+	if p.Name != "corp" || p.Issuer != base["OIDC_ISSUER"] || p.ClientID != "gateway" || p.ClientSecret != "s3cret" || c.GitHub.ClientID != "" ||
 		o.DisplayName != "Corp SSO" || strings.Join(o.Scopes, " ") != "openid email groups" || o.GroupsClaim != "realm_access.roles" ||
 		o.LoginClaim != "nickname" || o.NameClaim != "given_name" || o.EmailVerifiedClaim != "xms_edov" || !o.UserInfo ||
 		o.AuthParams["access_type"] != "offline" || o.AuthParams["prompt"] != "consent" || o.RequireClaims["hd"] != "example.com" ||
-		strings.Join(c.opts.Policy.Domains, ",") != "example.com" || strings.Join(c.opts.Policy.Groups, ",") != "staff" {
-		t.Fatalf("provider %+v options %+v policy %+v", p, o, c.opts.Policy)
+		strings.Join(c.Options.Policy.Domains, ",") != "example.com" || strings.Join(c.Options.Policy.Groups, ",") != "staff" {
+		t.Fatalf("provider %+v options %+v policy %+v", p, o, c.Options.Policy)
 	}
 	c, err = parseConfig(nil, with("OIDC_CLIENT_SECRET", "", "OIDC_CLIENT_SECRET_FILE", secretFile, "ALLOWED_GITHUB_USERS", "alice"), io.Discard)
-	if err != nil || c.oidc.ClientSecret != "from-file" || c.oidc.Name != "sso" || strings.Join(c.opts.Policy.Logins, ",") != "alice" {
+	if err != nil || c.OIDC.ClientSecret != "from-file" || c.OIDC.Name != "sso" || strings.Join(c.Options.Policy.Logins, ",") != "alice" {
 		t.Fatalf("secret file, default name, the old policy variable: %+v %v", c, err)
 	}
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"testing"
 )
 
@@ -67,22 +66,5 @@ func TestResourcesAskForTheDefaultScope(t *testing.T) {
 			}
 			s.stop(t)
 		})
-	}
-}
-
-func TestDefaultScope(t *testing.T) {
-	for _, tc := range []struct {
-		offered []string
-		want    string
-	}{
-		{nil, "mcp"},
-		{[]string{"mcp"}, "mcp"},
-		{[]string{"mcp", "admin"}, "mcp"},
-		{[]string{"admin", "mcp"}, "mcp"},
-		{[]string{"read", "write"}, "read"},
-	} {
-		if got := defaultScope(tc.offered); !slices.Equal(got, []string{tc.want}) {
-			t.Errorf("defaultScope(%v) = %v, want [%s]", tc.offered, got, tc.want)
-		}
 	}
 }

@@ -58,6 +58,15 @@ var binaries = []binary{
 		helpEnv: []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN", "ALLOWED_GITHUB_USERS", "REDIS_URL", "REDIS_PASSWORD",
 			"JWT_ALGORITHM", "JWT_PRIVATE_KEY_B64", "ACCESS_TOKEN_LIFETIME", "CLIENT_LIFETIME", "OAUTH_SCOPES", "LOG_LEVEL", "LOG_FILE"},
 		ready: "/.well-known/oauth-authorization-server"},
+	// The gateway knows the hosts it serves (its issuer's and services'),
+	// so a listener beyond loopback needs no --allowed-hosts; without a
+	// GitHub app it runs the development login, which refuses that
+	// listener anyway.
+	{name: "mcp-oauth-gateway", base: []string{"--store", "memory"}, hostEnv: "HOST", portEnv: "PORT",
+		boolFlag: "dev-login-on-network", boolEnv: "MCP_DEV_LOGIN_ON_NETWORK", devLogin: true,
+		helpEnv: []string{"MCP_GATEWAY_CONFIG", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN", "ALLOWED_GITHUB_USERS", "REDIS_URL",
+			"MCP_ALLOWED_HOSTS", "MCP_ALLOW_ANY_HOST", "OAUTH_RESOURCE_CONFIG", "LOG_LEVEL", "LOG_FILE"},
+		ready: "/.well-known/oauth-authorization-server"},
 }
 
 var built struct {

@@ -51,15 +51,9 @@ func parseConfig(name string, stateful bool, args []string, getenv func(string) 
 	if *debug {
 		cfg.level = slog.LevelDebug
 	}
+	cfg.server = ServerOptions(stateful)
 	if stateful {
-		cfg.server.Sessions = mcpserver.Stateful
-		cfg.server.Title = "MCP Echo Server (stateful)"
-		cfg.server.Instructions = "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment, health and session."
 		cfg.server.SessionIdleTimeout = *timeout
-	} else {
-		cfg.server.Sessions = mcpserver.Stateless
-		cfg.server.Title = "MCP Echo Server (stateless)"
-		cfg.server.Instructions = "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment and health. The echo tool returns its message exactly."
 	}
 	cfg.server.TrustGatewayHeaders = *trust
 	if *versions != "" {
@@ -73,4 +67,21 @@ func parseConfig(name string, stateful bool, args []string, getenv func(string) 
 	}
 	guard.Apply(&cfg.server)
 	return cfg, nil
+}
+
+// ServerOptions are the mcpserver options of the stateful or stateless
+// echo server: its session mode, title and instructions.
+func ServerOptions(stateful bool) mcpserver.Options {
+	if stateful {
+		return mcpserver.Options{
+			Sessions:     mcpserver.Stateful,
+			Title:        "MCP Echo Server (stateful)",
+			Instructions: "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment, health and session.",
+		}
+	}
+	return mcpserver.Options{
+		Sessions:     mcpserver.Stateless,
+		Title:        "MCP Echo Server (stateless)",
+		Instructions: "Diagnostic tools that show what this server saw of each call: headers, token, identity, timing, CORS, protocol, environment and health. The echo tool returns its message exactly.",
+	}
 }

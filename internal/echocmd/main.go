@@ -33,7 +33,7 @@ func serve(ctx context.Context, name string, stateful bool, cfg *config, stderr 
 	defer closeLog()
 	cfg.server.Logger = logger
 
-	srv, err := mcpserver.New(name, version(), &cfg.server)
+	srv, err := mcpserver.New(name, Version(), &cfg.server)
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -62,8 +62,9 @@ func serve(ctx context.Context, name string, stateful bool, cfg *config, stderr 
 	})
 }
 
-// version is the module version the binary was built from, or "0.0.0-dev".
-func version() string {
+// Version is the module version the binary was built from, or
+// "0.0.0-dev".
+func Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return strings.TrimPrefix(bi.Main.Version, "v")
 	}

@@ -20,3 +20,14 @@ func TestContract(t *testing.T) {
 		return s
 	}, nil)
 }
+
+func TestAdminContract(t *testing.T) {
+	storetest.RunAdmin(t, func(t *testing.T, now func() time.Time) oauth.Store {
+		s, err := filestore.Open(filepath.Join(t.TempDir(), "store.db"), &filestore.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}, nil)
+}

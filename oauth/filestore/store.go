@@ -65,7 +65,11 @@ type Store struct {
 	once sync.Once
 }
 
-var _ oauth.Store = (*Store)(nil)
+var (
+	_ oauth.Store      = (*Store)(nil)
+	_ oauth.AdminStore = (*Store)(nil)
+	_ oauth.TraceStore = (*Store)(nil)
+)
 
 // Bucket names. Values are encoded records (see encode), except in the
 // index buckets.
@@ -82,12 +86,13 @@ var (
 	bUserCodes   = []byte("usercodes")   // user code -> device hash (index)
 	bUpstream    = []byte("upstream")    // pair(client, family) -> UpstreamCredential
 	bMeta        = []byte("meta")        // "format" -> formatVersion
+	bTraces      = []byte("traces")      // client id -> fileTrace; traceList -> []oauth.Event (see admin.go)
 
 	allBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bFamilies,
-		bRevocations, bKeys, bDevices, bUserCodes, bUpstream, bMeta}
+		bRevocations, bKeys, bDevices, bUserCodes, bUpstream, bMeta, bTraces}
 
 	// sweptBuckets hold encoded records whose drop time the sweep reads.
-	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bUpstream}
+	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bUpstream, bTraces}
 )
 
 // formatVersion is the file layout's version, kept in the meta bucket.

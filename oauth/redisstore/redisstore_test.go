@@ -38,6 +38,11 @@ func runContract(t *testing.T, newClient func(t *testing.T) redis.UniversalClien
 			return open(t, s.(*redisstore.Store).Prefix(), now)
 		},
 	})
+	t.Run("Admin", func(t *testing.T) {
+		storetest.RunAdmin(t, func(t *testing.T, now func() time.Time) oauth.Store {
+			return open(t, fmt.Sprintf("a%d*[x]:", n.Add(1)), now) // glob characters in the prefix too
+		}, &storetest.AdminOptions{SelfExpiring: true})
+	})
 }
 
 func TestContract(t *testing.T) {

@@ -15,3 +15,11 @@ func TestMemoryStore(t *testing.T) {
 		return s
 	}, nil)
 }
+
+func TestMemoryStoreAdmin(t *testing.T) {
+	storetest.RunAdmin(t, func(t *testing.T, now func() time.Time) oauth.Store {
+		s := oauth.NewMemoryStore(&oauth.MemoryStoreOptions{Now: now})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}, nil)
+}

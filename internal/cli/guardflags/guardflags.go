@@ -42,14 +42,8 @@ func Register(c *cli.Command, originsEnv, hostsEnv []string) *Settings {
 // address beyond loopback with neither --allowed-hosts nor
 // --allow-any-host. It resolves l's host (see cli.Listen.Loopback).
 func (s *Settings) Check(ctx context.Context, l *cli.Listen) error {
-	if _, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedOrigins: *s.origins}); err != nil {
-		return s.c.Bad("allowed-origins", err)
-	}
-	if _, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedHosts: *s.hosts}); err != nil {
-		if errors.Is(err, mcpserver.ErrAnyHostInList) {
-			err = errors.New("* is not a host; " + s.c.Names("allow-any-host") + " accepts every Host")
-		}
-		return s.c.Bad("allowed-hosts", err)
+	if err := s.Validate(); err != nil {
+		return err
 	}
 	loopback, err := l.Loopback(ctx)
 	if err != nil {
@@ -60,6 +54,22 @@ func (s *Settings) Check(ctx context.Context, l *cli.Listen) error {
 			"the listen address " + l.Host() + " (" + s.c.Names("host") + ") is not loopback, so pages on any web site could reach the server " +
 				"through DNS rebinding: name the hosts clients use with " + s.c.Names("allowed-hosts") +
 				", or accept any Host with " + s.c.Names("allow-any-host") + " behind a proxy that checks it"))
+	}
+	return nil
+}
+
+// Validate checks the lists with mcpserver's rules, without the rule on
+// the listen address: for a binary that knows the hosts it serves (the
+// gateway allows its issuer's and services' hosts by itself).
+func (s *Settings) Validate() error {
+	if _, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedOrigins: *s.origins}); err != nil {
+		return s.c.Bad("allowed-origins", err)
+	}
+	if _, err := mcpserver.NewGuard(&mcpserver.GuardOptions{AllowedHosts: *s.hosts}); err != nil {
+		if errors.Is(err, mcpserver.ErrAnyHostInList) {
+			err = errors.New("* is not a host; " + s.c.Names("allow-any-host") + " accepts every Host")
+		}
+		return s.c.Bad("allowed-hosts", err)
 	}
 	return nil
 }

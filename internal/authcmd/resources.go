@@ -1,4 +1,4 @@
-package main
+package authcmd
 
 import (
 	"bytes"
@@ -50,38 +50,47 @@ type resourceEntry struct {
 // asks for (never every scope the server offers: clients ask for what the
 // challenge names).
 func (e *resourceEntry) resource(def []string) oauth.Resource {
-	r := oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes, DocumentationURL: e.DocumentationURL}
+	return ConfiguredResource(oauth.Resource{URL: e.URL, Name: e.Name, RequiredScopes: e.RequiredScopes, Scopes: e.Scopes,
+		DocumentationURL: e.DocumentationURL}, e.AllowedUsers, def)
+}
+
+// ConfiguredResource completes a resource from a configuration file: a
+// resource without scopes of its own advertises and asks for def (the
+// server's default scope, see DefaultScope), and allowedUsers, when set,
+// is its policy in the ALLOWED_GITHUB_USERS syntax ("" admits nobody).
+func ConfiguredResource(r oauth.Resource, allowedUsers *string, def []string) oauth.Resource {
 	if len(r.Scopes) == 0 && len(r.RequiredScopes) == 0 {
 		r.Scopes = def
 	}
-	if e.AllowedUsers != nil {
-		p := oauth.ParsePolicy(*e.AllowedUsers)
+	if allowedUsers != nil {
+		p := oauth.ParsePolicy(*allowedUsers)
 		r.Allow = &p
 	}
 	return r
 }
 
-// resourceConfig is what ForwardAuth is configured with.
-type resourceConfig struct {
-	resources []oauth.Resource
-	def       oauth.Resource
-	orgs      bool // some policy names GitHub organizations
+// ResourceConfig is what ForwardAuth is configured with.
+type ResourceConfig struct {
+	Resources []oauth.Resource
+	Default   oauth.Resource
+	// Orgs: some policy names GitHub organizations.
+	Orgs bool
 }
 
-// defaultScope is the server's default scope among the scopes it offers
+// DefaultScope is the server's default scope among the scopes it offers
 // (Options.Scopes, empty for the default): "mcp" when it is offered, else
 // the first one.
-func defaultScope(offered []string) []string {
+func DefaultScope(offered []string) []string {
 	if len(offered) == 0 || slices.Contains(offered, oauth.DefaultScope) {
 		return []string{oauth.DefaultScope}
 	}
 	return offered[:1]
 }
 
-// loadResources reads the file at path ("" for none); def is the server's
-// default scope (defaultScope), advertised by resources that name none.
-func loadResources(path string, def []string) (*resourceConfig, error) {
-	rc := &resourceConfig{def: oauth.Resource{Scopes: def}}
+// LoadResources reads the file at path ("" for none); def is the server's
+// default scope (DefaultScope), advertised by resources that name none.
+func LoadResources(path string, def []string) (*ResourceConfig, error) {
+	rc := &ResourceConfig{Default: oauth.Resource{Scopes: def}}
 	if path == "" {
 		return rc, nil
 	}
@@ -100,15 +109,15 @@ func loadResources(path string, def []string) (*resourceConfig, error) {
 		if e.URL == "" {
 			return nil, fmt.Errorf("--resource-config %s: resource %d has no url", path, i+1)
 		}
-		rc.resources = append(rc.resources, e.resource(def))
-		rc.orgs = rc.orgs || e.AllowedUsers != nil && strings.Contains(strings.ToLower(*e.AllowedUsers), "org:")
+		rc.Resources = append(rc.Resources, e.resource(def))
+		rc.Orgs = rc.Orgs || e.AllowedUsers != nil && strings.Contains(strings.ToLower(*e.AllowedUsers), "org:")
 	}
 	if f.Default != nil {
 		if f.Default.URL != "" {
 			return nil, fmt.Errorf("--resource-config %s: the default has no url (each request's URL is its resource)", path)
 		}
-		rc.def = f.Default.resource(def)
-		rc.orgs = rc.orgs || f.Default.AllowedUsers != nil && strings.Contains(strings.ToLower(*f.Default.AllowedUsers), "org:")
+		rc.Default = f.Default.resource(def)
+		rc.Orgs = rc.Orgs || f.Default.AllowedUsers != nil && strings.Contains(strings.ToLower(*f.Default.AllowedUsers), "org:")
 	}
 	if len(f.Resources) == 0 && f.Default == nil {
 		return nil, errors.New("--resource-config " + path + `: neither "resources" nor "default"`)

@@ -1,4 +1,4 @@
-package main
+package authcmd
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 
 // openRedis connects to REDIS_URL (or --store redis://...) with
 // REDIS_PASSWORD, and checks the connection before the server starts.
-func openRedis(ctx context.Context, cfg *config) (oauth.Store, func(), error) {
+func openRedis(ctx context.Context, spec, password string, log *slog.Logger) (oauth.Store, func(), error) {
 	// go-redis logs connection trouble on its own; send it through our
 	// logger at debug level (the errors reach us anyway).
-	redis.SetLogger(redisLog{cfg.opts.Logger})
-	rdb, err := redisstore.NewClient(cfg.store, cfg.redisPass)
+	redis.SetLogger(redisLog{log})
+	rdb, err := redisstore.NewClient(spec, password)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -26,7 +26,7 @@ func openRedis(ctx context.Context, cfg *config) (oauth.Store, func(), error) {
 	defer cancel()
 	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		rdb.Close()
-		return nil, nil, fmt.Errorf("redis %s: %w", storeLabel(cfg.store), err)
+		return nil, nil, fmt.Errorf("redis %s: %w", StoreLabel(spec), err)
 	}
 	s, err := redisstore.New(rdb, nil)
 	if err != nil {

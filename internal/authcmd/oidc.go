@@ -1,9 +1,13 @@
-package main
+package authcmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
@@ -123,4 +127,55 @@ func keyValues(s string) (map[string]string, error) {
 		m[k] = strings.TrimSpace(v)
 	}
 	return m, nil
+}
+
+// identityProviders builds the configured providers: the development
+// login alone, or GitHub and the OpenID provider. An OpenID provider that
+// cannot be reached now is a warning (logins wait until it answers); one
+// whose discovery document does not fit the settings is an error.
+func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oauth.IdentityProvider, error) {
+	if cfg.DevLogin {
+		d, err := oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.DevUser, AllowPublicIssuer: cfg.DevNetwork})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		return []oauth.IdentityProvider{d}, nil
+	}
+	var list []oauth.IdentityProvider
+	if cfg.GitHub.ClientID != "" {
+		gh, err := oauth.NewGitHub(cfg.GitHub.ClientID, cfg.GitHub.ClientSecret, &oauth.GitHubOptions{
+			BaseURL: cfg.GitHub.BaseURL, APIURL: cfg.GitHub.APIURL,
+			FetchOrgs: len(cfg.Options.Policy.Orgs) > 0 || cfg.Resources.Orgs,
+		})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		list = append(list, gh)
+	}
+	if cfg.OIDC != nil {
+		o, err := cfg.OIDC.New(&oauth.OIDCOptions{Logger: log})
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = o.Discover(dctx)
+		cancel()
+		switch {
+		case errors.Is(err, oauth.ErrUpstreamUnavailable):
+			log.Warn("the OpenID provider cannot be reached now; logins with it wait until it answers", "issuer", o.Issuer(), "error", err)
+		case err != nil:
+			return nil, cli.Usagef("OIDC_ISSUER: %w", err)
+		}
+		list = append(list, o)
+	}
+	return list, nil
+}
+
+// ProviderNames are the providers' IDs, for the start-up line.
+func ProviderNames(list []oauth.IdentityProvider) string {
+	names := make([]string, len(list))
+	for i, p := range list {
+		names[i] = p.ID()
+	}
+	return strings.Join(names, " ")
 }

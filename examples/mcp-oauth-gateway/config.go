@@ -1,0 +1,539 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// The --config file: everything that is not a setting of the
+// authorization server (those are flags and environment variables, the
+// same as mcp-oauth-server's). The schema is documented in README.md and
+// in gateway.example.yaml; unknown keys are refused with their line.
+
+// fileConfig is the document.
+type fileConfig struct {
+	Routing routingConfig `yaml:"routing"`
+	TLS     *tlsConfig    `yaml:"tls"`
+	// Services are the MCP services; nil (absent): the built-in ones.
+	Services *[]serviceConfig `yaml:"services"`
+	Metrics  metricsConfig    `yaml:"metrics"`
+	Trace    traceConfig      `yaml:"trace"`
+	// AccessLog logs one line per request. Absent: true.
+	AccessLog *bool `yaml:"access_log"`
+	// ShutdownTimeout bounds the graceful shutdown. Zero: 10 s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// routingConfig says where the services live.
+type routingConfig struct {
+	// Mode is "path" (default: /NAME/mcp on the issuer's host) or "host"
+	// (https://NAME.DOMAIN/mcp, the authorization server at its issuer).
+	Mode string `yaml:"mode"`
+	// Domain is the host mode's domain. Zero: BASE_DOMAIN, else the
+	// issuer's host without its first label (auth.example.com: example.com).
+	Domain string `yaml:"domain"`
+	// PublicURL is the path mode's base URL of the services, when clients
+	// reach them elsewhere than at the issuer's origin. Zero: the issuer's
+	// origin.
+	PublicURL string `yaml:"public_url"`
+}
+
+// tlsConfig is TLS on the gateway's own listener.
+type tlsConfig struct {
+	CertFile string      `yaml:"cert_file"`
+	KeyFile  string      `yaml:"key_file"`
+	ACME     *acmeConfig `yaml:"acme"`
+}
+
+// acmeConfig is automatic certificates (ACME, Let's Encrypt).
+type acmeConfig struct {
+	// AcceptTOS must be true: the CA's subscriber agreement.
+	AcceptTOS bool   `yaml:"accept_tos"`
+	Email     string `yaml:"email"`
+	// Hosts may get certificates. Zero: every host the gateway serves.
+	Hosts []string `yaml:"hosts"`
+	// CacheDir keeps account key and certificates. Zero: next to the
+	// embedded store, in acme/.
+	CacheDir string `yaml:"cache_dir"`
+	// DirectoryURL is the CA. Zero: Let's Encrypt's production directory.
+	DirectoryURL string `yaml:"directory_url"`
+	// HTTPPort serves HTTP-01 challenges and redirects to https. Absent:
+	// 80. 0: none (TLS-ALPN-01 challenges on the TLS port only).
+	HTTPPort *int `yaml:"http_port"`
+}
+
+// metricsConfig is the Prometheus endpoint.
+type metricsConfig struct {
+	// Listen serves /metrics (and /health, /ready) on an address of its
+	// own, e.g. "127.0.0.1:9464" or ":9464". Zero: /metrics on the main
+	// listener, answered to loopback clients only.
+	Listen string `yaml:"listen"`
+}
+
+// traceConfig is the connection trace (admin trace CLIENT).
+type traceConfig struct {
+	// Retention is how long steps are kept. Zero: 24 h.
+	Retention time.Duration `yaml:"retention"`
+	// Disabled turns the trace off.
+	Disabled bool `yaml:"disabled"`
+}
+
+// serviceConfig is one MCP service: exactly one of Builtin, Stdio and
+// Upstream.
+type serviceConfig struct {
+	// Name is the service's name: its path /NAME/mcp, its host
+	// NAME.DOMAIN, its metrics label. Required.
+	Name string `yaml:"name"`
+	// Title is the resource_name of its metadata. Zero: none.
+	Title string `yaml:"title"`
+	// Path overrides /NAME/mcp (path routing).
+	Path string `yaml:"path"`
+	// Host overrides NAME.DOMAIN (host routing).
+	Host string `yaml:"host"`
+	// AllowedUsers uses the ALLOWED_GITHUB_USERS syntax; absent: every
+	// user the server admits; "": nobody.
+	AllowedUsers     *string  `yaml:"allowed_users"`
+	RequiredScopes   []string `yaml:"required_scopes"`
+	Scopes           []string `yaml:"scopes"`
+	DocumentationURL string   `yaml:"documentation_url"`
+
+	Builtin  string          `yaml:"builtin"`
+	Fetch    *fetchConfig    `yaml:"fetch"`
+	Stdio    *stdioConfig    `yaml:"stdio"`
+	Upstream *upstreamConfig `yaml:"upstream"`
+}
+
+// fetchConfig tunes the built-in fetch service.
+type fetchConfig struct {
+	AllowedDomains        []string `yaml:"allowed_domains"`
+	BlockedDomains        []string `yaml:"blocked_domains"`
+	AllowPrivateAddresses bool     `yaml:"allow_private_addresses"`
+	IgnoreRobots          bool     `yaml:"ignore_robots"`
+	UserAgent             string   `yaml:"user_agent"`
+}
+
+// stdioConfig is a stdio MCP server the gateway starts (stdiobridge).
+type stdioConfig struct {
+	Command string           `yaml:"command"`
+	Args    []string         `yaml:"args"`
+	Env     map[string]value `yaml:"env"`
+	Dir     string           `yaml:"dir"`
+	// Shared runs one process for every session.
+	Shared bool `yaml:"shared"`
+	// MaxChildren caps its processes. Zero: 100.
+	MaxChildren int `yaml:"max_children"`
+	// IdleTimeout ends idle sessions. Zero: 5 min.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// Modern is auto, translate or off (stdiobridge.ModernMode).
+	Modern string `yaml:"modern"`
+}
+
+// upstreamConfig is a StreamableHTTP MCP server the gateway forwards to
+// (identityproxy).
+type upstreamConfig struct {
+	URL string `yaml:"url"`
+	// Headers are added to every request upstream: a service credential.
+	Headers map[string]value `yaml:"headers"`
+	// MaxBodyBytes caps request bodies. Zero: 4 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Built-in services.
+const (
+	builtinEchoStateful  = "echo-stateful"
+	builtinEchoStateless = "echo-stateless"
+	builtinFetch         = "fetch"
+)
+
+var builtins = []string{builtinEchoStateful, builtinEchoStateless, builtinFetch}
+
+// defaultServices are the services of a gateway without a services list.
+func defaultServices() []serviceConfig {
+	out := make([]serviceConfig, len(builtins))
+	for i, b := range builtins {
+		out[i] = serviceConfig{Name: b, Builtin: b}
+	}
+	return out
+}
+
+// value is a configuration value given inline, or read from the
+// gateway's environment ({env: NAME}) or a file ({file: PATH}, trailing
+// newline dropped), which is how secrets must be given.
+type value struct {
+	inline, env, file string
+	ref               bool // {env:} or {file:}
+	line, col         int
+	resolved          string
+}
+
+// UnmarshalYAML reads a scalar or an {env: NAME} / {file: PATH} mapping.
+func (v *value) UnmarshalYAML(n ast.Node) error {
+	tk := n.GetToken()
+	v.line, v.col = tk.Position.Line, tk.Position.Column
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) == 1 {
+		k, val := m.Values[0].Key.String(), m.Values[0].Value
+		s, isStr := val.(*ast.StringNode)
+		if !isStr {
+			return fmt.Errorf("line %d: want {env: VARIABLE} or {file: PATH}", v.line)
+		}
+		switch k {
+		case "env":
+			v.env, v.ref = s.Value, true
+			return nil
+		case "file":
+			v.file, v.ref = s.Value, true
+			return nil
+		}
+	}
+	if n.Type() == ast.MappingType || n.Type() == ast.SequenceType {
+		return fmt.Errorf("line %d: want a value, {env: VARIABLE} or {file: PATH}", v.line)
+	}
+	v.inline = scalarText(n)
+	return nil
+}
+
+// scalarText is a scalar node's value as written (a number or boolean as
+// its text).
+func scalarText(n ast.Node) string {
+	if s, ok := n.(*ast.StringNode); ok {
+		return s.Value
+	}
+	if n.Type() == ast.NullType {
+		return ""
+	}
+	return n.GetToken().Value
+}
+
+// resolve reads the value from its source.
+func (v *value) resolve(getenv func(string) string) error {
+	switch {
+	case v.env != "":
+		v.resolved = getenv(v.env)
+		if v.resolved == "" {
+			return fmt.Errorf("line %d: the environment variable %s is not set", v.line, v.env)
+		}
+	case v.file != "":
+		b, err := os.ReadFile(v.file)
+		if err != nil {
+			return fmt.Errorf("line %d: %v", v.line, err)
+		}
+		v.resolved = strings.TrimRight(string(b), "\r\n")
+	case v.ref:
+		return fmt.Errorf("line %d: an empty reference", v.line)
+	default:
+		v.resolved = v.inline
+	}
+	return nil
+}
+
+// secretWords mark a name (an environment variable, a header) whose value
+// is a secret, which the file must not hold inline.
+var secretWords = []string{"SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "COOKIE", "PRIVATE"}
+
+func secretName(name string) bool {
+	up := strings.ToUpper(name)
+	for _, w := range secretWords {
+		if strings.Contains(up, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// configError is a problem in the file at a line (0: the file as a
+// whole).
+type configError struct {
+	file      string
+	line, col int
+	msg       string
+}
+
+func (e *configError) Error() string {
+	switch {
+	case e.line > 0 && e.col > 0:
+		return fmt.Sprintf("--config %s:%d:%d: %s", e.file, e.line, e.col, e.msg)
+	case e.line > 0:
+		return fmt.Sprintf("--config %s:%d: %s", e.file, e.line, e.msg)
+	}
+	return fmt.Sprintf("--config %s: %s", e.file, e.msg)
+}
+
+// lineError is an error with a line ("line N: ...") from the decoding of a
+// value.
+var lineError = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// loadConfig reads the file at path ("" for none: every default), checks
+// it and resolves its references through getenv.
+func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
+	cfg := &fileConfig{}
+	if path == "" {
+		return cfg, cfg.check(path, nil, getenv)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	file, err := parse(data)
+	if err != nil {
+		return nil, yamlError(path, err)
+	}
+	if len(file.Docs) > 1 {
+		return nil, &configError{file: path, msg: "one YAML document only"}
+	}
+	if len(file.Docs) == 1 && file.Docs[0].Body != nil {
+		body := file.Docs[0].Body
+		if body.Type() != ast.MappingType && body.Type() != ast.NullType {
+			tk := body.GetToken()
+			return nil, &configError{file: path, line: tk.Position.Line, col: tk.Position.Column, msg: "want a mapping of settings (routing:, services:, ...)"}
+		}
+		if err := decodeYAML(body, cfg); err != nil {
+			return nil, yamlError(path, err)
+		}
+	}
+	return cfg, cfg.check(path, file, getenv)
+}
+
+// parse reads the YAML document. The library panics on some malformed
+// input (a tag that does not fit its node, found by FuzzConfig): that is an
+// error of the file, not a crash.
+func parse(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("not a YAML document this gateway can read (%v)", v)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
+// decodeYAML decodes body into cfg, strictly (unknown and repeated keys are
+// errors), turning a panic of the library into an error as parse does.
+func decodeYAML(body ast.Node, cfg *fileConfig) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("not a configuration this gateway can read (%v)", v)
+		}
+	}()
+	return yaml.NewDecoder(strings.NewReader(""), yaml.Strict()).DecodeFromNode(body, cfg)
+}
+
+// yamlError words a decoding error with the file, line and column.
+func yamlError(path string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		p := ye.GetToken().Position
+		return &configError{file: path, line: p.Line, col: p.Column, msg: ye.GetMessage()}
+	}
+	if m := lineError.FindStringSubmatch(err.Error()); m != nil {
+		var line int
+		fmt.Sscan(m[1], &line)
+		return &configError{file: path, line: line, msg: m[2]}
+	}
+	return &configError{file: path, msg: err.Error()}
+}
+
+// problems collects what check finds, each at a YAML path.
+type problems struct {
+	path string
+	file *ast.File
+	errs []error
+}
+
+// add records msg about the node at yamlPath ("$.services[1].name"),
+// found in the file for its line.
+func (p *problems) add(yamlPath, format string, args ...any) {
+	e := &configError{file: p.path, msg: fmt.Sprintf(format, args...)}
+	if p.file != nil {
+		for yp := yamlPath; yp != "" && yp != "$"; yp = parentPath(yp) {
+			yq, err := yaml.PathString(yp)
+			if err != nil {
+				continue
+			}
+			if n, err := yq.FilterFile(p.file); err == nil && n != nil {
+				e.line, e.col = nodePos(n)
+				break
+			}
+		}
+	}
+	p.errs = append(p.errs, e)
+}
+
+// nodePos is where a node starts: a mapping at its first key.
+func nodePos(n ast.Node) (line, col int) {
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 {
+			return nodePos(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		return nodePos(m.Key)
+	}
+	tk := n.GetToken()
+	return tk.Position.Line, tk.Position.Column
+}
+
+// parentPath drops the last element of a YAML path.
+func parentPath(p string) string {
+	if i := strings.LastIndexAny(p, ".["); i > 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// err is the first problem (the others follow once it is fixed).
+func (p *problems) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	return p.errs[0]
+}
+
+var serviceName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// reservedNames are paths of the authorization server and the gateway, not
+// to be shadowed by a service's /NAME/mcp.
+var reservedNames = []string{"authorize", "consent", "callback", "token", "register", "revoke", "introspect", "device",
+	"login", "jwks", "verify", "health", "ready", "metrics"}
+
+// check validates the document and resolves its values.
+func (c *fileConfig) check(path string, file *ast.File, getenv func(string) string) error {
+	p := &problems{path: path, file: file}
+	switch c.Routing.Mode {
+	case "", "path", "host":
+	default:
+		p.add("$.routing.mode", "routing mode %q: want path or host", c.Routing.Mode)
+	}
+	if c.Routing.PublicURL != "" {
+		if u, err := url.Parse(c.Routing.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			p.add("$.routing.public_url", "public_url %q: want an absolute http(s) URL without query", c.Routing.PublicURL)
+		}
+	}
+	if c.TLS != nil {
+		t := c.TLS
+		switch {
+		case t.ACME != nil && (t.CertFile != "" || t.KeyFile != ""):
+			p.add("$.tls", "tls: give cert_file and key_file, or acme, not both")
+		case t.ACME == nil && (t.CertFile == "" || t.KeyFile == ""):
+			p.add("$.tls", "tls: give cert_file and key_file, or acme")
+		case t.ACME != nil && !t.ACME.AcceptTOS:
+			p.add("$.tls.acme", "tls.acme: set accept_tos: true to accept the certificate authority's subscriber agreement")
+		case t.ACME != nil && t.ACME.HTTPPort != nil && (*t.ACME.HTTPPort < 0 || *t.ACME.HTTPPort > 65535):
+			p.add("$.tls.acme.http_port", "http_port %d: want a port, or 0 for none", *t.ACME.HTTPPort)
+		}
+	}
+	if c.ShutdownTimeout < 0 || c.Trace.Retention < 0 {
+		p.add("$", "durations must not be negative")
+	}
+	if c.Services == nil {
+		d := defaultServices()
+		c.Services = &d
+	}
+	seen := map[string]int{}
+	for i := range *c.Services {
+		s := &(*c.Services)[i]
+		at := fmt.Sprintf("$.services[%d]", i)
+		switch {
+		case s.Name == "":
+			p.add(at, "service %d has no name", i+1)
+		case !serviceName.MatchString(s.Name):
+			p.add(at+".name", "service name %q: use lowercase letters, digits and -, at most 63 (it becomes a path and a host name)", s.Name)
+		case slices.Contains(reservedNames, s.Name):
+			p.add(at+".name", "service name %q is a path of the authorization server; choose another", s.Name)
+		}
+		if j, dup := seen[s.Name]; dup && s.Name != "" {
+			p.add(at+".name", "service name %q is used by service %d too", s.Name, j+1)
+		}
+		seen[s.Name] = i
+		kinds := 0
+		for _, set := range []bool{s.Builtin != "", s.Stdio != nil, s.Upstream != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			p.add(at, "service %q: give exactly one of builtin, stdio and upstream", s.Name)
+			continue
+		}
+		if s.Path != "" && (!strings.HasPrefix(s.Path, "/") || strings.ContainsAny(s.Path, "{}%?# ") || strings.HasPrefix(s.Path, "/.well-known/") || s.Path == "/") {
+			p.add(at+".path", "path %q: want an absolute path below / without {, }, %%, ? or #, outside /.well-known/", s.Path)
+		}
+		if s.DocumentationURL != "" {
+			if u, err := url.Parse(s.DocumentationURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+				p.add(at+".documentation_url", "documentation_url %q: want an http(s) URL", s.DocumentationURL)
+			}
+		}
+		if s.Fetch != nil && s.Builtin != builtinFetch {
+			p.add(at+".fetch", "service %q: fetch settings are for the built-in fetch service", s.Name)
+		}
+		switch {
+		case s.Builtin != "":
+			if !slices.Contains(builtins, s.Builtin) {
+				p.add(at+".builtin", "builtin %q: want %s", s.Builtin, strings.Join(builtins, ", "))
+			}
+		case s.Stdio != nil:
+			if strings.TrimSpace(s.Stdio.Command) == "" {
+				p.add(at+".stdio", "service %q: stdio.command is required", s.Name)
+			}
+			switch s.Stdio.Modern {
+			case "", "auto", "translate", "off":
+			default:
+				p.add(at+".stdio.modern", "modern %q: want auto, translate or off", s.Stdio.Modern)
+			}
+			if s.Stdio.MaxChildren < 0 || s.Stdio.IdleTimeout < 0 {
+				p.add(at+".stdio", "service %q: max_children and idle_timeout must not be negative", s.Name)
+			}
+			checkValues(p, at+".stdio.env", "environment variable", s.Stdio.Env, getenv)
+		case s.Upstream != nil:
+			if u, err := url.Parse(s.Upstream.URL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil {
+				p.add(at+".upstream.url", "upstream url %q: want an absolute http(s) URL without user info", s.Upstream.URL)
+			}
+			for name := range s.Upstream.Headers {
+				if strings.EqualFold(name, "Host") || dropsHeader(name) {
+					p.add(at+".upstream.headers."+name, "header %s is the gateway's to set", name)
+				}
+			}
+			checkValues(p, at+".upstream.headers", "header", s.Upstream.Headers, getenv)
+		}
+	}
+	return p.err()
+}
+
+// checkValues refuses an inline secret (by its name) and resolves every
+// value.
+func checkValues(p *problems, at, what string, vals map[string]value, getenv func(string) string) {
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		v := vals[k]
+		if !v.ref && secretName(k) && v.inline != "" {
+			p.errs = append(p.errs, &configError{file: p.path, line: v.line, col: v.col,
+				msg: fmt.Sprintf("the %s %s holds a secret, which the file must not contain: write {env: VARIABLE} or {file: PATH}", what, k)})
+			continue
+		}
+		if err := v.resolve(getenv); err != nil {
+			p.errs = append(p.errs, &configError{file: p.path, line: v.line, col: v.col, msg: strings.TrimPrefix(err.Error(), fmt.Sprintf("line %d: ", v.line)) + " (" + what + " " + k + ")"})
+			continue
+		}
+		vals[k] = v
+	}
+}
+
+// dropsHeader reports whether identityproxy sets or drops the header
+// itself, so a configured one would never reach the upstream as given.
+func dropsHeader(name string) bool {
+	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	return strings.HasPrefix(n, "x-user-") || strings.HasPrefix(n, "x-auth-") || strings.HasPrefix(n, "x-forwarded-") ||
+		n == "forwarded" || n == "cookie" || n == "origin"
+}

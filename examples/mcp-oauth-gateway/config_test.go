@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfigErrors: every mistake in the file is refused with the file,
+// its line and what is wrong; a secret written inline is refused; the
+// binary exits with status 2 and a one-line message.
+func TestConfigErrors(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"unknown key", "routing:\n  mode: path\n  moed: host\n", `:3:3: unknown field "moed"`},
+		{"unknown top-level key", "services: []\nproviders: []\n", `:2:1: unknown field "providers"`},
+		{"unknown service key", "services:\n  - name: a\n    builtin: fetch\n    alowed_users: x\n", `:4:5: unknown field "alowed_users"`},
+		{"duplicate key", "routing:\n  mode: path\n  mode: host\n", `:3:3: mapping key "mode" already defined`},
+		{"not YAML", "services: [\n", ":1:"},
+		{"wrong type", "shutdown_timeout: [1]\n", ":1:"},
+		{"not a mapping", "- a\n- b\n", ":1:1: want a mapping"},
+		{"bad mode", "routing:\n  mode: hosts\n", `:2:9: routing mode "hosts": want path or host`},
+		{"no name", "services:\n  - builtin: fetch\n", ":2:5: service 1 has no name"},
+		{"bad name", "services:\n  - name: My_Service\n    builtin: fetch\n", `:2:11: service name "My_Service"`},
+		{"reserved name", "services:\n  - name: token\n    builtin: fetch\n", `:2:11: service name "token" is a path of the authorization server`},
+		{"duplicate name", "services:\n  - {name: a, builtin: fetch}\n  - {name: a, builtin: echo-stateless}\n", `:3:12: service name "a" is used by service 1 too`},
+		{"two kinds", "services:\n  - name: a\n    builtin: fetch\n    upstream: {url: \"http://127.0.0.1:9/mcp\"}\n", "give exactly one of builtin, stdio and upstream"},
+		{"no kind", "services:\n  - name: a\n", "give exactly one of builtin, stdio and upstream"},
+		{"bad builtin", "services:\n  - name: a\n    builtin: echo\n", `:3:14: builtin "echo": want echo-stateful, echo-stateless, fetch`},
+		{"stdio without command", "services:\n  - name: a\n    stdio: {args: [x]}\n", `:3:13: service "a": stdio.command is required`},
+		{"bad upstream", "services:\n  - name: a\n    upstream: {url: \"127.0.0.1:9/mcp\"}\n", `upstream url "127.0.0.1:9/mcp"`},
+		{"inline secret header", "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers:\n        Authorization: Bearer abc\n",
+			":6:24: the header Authorization holds a secret, which the file must not contain: write {env: VARIABLE} or {file: PATH}"},
+		{"inline secret env", "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        GITHUB_TOKEN: ghp_abc\n",
+			":6:23: the environment variable GITHUB_TOKEN holds a secret"},
+		{"unset variable", "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        API_KEY: {env: GATEWAY_TEST_UNSET}\n",
+			":6:18: the environment variable GATEWAY_TEST_UNSET is not set (environment variable API_KEY)"},
+		{"missing file", "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        API_KEY: {file: /nonexistent/key}\n",
+			":6:18: open /nonexistent/key: no such file or directory"},
+		{"bad reference", "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        API_KEY: {vault: x}\n", "want a value, {env: VARIABLE} or {file: PATH}"},
+		{"identity header", "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers:\n        X-User-Id: {env: HOME}\n",
+			"header X-User-Id is the gateway's to set"},
+		{"tls half", "tls:\n  cert_file: a.pem\n", ":2:3: tls: give cert_file and key_file, or acme"},
+		{"acme without tos", "tls:\n  acme: {email: a@example.com}\n", "accept_tos: true"},
+		{"bad path", "services:\n  - name: a\n    builtin: fetch\n    path: mcp\n", `:4:11: path "mcp"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.doc)
+			_, err := loadConfig(path, func(k string) string {
+				return map[string]string{"HOME": "/home/x"}[k]
+			})
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("references resolve", func(t *testing.T) {
+		path := writeConfig(t, "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        API_KEY: {file: "+secretFile+"}\n"+
+			"        TOKEN: {env: MY_TOKEN}\n        LOG_LEVEL: debug\n        PORT: 8080\n")
+		fc, err := loadConfig(path, func(k string) string { return map[string]string{"MY_TOKEN": "tok"}[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := (*fc.Services)[0].Stdio.Env
+		if env["API_KEY"].resolved != "s3cret" || env["TOKEN"].resolved != "tok" || env["LOG_LEVEL"].resolved != "debug" || env["PORT"].resolved != "8080" {
+			t.Fatalf("resolved %+v", env)
+		}
+	})
+	t.Run("the example file loads", func(t *testing.T) {
+		fc, err := loadConfig("gateway.example.yaml", func(k string) string { return "x" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(*fc.Services) < 5 {
+			t.Fatalf("services %+v", *fc.Services)
+		}
+	})
+	t.Run("through the binary", func(t *testing.T) {
+		path := writeConfig(t, "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers: {X-Api-Key: abc}\n")
+		cmd := command(t, nil, "--config", path, "--port", freePort(t))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 {
+			t.Fatalf("exit %v; stderr %s", err, stderr.String())
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Count(msg, "\n") > 0 || !strings.Contains(msg, path+":5:28: the header X-Api-Key holds a secret") || strings.Contains(msg, "abc") {
+			t.Fatalf("message %q", msg)
+		}
+	})
+}
+
+// TestBadSettings: the gateway's own settings are checked like the
+// others', naming the flag and its variable.
+func TestBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--allowed-hosts", "a/b"}, `bad value "a/b" for --allowed-hosts / MCP_ALLOWED_HOSTS`},
+		{[]string{"--allowed-origins", "claude.ai"}, `bad value "claude.ai" for --allowed-origins / MCP_ALLOWED_ORIGINS / MCP_CORS_ORIGINS`},
+		{[]string{"--config", "/nonexistent.yaml"}, "--config: open /nonexistent.yaml"},
+		{[]string{"--host", "0.0.0.0", "--store", "memory"}, "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"},
+	} {
+		cmd := command(t, nil, tc.args...)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: %v %s, want status 2 and %q", tc.args, err, out, tc.want)
+		}
+	}
+}
