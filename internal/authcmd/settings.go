@@ -58,7 +58,7 @@ type Config struct {
 	// none. With GitHub configured too, users choose on the consent page.
 	OIDC     *OIDCProvider
 	LogLevel slog.Level
-	LogFile        *cli.LogFile
+	LogFile  *cli.LogFile
 	// Options are the oauth.Server's (Logger is set by Open).
 	Options oauth.Options
 	// ResourceFile is --resource-config; Resources what it says.
