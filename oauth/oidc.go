@@ -33,6 +33,10 @@ type OIDCOptions struct {
 	// brings the refresh token the server needs to check the user again
 	// at refreshes; Dex sends groups only for the groups scope).
 	Scopes []string
+	// ExtraScopes are asked for besides Scopes (or the defaults): what
+	// services that act as the user with the provider's token need
+	// (Server.UpstreamToken). Zero: none.
+	ExtraScopes []string
 	// GroupsClaim names the claim that lists the user's groups (an array
 	// of strings, or one string). A name with dots that is not a claim of
 	// its own is a path into nested objects ("realm_access.roles"). "-":
@@ -151,7 +155,7 @@ func NewOIDC(name, issuer, clientID, clientSecret string, opts *OIDCOptions) (*O
 	o.opts.LoginClaim = cmpOr(o.opts.LoginClaim, "preferred_username")
 	o.opts.NameClaim = cmpOr(o.opts.NameClaim, "name")
 	o.opts.EmailVerifiedClaim = cmpOr(o.opts.EmailVerifiedClaim, "email_verified")
-	for _, sc := range o.opts.Scopes {
+	for _, sc := range append(slices.Clone(o.opts.Scopes), o.opts.ExtraScopes...) {
 		if !validScopeToken(sc) {
 			return nil, fmt.Errorf("oauth: OpenID provider %s: scope %q is not a valid scope token", name, sc)
 		}
@@ -233,6 +237,11 @@ func (o *OIDC) discovery(ctx context.Context) (*oidcDiscovery, error) {
 		}
 	} else if !slices.Contains(scopes, oidc.ScopeOpenID) {
 		scopes = append([]string{oidc.ScopeOpenID}, scopes...)
+	}
+	for _, sc := range o.opts.ExtraScopes {
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
 	}
 	o.disc = &oidcDiscovery{
 		provider: p,

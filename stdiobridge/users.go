@@ -184,6 +184,18 @@ func (u *Users) Callers() int {
 	return len(u.current)
 }
 
+// Sessions is the number of live sessions of every caller.
+func (u *Users) Sessions() int {
+	u.mu.Lock()
+	all := u.proxiesLocked()
+	u.mu.Unlock()
+	n := 0
+	for _, up := range all {
+		n += up.px.Sessions()
+	}
+	return n
+}
+
 // Children is the number of server processes of every caller.
 func (u *Users) Children() int {
 	u.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,11 +101,12 @@ func (s *oidcSettings) provider() (*OIDCProvider, error) {
 	return p, nil
 }
 
-// New returns the provider, with opts' Logger and HTTPClient when set.
+// New returns the provider, with base's Logger, HTTPClient and
+// ExtraScopes when set.
 func (p *OIDCProvider) New(base *oauth.OIDCOptions) (*oauth.OIDC, error) {
 	o := p.Options
 	if base != nil {
-		o.Logger, o.HTTPClient = base.Logger, base.HTTPClient
+		o.Logger, o.HTTPClient, o.ExtraScopes = base.Logger, base.HTTPClient, base.ExtraScopes
 	}
 	return oauth.NewOIDC(p.Name, p.Issuer, p.ClientID, p.ClientSecret, &o)
 }
@@ -135,6 +137,9 @@ func keyValues(s string) (map[string]string, error) {
 // whose discovery document does not fit the settings is an error.
 func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oauth.IdentityProvider, error) {
 	if cfg.DevLogin {
+		if len(cfg.UserCredentials) > 0 {
+			return nil, cli.Usagef("a service acts as the user with their own token, and the development login gives none: configure GitHub or an OpenID provider")
+		}
 		d, err := oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.DevUser, AllowPublicIssuer: cfg.DevNetwork})
 		if err != nil {
 			return nil, cli.Usage(err)
@@ -143,9 +148,11 @@ func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oa
 	}
 	var list []oauth.IdentityProvider
 	if cfg.GitHub.ClientID != "" {
+		scopes, keep := credentialNeeds(cfg, oauth.ProviderGitHub)
 		gh, err := oauth.NewGitHub(cfg.GitHub.ClientID, cfg.GitHub.ClientSecret, &oauth.GitHubOptions{
 			BaseURL: cfg.GitHub.BaseURL, APIURL: cfg.GitHub.APIURL,
 			FetchOrgs: len(cfg.Options.Policy.Orgs) > 0 || cfg.Resources.Orgs,
+			Scopes:    scopes, KeepToken: keep,
 		})
 		if err != nil {
 			return nil, cli.Usage(err)
@@ -153,7 +160,8 @@ func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oa
 		list = append(list, gh)
 	}
 	if cfg.OIDC != nil {
-		o, err := cfg.OIDC.New(&oauth.OIDCOptions{Logger: log})
+		extra, _ := credentialNeeds(cfg, oauth.ProviderOIDC+":"+cfg.OIDC.Name)
+		o, err := cfg.OIDC.New(&oauth.OIDCOptions{Logger: log, ExtraScopes: extra})
 		if err != nil {
 			return nil, cli.Usage(err)
 		}
@@ -168,7 +176,7 @@ func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oa
 		}
 		list = append(list, o)
 	}
-	return list, nil
+	return list, checkUserCredentials(cfg, list)
 }
 
 // ProviderNames are the providers' IDs, for the start-up line.
@@ -178,4 +186,49 @@ func ProviderNames(list []oauth.IdentityProvider) string {
 		names[i] = p.ID()
 	}
 	return strings.Join(names, " ")
+}
+
+// UserCredential is what a service that acts as the user needs: the token
+// of Provider ("github", "oidc:NAME"; "": whichever the user signed in
+// with), with Scopes asked for at login.
+type UserCredential struct {
+	Provider string
+	Scopes   []string
+}
+
+// credentialNeeds returns what the services need of the provider id: the
+// scopes to ask for, and whether any service needs its token.
+func credentialNeeds(cfg *Config, id string) (scopes []string, needed bool) {
+	for _, uc := range cfg.UserCredentials {
+		if uc.Provider != "" && uc.Provider != id {
+			continue
+		}
+		needed = true
+		for _, sc := range uc.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	return scopes, needed
+}
+
+// checkUserCredentials refuses services that need the token of a provider
+// that is not configured, or any token without UPSTREAM_KEYS.
+func checkUserCredentials(cfg *Config, providers []oauth.IdentityProvider) error {
+	if len(cfg.UserCredentials) == 0 {
+		return nil
+	}
+	if cfg.Options.UpstreamKeys == nil {
+		return cli.Usagef("a service acts as the user with their own token: set UPSTREAM_KEYS (or UPSTREAM_KEYS_FILE), the server keys those tokens are kept under")
+	}
+	for _, uc := range cfg.UserCredentials {
+		if uc.Provider == "" {
+			continue
+		}
+		if !slices.ContainsFunc(providers, func(p oauth.IdentityProvider) bool { return p.ID() == uc.Provider }) {
+			return cli.Usagef("a service needs the token of the identity provider %q, which is not configured (configured: %s)", uc.Provider, ProviderNames(providers))
+		}
+	}
+	return nil
 }

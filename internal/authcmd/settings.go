@@ -56,9 +56,14 @@ type Config struct {
 	GitHub         GitHub
 	// OIDC is the OpenID Connect provider (OIDC_ISSUER and the rest); nil:
 	// none. With GitHub configured too, users choose on the consent page.
-	OIDC     *OIDCProvider
-	LogLevel slog.Level
-	LogFile  *cli.LogFile
+	OIDC *OIDCProvider
+	// UserCredentials are what services that act as the user need of the
+	// identity providers (set by the binary before Open): their tokens,
+	// kept under Options.UpstreamKeys (UPSTREAM_KEYS), and the scopes to
+	// ask for at login.
+	UserCredentials []UserCredential
+	LogLevel        slog.Level
+	LogFile         *cli.LogFile
 	// Options are the oauth.Server's (Logger is set by Open).
 	Options oauth.Options
 	// ResourceFile is --resource-config; Resources what it says.
@@ -114,6 +119,8 @@ type Settings struct {
 	githubURL      *string
 	githubAPI      *string
 	oidc           *oidcSettings
+	upstreamKeys   *string
+	upstreamFile   *string
 	users          *string
 	accessLife     *time.Duration
 	refreshLife    *time.Duration
@@ -165,6 +172,8 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.githubURL = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its web URL (default https://github.com)", "GITHUB_BASE_URL")
 	s.githubAPI = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its API URL (default $GITHUB_BASE_URL/api/v3, else https://api.github.com)", "GITHUB_API_URL")
 	s.oidc = registerOIDC(c)
+	s.upstreamKeys = c.Secret("", "server keys for the users' own upstream tokens that services act with, KEYID:BASE64 comma-separated, the sealing key first (openssl rand -base64 32)", "UPSTREAM_KEYS")
+	s.upstreamFile = c.String("upstream-keys-file", "", "a `FILE` holding UPSTREAM_KEYS, one KEYID:BASE64 per line", "UPSTREAM_KEYS_FILE")
 	s.users = c.String("", "", "who may log in: GitHub logins, id:SUBJECT (a GitHub account id, or oidc:NAME:SUB), org:NAME (GitHub), email:ADDRESS, domain:DOMAIN (verified emails), group:NAME (OpenID groups), * for everyone (empty: nobody; with the development login: everyone)", "ALLOWED_USERS", "ALLOWED_GITHUB_USERS")
 	s.accessLife = c.Duration("", 0, "access token lifetime (default 3600)", "ACCESS_TOKEN_LIFETIME")
 	s.refreshLife = c.Duration("", 0, "refresh token lifetime; every rotation starts it again (default 2592000)", "REFRESH_TOKEN_LIFETIME")
@@ -279,6 +288,23 @@ func (s *Settings) Config() (*Config, error) {
 	for _, l := range s.limits {
 		if *l.dst(o), err = parseLimit(*l.value); err != nil {
 			return nil, s.c.Bad(l.flag, err)
+		}
+	}
+	if *s.upstreamKeys != "" && *s.upstreamFile != "" {
+		return nil, cli.Usagef("UPSTREAM_KEYS and UPSTREAM_KEYS_FILE are both set: use one")
+	}
+	if keys := *s.upstreamKeys; keys != "" || *s.upstreamFile != "" {
+		name := "UPSTREAM_KEYS"
+		if keys == "" {
+			name = "upstream-keys-file"
+			b, err := os.ReadFile(*s.upstreamFile)
+			if err != nil {
+				return nil, s.c.Bad(name, err)
+			}
+			keys = string(b)
+		}
+		if o.UpstreamKeys, err = oauth.ParseUpstreamKeys(keys); err != nil {
+			return nil, s.c.Bad(name, err)
 		}
 	}
 	c.ResourceFile = *s.resourceFile
