@@ -112,16 +112,16 @@ type serviceConfig struct {
 	Stdio    *stdioConfig    `yaml:"stdio"`
 	Upstream *upstreamConfig `yaml:"upstream"`
 
-	// UserCredential gives the service the signed-in user's own token at
+	// UpstreamCredential gives the service the signed-in user's own token at
 	// their identity provider. Absent: the service gets no credential of
 	// the user's (only the identity headers).
-	UserCredential *userCredentialConfig `yaml:"user_credential"`
+	UpstreamCredential *upstreamCredentialConfig `yaml:"upstream_credential"`
 }
 
-// userCredentialConfig says how a service acts as the user: with the
+// upstreamCredentialConfig says how a service acts as the user: with the
 // user's own upstream token, kept under UPSTREAM_KEYS and renewed when it
 // expires; never the client's bearer token.
-type userCredentialConfig struct {
+type upstreamCredentialConfig struct {
 	// Provider is the identity provider whose token the service needs:
 	// "github" or "oidc:NAME". Zero: the one the user signed in with.
 	Provider string `yaml:"provider"`
@@ -526,18 +526,18 @@ func (c *fileConfig) check(path string, file *ast.File, getenv func(string) stri
 			}
 			checkValues(p, at+".upstream.headers", "header", s.Upstream.Headers, getenv)
 		}
-		if uc := s.UserCredential; uc != nil {
-			checkUserCredential(p, at+".user_credential", s)
+		if uc := s.UpstreamCredential; uc != nil {
+			checkUpstreamCredential(p, at+".upstream_credential", s)
 		}
 	}
 	return p.err()
 }
 
-// checkUserCredential checks how a service gets the user's token: in a
+// checkUpstreamCredential checks how a service gets the user's token: in a
 // header of an upstream service's requests, or the environment of a stdio
 // server's per-user processes.
-func checkUserCredential(p *problems, at string, s *serviceConfig) {
-	uc := s.UserCredential
+func checkUpstreamCredential(p *problems, at string, s *serviceConfig) {
+	uc := s.UpstreamCredential
 	if uc.Provider != "" && !providerID.MatchString(uc.Provider) {
 		p.add(at+".provider", "provider %q: want github or oidc:NAME", uc.Provider)
 	}

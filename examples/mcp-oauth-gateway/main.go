@@ -139,7 +139,7 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 		cfg.Options.ServiceName = "MCP OAuth Gateway"
 	}
 	for _, sc := range *fc.Services {
-		if uc := sc.UserCredential; uc != nil {
+		if uc := sc.UpstreamCredential; uc != nil {
 			cfg.UserCredentials = append(cfg.UserCredentials, authcmd.UserCredential{Provider: uc.Provider, Scopes: uc.Scopes})
 		}
 	}

@@ -126,7 +126,7 @@ func (b *builder) build(s *serviceConfig) (*service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)
 	}
-	if uc := s.UserCredential; uc != nil {
+	if uc := s.UpstreamCredential; uc != nil {
 		// Behind the bearer check (Mount), before the service: the user's
 		// own token into the request's context, or the 401 that makes the
 		// client sign in again.
@@ -192,7 +192,7 @@ func (b *builder) stdio(svc *service, s *serviceConfig, log *slog.Logger) error 
 		AllowedOrigins: b.guard.AllowedOrigins, AllowedHosts: b.guard.AllowedHosts, AllowAnyHost: b.guard.AllowAnyHost,
 		Logger: log,
 	}
-	if uc := s.UserCredential; uc != nil {
+	if uc := s.UpstreamCredential; uc != nil {
 		// Each user's (and authorization's) own processes, with their
 		// token in uc.Env.
 		users, err := stdiobridge.NewUsers(cmd, func(w http.ResponseWriter, r *http.Request) (string, []string, bool) {
@@ -228,7 +228,7 @@ func (b *builder) upstream(svc *service, s *serviceConfig, log *slog.Logger) err
 		h.Set(k, u.Headers[k].resolved)
 	}
 	var headerFor func(*http.Request) http.Header
-	if uc := s.UserCredential; uc != nil {
+	if uc := s.UpstreamCredential; uc != nil {
 		name := http.CanonicalHeaderKey(uc.Header)
 		bearer := strings.EqualFold(name, "Authorization")
 		headerFor = func(r *http.Request) http.Header {

@@ -23,14 +23,14 @@ import (
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
 
-// TestUserCredential: services that act as the signed-in user with the
+// TestUpstreamCredential: services that act as the signed-in user with the
 // user's own GitHub token. A stdio server gets it in the environment of
 // processes of that user's alone (two users, two processes, two tokens);
 // an upstream server gets it in the configured header. A token that
 // expires is renewed and reaches a new process. The store (file, Redis)
 // holds no GitHub token in clear. Revoking the authorization drops it, and
 // the next call gets the 401 that makes the client sign in again.
-func TestUserCredential(t *testing.T) {
+func TestUpstreamCredential(t *testing.T) {
 	gh := fakegithub.New("gh-app", "gh-secret")
 	defer gh.Close()
 	gh.AddUser(fakegithub.User{ID: 4242, Login: "octocat", Email: "octo@example.com"})
@@ -42,14 +42,14 @@ func TestUserCredential(t *testing.T) {
     stdio:
       command: %q
       env: {%s: "1"}
-    user_credential:
+    upstream_credential:
       provider: github
       scopes: [repo]
       env: UPSTREAM_TOKEN
   - name: api
     upstream:
       url: %s/mcp
-    user_credential:
+    upstream_credential:
       header: Authorization
 `, exe, stdiotest.EnvVar, up.URL))
 	secret := make([]byte, 32)
@@ -183,10 +183,10 @@ func TestUserCredential(t *testing.T) {
 	}
 }
 
-// TestUserCredentialSettings: a service that acts as the user needs
+// TestUpstreamCredentialSettings: a service that acts as the user needs
 // UPSTREAM_KEYS and a provider that gives tokens.
-func TestUserCredentialSettings(t *testing.T) {
-	conf := writeConfig(t, "services:\n"+stdioService("gh")+"    user_credential: {env: TOKEN}\n")
+func TestUpstreamCredentialSettings(t *testing.T) {
+	conf := writeConfig(t, "services:\n"+stdioService("gh")+"    upstream_credential: {env: TOKEN}\n")
 	secret := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	for _, tc := range []struct {
 		name string
