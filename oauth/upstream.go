@@ -101,11 +101,11 @@ func (v *vault) renew(ctx context.Context, clientID, familyID string, fn func(cr
 			return nil, err
 		}
 		now := v.now()
+		if now.After(deadline) {
+			return nil, fmt.Errorf("%w: another renewal of the upstream token did not finish", ErrUpstreamUnavailable)
+		}
 		if rec.LeaseUntil.After(now) {
 			// Another caller renews it: wait for its result.
-			if now.After(deadline) {
-				return nil, fmt.Errorf("%w: another renewal of the upstream token did not finish", ErrUpstreamUnavailable)
-			}
 			if err := sleep(ctx, 50*time.Millisecond+rand.N(100*time.Millisecond)); err != nil {
 				return nil, err
 			}

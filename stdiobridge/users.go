@@ -185,25 +185,19 @@ func (u *Users) Callers() int {
 }
 
 // Sessions is the number of live sessions of every caller.
-func (u *Users) Sessions() int {
-	u.mu.Lock()
-	all := u.proxiesLocked()
-	u.mu.Unlock()
-	n := 0
-	for _, up := range all {
-		n += up.px.Sessions()
-	}
-	return n
-}
+func (u *Users) Sessions() int { return u.sum((*Proxy).Sessions) }
 
 // Children is the number of server processes of every caller.
-func (u *Users) Children() int {
+func (u *Users) Children() int { return u.sum((*Proxy).Children) }
+
+// sum adds count over every caller's proxies, retired ones included.
+func (u *Users) sum(count func(*Proxy) int) int {
 	u.mu.Lock()
 	all := u.proxiesLocked()
 	u.mu.Unlock()
 	n := 0
 	for _, up := range all {
-		n += up.px.Children()
+		n += count(up.px)
 	}
 	return n
 }
