@@ -26,7 +26,12 @@
 //     checks), so a proxied stdio server answers clients as mcpserver does.
 //   - fetch: an MCP fetch tool set with an SSRF-safe HTTP transport (every
 //     connection and redirect decided on the IP actually dialled) and
-//     HTML-to-markdown conversion.
+//     HTML-to-markdown conversion. The transport is fetch/safehttp, usable
+//     on its own; the authorization server fetches Client ID Metadata
+//     Documents with it.
+//   - caller: who is calling, in a request's context: what oauth's bearer
+//     check puts there and mcpserver tools read (mcpserver.Identity is
+//     caller.Identity), so a token verifier links no MCP server.
 //   - echo: diagnostic tool sets (stateful and stateless) that show what a
 //     server behind the gateway sees: headers, token, identity, CORS, timing.
 //

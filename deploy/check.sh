@@ -43,8 +43,9 @@ cleanup() {
 trap cleanup EXIT
 
 (cd "$root" && go build -o "$work/mcp-oauth-server" ./examples/mcp-oauth-server &&
-  go build -o "$work/echo" ./examples/mcp-echo-streamablehttp-server-stateless &&
-  go build -o "$work/checktool" ./deploy/checktool)
+  go build -o "$work/echo" ./examples/mcp-echo-streamablehttp-server-stateless)
+# checktool belongs to deploy/'s own module (deploy/go.mod).
+(cd "$deploy" && go build -o "$work/checktool" ./checktool)
 ct() { "$work/checktool" "$@"; }
 
 wait_port() {

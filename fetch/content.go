@@ -14,6 +14,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"golang.org/x/net/html/charset"
+
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 )
 
 // content is a response body as read.
@@ -26,7 +28,7 @@ type content struct {
 func readContent(resp *http.Response, limit int64) (*content, error) {
 	body, err := io.ReadAll(resp.Body)
 	c := &content{body: body, limit: limit}
-	if errors.Is(err, ErrBodyTooLarge) {
+	if errors.Is(err, safehttp.ErrBodyTooLarge) {
 		c.truncated = true
 	} else if err != nil {
 		return nil, err

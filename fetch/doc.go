@@ -1,32 +1,22 @@
-// Package fetch is an SSRF-safe web fetch tool set for MCP servers: a
-// guarded HTTP transport, an HTML-to-markdown converter and the "fetch"
-// tool.
+// Package fetch is an SSRF-safe web fetch tool set for MCP servers: an
+// HTML-to-markdown converter and the "fetch" tool, on the guarded HTTP
+// transport of package safehttp.
 //
 // # The guard
 //
 // A tool that fetches URLs for a language model lets the model make the
-// server send requests, so every request here goes through a Transport that
-// decides at dial time, on the IP address actually connected to, for every
-// connection and every redirect hop. Loopback, private, link-local,
-// carrier-grade NAT, benchmarking, documentation, multicast, reserved and
-// unspecified addresses, the cloud metadata addresses, and the
-// IPv4-mapped, NAT64 and 6to4 forms of all of them are refused, however the
-// URL spelled the host. A name is refused when any address it resolves to
-// is refused, so DNS rebinding gains nothing; an outbound proxy is used as a
-// CONNECT tunnel to the checked address, so it cannot be used to go around
-// the check. Response bodies are capped after decompression.
+// server send requests, so every request here goes through the SSRF guard
+// of package safehttp (a subpackage, usable on its own): it decides at dial
+// time, on the IP address actually connected to, for every connection and
+// every redirect hop, and caps response bodies after decompression.
+// Options.Client configures it. Tools.Transport returns it.
 //
-// The guard is usable on its own wherever a URL comes from outside, such as
-// a Client ID Metadata Document URL:
-//
-//	client, err := fetch.NewClient(&fetch.ClientOptions{
-//		MaxBodyBytes: 5 << 10,
-//		Timeout:      5 * time.Second,
-//	})
-//	resp, err := client.Get(untrustedURL) // errors.Is(err, fetch.ErrRefused) for internal targets
-//
-// Tests that serve documents from httptest set ClientOptions.UnsafeAllowLoopback,
-// which must never be set in production.
+// The guard's names that used to live here (ClientOptions, Transport,
+// NewClient, NewTransport, CheckIP, RefusedError, ErrRefused, ...) are now
+// aliases of safehttp's: existing code compiles and behaves as before
+// (errors match either name; their texts now begin with "safehttp:"). They
+// are deprecated; new code imports safehttp, which links neither the HTML
+// converter nor mcp-go.
 //
 // # The converter
 //
@@ -38,7 +28,7 @@
 // New builds the tool set; Register adds the "fetch" tool to an
 // mcpserver.Server:
 //
-//	tools, err := fetch.New(&fetch.Options{Client: fetch.ClientOptions{AllowedDomains: []string{"example.com"}}})
+//	tools, err := fetch.New(&fetch.Options{Client: safehttp.Options{AllowedDomains: []string{"example.com"}}})
 //	if err != nil {
 //		return err
 //	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 )
 
 // maxRobotsBytes is how much of a robots.txt is read (RFC 9309 asks for at
@@ -165,7 +167,7 @@ func normalizeRobotsPath(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%' && i+2 < len(s) && isHex(rune(s[i+1])) && isHex(rune(s[i+2])):
+		case c == '%' && i+2 < len(s) && isHexDigit(s[i+1]) && isHexDigit(s[i+2]):
 			b.WriteByte('%')
 			b.WriteString(strings.ToUpper(s[i+1 : i+3]))
 			i += 2
@@ -178,6 +180,10 @@ func normalizeRobotsPath(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // robotsCache fetches robots.txt files and keeps their rules for a while,
@@ -307,7 +313,7 @@ func (c *robotsCache) fetch(ctx context.Context, site string) *robotsEntry {
 	req.Header.Set("Accept", "text/plain, */*;q=0.5")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		var refused *RefusedError
+		var refused *safehttp.RefusedError
 		if errors.As(err, &refused) {
 			return fail(refused)
 		}
@@ -321,7 +327,7 @@ func (c *robotsCache) fetch(ctx context.Context, site string) *robotsEntry {
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxRobotsBytes))
-		if err != nil && !errors.Is(err, ErrBodyTooLarge) {
+		if err != nil && !errors.Is(err, safehttp.ErrBodyTooLarge) {
 			return fail(err)
 		}
 		e.rules = parseRobots(body, c.token)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -41,7 +42,7 @@ type Options struct {
 	// ports, domain lists, the private-address switch, redirects, the body
 	// size cap (zero: 10 MiB) and the default per-call timeout
 	// (Client.Timeout; zero: 30 s).
-	Client ClientOptions
+	Client safehttp.Options
 	// MaxTimeout is the longest timeout a call may ask for with its
 	// "timeout" argument. Zero: Client.Timeout, so calls can only shorten
 	// it.
@@ -73,7 +74,7 @@ type Options struct {
 // Tools is the fetch tool set. Build it with New, then Register it on an
 // mcpserver.Server, or call Fetch directly. It is safe for concurrent use.
 type Tools struct {
-	transport  *Transport
+	transport  *safehttp.Transport
 	client     *http.Client
 	robots     *robotsCache
 	userAgent  string
@@ -104,7 +105,7 @@ func New(opts *Options) (*Tools, error) {
 		return nil, errors.New("fetch: UserAgent must be one line")
 	}
 	if t.timeout == 0 {
-		t.timeout = DefaultTimeout
+		t.timeout = safehttp.DefaultTimeout
 	}
 	if t.maxTimeout == 0 {
 		t.maxTimeout = t.timeout
@@ -126,7 +127,7 @@ func New(opts *Options) (*Tools, error) {
 	}
 	clientOpts := opts.Client
 	clientOpts.Timeout = t.maxTimeout // each call sets its own deadline
-	tp, err := NewTransport(&clientOpts)
+	tp, err := safehttp.NewTransport(&clientOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -145,13 +146,9 @@ func New(opts *Options) (*Tools, error) {
 		}
 		robotsOpts := clientOpts
 		robotsOpts.MaxBodyBytes = maxRobotsBytes
-		rt, err := NewTransport(&robotsOpts)
+		rt, err := safehttp.NewTransport(&robotsOpts)
 		if err != nil {
 			return nil, err
-		}
-		// One network for both, read at dial time, for tests that replace it.
-		rt.dialAddr = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return tp.dialAddr(ctx, network, addr)
 		}
 		t.robots = newRobotsCache(rt.Client(), t.userAgent, size, ttl, t.now)
 	}
@@ -159,7 +156,7 @@ func New(opts *Options) (*Tools, error) {
 }
 
 // Transport is the guarded transport the tools fetch with.
-func (t *Tools) Transport() *Transport { return t.transport }
+func (t *Tools) Transport() *safehttp.Transport { return t.transport }
 
 // Register adds the fetch tool to s.
 func (t *Tools) Register(s *mcpserver.Server) {
@@ -170,7 +167,7 @@ func (t *Tools) Register(s *mcpserver.Server) {
 func (t *Tools) Close() error {
 	t.transport.CloseIdleConnections()
 	if t.robots != nil {
-		t.robots.client.Transport.(*Transport).CloseIdleConnections()
+		t.robots.client.Transport.(*safehttp.Transport).CloseIdleConnections()
 	}
 	return nil
 }
@@ -413,7 +410,7 @@ func validHeaderName(s string) bool {
 
 // describe turns a fetch error into a message a model can act on.
 func (t *Tools) describe(c *call, err error) string {
-	var refused *RefusedError
+	var refused *safehttp.RefusedError
 	var robots *RobotsError
 	var dnsErr *net.DNSError
 	if errors.As(err, &robots) && robots.Err != nil && (errors.As(robots.Err, &refused) || errors.As(robots.Err, &dnsErr) ||
@@ -439,8 +436,8 @@ func (t *Tools) describe(c *call, err error) string {
 		}
 		return fmt.Sprintf("Refused to fetch %s: %s. The fetch tool only reaches public internet addresses on allowed ports and domains; do not retry this URL.",
 			c.url, why)
-	case errors.Is(err, ErrTooManyRedirects):
-		return fmt.Sprintf("Cannot fetch %s: it redirects too many times (%s).", c.url, strings.TrimPrefix(unwrapURLError(err).Error(), "fetch: "))
+	case errors.Is(err, safehttp.ErrTooManyRedirects):
+		return fmt.Sprintf("Cannot fetch %s: it redirects too many times (%s).", c.url, plainError(err))
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return fmt.Sprintf("Fetching %s timed out after %g seconds. The site may be slow or down; try again later, or with a longer timeout (at most %g seconds).",
 			c.url, c.timeout.Seconds(), t.maxTimeout.Seconds())
@@ -449,7 +446,17 @@ func (t *Tools) describe(c *call, err error) string {
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("Cannot fetch %s: the host name %s could not be resolved (%s). Check the URL for typos.", c.url, dnsErr.Name, dnsErr.Err)
 	}
-	return fmt.Sprintf("Cannot fetch %s: %s.", c.url, strings.TrimPrefix(unwrapURLError(err).Error(), "fetch: "))
+	return fmt.Sprintf("Cannot fetch %s: %s.", c.url, plainError(err))
+}
+
+// plainError is err's message for a model: without the url.Error wrapper
+// and the package prefix.
+func plainError(err error) string {
+	msg := unwrapURLError(err).Error()
+	for _, prefix := range []string{"fetch: ", "safehttp: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return msg
 }
 
 func unwrapURLError(err error) error {

@@ -12,8 +12,11 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +24,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 )
 
 // testTools builds a tool set that may reach loopback test servers.
@@ -281,7 +286,7 @@ func TestFetchContentTypes(t *testing.T) {
 
 func TestFetchImageOverCap(t *testing.T) {
 	srv, _ := site(t, "", 404)
-	tools := testTools(t, &Options{Client: ClientOptions{MaxBodyBytes: 64}})
+	tools := testTools(t, &Options{Client: safehttp.Options{MaxBodyBytes: 64}})
 	r := callTool(t, tools, map[string]any{"url": srv.URL + "/image.png"})
 	if !r.IsError || !strings.Contains(text(r), "larger than the 64 bytes size limit") {
 		t.Errorf("oversized image: %s", text(r))
@@ -290,7 +295,7 @@ func TestFetchImageOverCap(t *testing.T) {
 
 func TestFetchRedirectsOff(t *testing.T) {
 	srv, _ := site(t, "", 404)
-	tools := testTools(t, &Options{Client: ClientOptions{MaxRedirects: -1}})
+	tools := testTools(t, &Options{Client: safehttp.Options{MaxRedirects: -1}})
 	r := callTool(t, tools, map[string]any{"url": srv.URL + "/old-article"})
 	if r.IsError || !strings.Contains(text(r), "it redirects to "+srv.URL+"/article, which was not followed") {
 		t.Errorf("redirect: %s", text(r))
@@ -318,7 +323,7 @@ func TestFetchHTTPError(t *testing.T) {
 
 func TestFetchDecompressionBomb(t *testing.T) {
 	srv, _ := site(t, "", 404)
-	tools := testTools(t, &Options{Client: ClientOptions{MaxBodyBytes: 100000}})
+	tools := testTools(t, &Options{Client: safehttp.Options{MaxBodyBytes: 100000}})
 	r := callTool(t, tools, map[string]any{"url": srv.URL + "/bomb", "max_length": 10})
 	if r.IsError || !strings.Contains(text(r), "larger than the 97.7 KiB size limit") {
 		t.Fatalf("bomb: %s", text(r))
@@ -375,7 +380,7 @@ func TestFetchArgumentErrors(t *testing.T) {
 
 func TestFetchTimeout(t *testing.T) {
 	srv, _ := site(t, "", 404)
-	tools := testTools(t, &Options{Client: ClientOptions{Timeout: 10 * time.Second}})
+	tools := testTools(t, &Options{Client: safehttp.Options{Timeout: 10 * time.Second}})
 	start := time.Now()
 	r := callTool(t, tools, map[string]any{"url": srv.URL + "/slow", "timeout": 0.2})
 	if !r.IsError || !strings.Contains(text(r), "timed out after 0.2 seconds") {
@@ -386,17 +391,27 @@ func TestFetchTimeout(t *testing.T) {
 	}
 }
 
+// TestFetchRefusesInternalAddresses: the model is told why an internal
+// address is refused, and no connection is made. Every connection the
+// tools could make goes through an outbound proxy that is a loopback trap,
+// so a guard failure would show as a connection there, never as a packet
+// off this host.
 func TestFetchRefusesInternalAddresses(t *testing.T) {
-	tr := newTrap(t)
-	tools, err := New(&Options{IgnoreRobots: true, Logger: slog.New(slog.DiscardHandler), Client: ClientOptions{
-		Resolver: &fakeResolver{names: map[string][]string{"intranet.example": {"10.1.2.3"}, "sneaky.example": {"127.0.0.1"}}},
+	var trapped atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trapped.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer trap.Close()
+	proxy, _ := url.Parse(trap.URL)
+	P := proxy.Port()
+	tools, err := New(&Options{IgnoreRobots: true, Logger: slog.New(slog.DiscardHandler), Client: safehttp.Options{
+		Proxy:    proxy,
+		Resolver: resolverOf{"intranet.example": "10.1.2.3", "sneaky.example": "127.0.0.1"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	network := &testNet{route: func(string) string { return tr.ln.Addr().String() }}
-	network.install(tools.transport)
-	P := fmt.Sprint(tr.port())
 	for _, c := range []struct{ url, want string }{
 		{"http://127.0.0.1:" + P + "/", "loopback"},
 		{"http://sneaky.example:" + P + "/admin", "loopback"},
@@ -411,13 +426,13 @@ func TestFetchRefusesInternalAddresses(t *testing.T) {
 	}
 	// With robots.txt checks on, the refusal (or a missing name) is still
 	// what the model is told, not a robots.txt problem.
-	withRobots, err := New(&Options{Logger: slog.New(slog.DiscardHandler), Client: ClientOptions{
-		Resolver: &fakeResolver{names: map[string][]string{"sneaky.example": {"127.0.0.1"}}},
+	withRobots, err := New(&Options{Logger: slog.New(slog.DiscardHandler), Client: safehttp.Options{
+		Proxy:    proxy,
+		Resolver: resolverOf{"sneaky.example": "127.0.0.1"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	network.install(withRobots.transport)
 	for _, c := range []struct{ url, want string }{
 		{"http://sneaky.example:" + P + "/admin", "sneaky.example is 127.0.0.1, which is not a public internet address (loopback)"},
 		{"http://no-such-host.example:" + P + "/", "the host name no-such-host.example could not be resolved"},
@@ -427,9 +442,21 @@ func TestFetchRefusesInternalAddresses(t *testing.T) {
 			t.Errorf("%s: %s", c.url, text(r))
 		}
 	}
-	if tr.accepted.Load() != 0 || len(network.dialed()) != 0 {
-		t.Errorf("the trap saw %d connections, %d dials", tr.accepted.Load(), len(network.dialed()))
+	if n := trapped.Load(); n != 0 {
+		t.Errorf("the trap proxy saw %d requests", n)
 	}
+}
+
+// resolverOf answers each name with one address; other names do not
+// exist. No test touches real DNS.
+type resolverOf map[string]string
+
+func (r resolverOf) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	a, ok := r[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []netip.Addr{netip.MustParseAddr(a)}, nil
 }
 
 func TestFetchRobots(t *testing.T) {
@@ -542,11 +569,11 @@ func TestToolDefinition(t *testing.T) {
 
 func TestNewValidates(t *testing.T) {
 	for _, o := range []*Options{
-		{MaxTimeout: time.Second, Client: ClientOptions{Timeout: time.Minute}},
+		{MaxTimeout: time.Second, Client: safehttp.Options{Timeout: time.Minute}},
 		{DefaultMaxLength: MaxLengthLimit + 1},
 		{UserAgent: "a\r\nb"},
 		{RobotsCacheSize: -1},
-		{Client: ClientOptions{AllowedSchemes: []string{"gopher"}}},
+		{Client: safehttp.Options{AllowedSchemes: []string{"gopher"}}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted bad options", o)

@@ -3,40 +3,21 @@ package mcpserver
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/caller"
 )
 
 // Identity is who is calling: a verified user and the client acting for it.
-type Identity struct {
-	// Subject is the stable user id (the token's sub, or X-User-Id).
-	Subject string
-	// Name is the user's login or display name (X-User-Name).
-	Name string
-	// Email is the user's e-mail address when known (X-User-Email).
-	Email string
-	// ClientID is the OAuth client acting for the user (X-Auth-Client-Id).
-	ClientID string
-	// Scopes are the granted scopes.
-	Scopes []string
-	// Claims holds the verified token's claims when the identity came from a
-	// token; nil otherwise.
-	Claims map[string]any
-	// Source says where the identity came from: "token" for an
-	// authentication hook, "gateway" for trusted gateway headers.
-	Source string
-}
-
-// HasScope reports whether the identity was granted scope.
-func (id *Identity) HasScope(scope string) bool {
-	return id != nil && slices.Contains(id.Scopes, scope)
-}
+// It is caller.Identity, which the resource-server side (package oauth)
+// produces without linking this package.
+type Identity = caller.Identity
 
 // AuthFunc decides who is calling. It returns the caller's identity and true
 // to let the request through (a nil identity means an anonymous caller), or
 // false after it has written the whole refusal itself, such as a 401 with a
-// WWW-Authenticate challenge.
-type AuthFunc func(w http.ResponseWriter, r *http.Request) (*Identity, bool)
+// WWW-Authenticate challenge. It is caller.AuthFunc.
+type AuthFunc = caller.AuthFunc
 
 // Request describes the HTTP request that carried the current MCP message.
 // Tools read it with RequestFromContext. Its fields must not be modified.
@@ -59,7 +40,6 @@ type Request struct {
 }
 
 type requestKey struct{}
-type identityKey struct{}
 type sessionKey struct{}
 
 // RequestFromContext returns the HTTP request that carried the current MCP
@@ -71,18 +51,15 @@ func RequestFromContext(ctx context.Context) *Request {
 }
 
 // IdentityFromContext returns the caller's identity, or nil for an anonymous
-// caller.
-func IdentityFromContext(ctx context.Context) *Identity {
-	id, _ := ctx.Value(identityKey{}).(*Identity)
-	return id
-}
+// caller (caller.FromContext).
+func IdentityFromContext(ctx context.Context) *Identity { return caller.FromContext(ctx) }
 
 // ContextWithIdentity returns a copy of ctx that carries id. Authentication
 // middleware in front of a Server uses it: an identity already in the
 // request's context is taken as the caller's, and Options.Authenticate and
-// gateway headers are then not consulted.
+// gateway headers are then not consulted. It is caller.NewContext.
 func ContextWithIdentity(ctx context.Context, id *Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
+	return caller.NewContext(ctx, id)
 }
 
 // SessionFromContext returns the current protocol session, or nil when the

@@ -244,7 +244,7 @@ func (s *Server) callContext(parent context.Context, sess *Session, c *conn, inf
 		ctx = context.WithValue(ctx, requestKey{}, info)
 	}
 	if identity != nil {
-		ctx = context.WithValue(ctx, identityKey{}, identity)
+		ctx = ContextWithIdentity(ctx, identity)
 	}
 	if !sess.ephemeral() {
 		ctx = context.WithValue(ctx, sessionKey{}, sess)

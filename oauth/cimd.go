@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcp-oauth-gateway/gateway/fetch"
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 )
 
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-
@@ -119,7 +119,7 @@ func newClientDocuments(s *Server, opts *Options) (*clientDocuments, error) {
 	base := opts.ClientMetadataHTTPClient
 	if base == nil {
 		var err error
-		base, err = fetch.NewClient(&fetch.ClientOptions{
+		base, err = safehttp.NewClient(&safehttp.Options{
 			AllowedSchemes: []string{"https"},
 			MaxRedirects:   -1,
 			MaxBodyBytes:   d.maxBytes + 1,
@@ -279,7 +279,7 @@ func (d *clientDocuments) fetch(ctx context.Context, id string) (*Client, time.D
 	resp, err := d.http.Do(req)
 	if err != nil {
 		d.log.WarnContext(ctx, "oauth: client metadata document not fetched", "client_id", id, "error", err)
-		var refused *fetch.RefusedError
+		var refused *safehttp.RefusedError
 		switch {
 		case errors.As(err, &refused):
 			return nil, 0, clientError("The application's metadata document at %s may not be fetched: %s.", host, refused.Reason)
@@ -296,7 +296,7 @@ func (d *clientDocuments) fetch(ctx context.Context, id string) (*Client, time.D
 		return nil, 0, clientError("The application's metadata document at %s is not JSON.", host)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBytes+1))
-	if int64(len(body)) > d.maxBytes || errors.Is(err, fetch.ErrBodyTooLarge) {
+	if int64(len(body)) > d.maxBytes || errors.Is(err, safehttp.ErrBodyTooLarge) {
 		return nil, 0, clientError("The application's metadata document at %s is larger than %d bytes.", host, d.maxBytes)
 	}
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-oauth-gateway/gateway/fetch"
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 )
 
 // docServer serves Client ID Metadata Documents over TLS on loopback; each
@@ -90,7 +90,7 @@ func (d *docServer) doc(path string, mod func(m map[string]any)) string {
 func loopbackFetcher(t *testing.T, d *docServer) *http.Client {
 	pool := x509.NewCertPool()
 	pool.AddCert(d.Certificate())
-	c, err := fetch.NewClient(&fetch.ClientOptions{UnsafeAllowLoopback: true, TLSConfig: &tls.Config{RootCAs: pool}})
+	c, err := safehttp.NewClient(&safehttp.Options{UnsafeAllowLoopback: true, TLSConfig: &tls.Config{RootCAs: pool}})
 	if err != nil {
 		t.Fatal(err)
 	}

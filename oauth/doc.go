@@ -169,7 +169,9 @@
 // scope, invalid_token, 403 insufficient_scope, 400 invalid_request; a
 // token in the query string is refused) and serves the resource's RFC 9728
 // metadata. It plugs into mcpserver (Options.Authenticate) or wraps any
-// handler. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
+// handler; the caller it admits is a caller.Identity in the request's
+// context (the type mcpserver.Identity names), so this package links no MCP
+// server, and verifying a token needs neither mcp-go nor an HTML parser. [ForwardAuth] is the /verify endpoint of Traefik forwardAuth,
 // nginx auth_request and Caddy forward_auth, with identity headers for the
 // service behind the proxy; it decides on exactly the host and path the
 // proxy routed on, and refuses (400 invalid_request) any request the proxy
@@ -213,7 +215,7 @@
 // with MountOptions.MatchHost):
 //
 //	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: "https://gw.example.com/notes/mcp"})
-//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard})
+//	err = pr.Mount(mux, notes.Handler(), &oauth.MountOptions{Guard: guard.Wrap})
 //
 // oauth/identityproxy forwards what a ProtectedResource let through to an
 // upstream MCP server with the verified identity in headers.

@@ -29,7 +29,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/mcp-oauth-gateway/gateway/fetch"
+	"github.com/mcp-oauth-gateway/gateway/fetch/safehttp"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
@@ -663,7 +663,7 @@ func newFloodDocs(t *testing.T) *floodDocs {
 	t.Cleanup(d.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(d.Certificate())
-	c, err := fetch.NewClient(&fetch.ClientOptions{UnsafeAllowLoopback: true, TLSConfig: &tls.Config{RootCAs: pool}})
+	c, err := safehttp.NewClient(&safehttp.Options{UnsafeAllowLoopback: true, TLSConfig: &tls.Config{RootCAs: pool}})
 	if err != nil {
 		t.Fatal(err)
 	}

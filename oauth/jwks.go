@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -28,7 +29,55 @@ import (
 // *JWKS is one for a verifier in another process. PublicKey may look the
 // kid up remotely when it does not know it, and should rate-limit that.
 type KeySource interface {
-	PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool)
+	PublicKey(ctx context.Context, kid string) (VerificationKey, bool)
+}
+
+// VerificationKey is a public key that verifies access tokens, and the
+// algorithm it is for. A token whose header names another algorithm than
+// its key's is refused, so a key cannot be used with an algorithm it was
+// not made for.
+type VerificationKey struct {
+	// Key is *rsa.PublicKey (at least 2048 bits), *ecdsa.PublicKey (P-256)
+	// or ed25519.PublicKey. Another key verifies nothing.
+	Key crypto.PublicKey
+	// Algorithm is the JWS algorithm of the key: RS256, ES256 or EdDSA,
+	// the one its type implies; another verifies nothing. Zero: the one
+	// its type implies.
+	Algorithm string
+}
+
+// algorithm is the JWS algorithm k verifies: its Algorithm when it names
+// the one the key's type implies, "" for a key that verifies nothing here.
+func (k VerificationKey) algorithm() string {
+	var implied string
+	switch key := k.Key.(type) {
+	case *rsa.PublicKey:
+		if key.N.BitLen() >= 2048 {
+			implied = RS256
+		}
+	case *ecdsa.PublicKey:
+		if key.Curve == elliptic.P256() {
+			implied = ES256
+		}
+	case ed25519.PublicKey:
+		implied = EdDSA
+	}
+	if k.Algorithm != "" && k.Algorithm != implied {
+		return ""
+	}
+	return implied
+}
+
+// verificationKey is the public half of a JSON Web Key, with its algorithm
+// resolved; ok is false for a key that verifies nothing here.
+func verificationKey(jwk *jose.JSONWebKey) (VerificationKey, bool) {
+	pub := jwk.Public() // never keep private material, if a set had any
+	if !pub.Valid() {
+		return VerificationKey{}, false
+	}
+	k := VerificationKey{Key: pub.Key, Algorithm: jwk.Algorithm}
+	k.Algorithm = k.algorithm()
+	return k, k.Algorithm != ""
 }
 
 var (
@@ -89,7 +138,7 @@ type JWKS struct {
 }
 
 type jwksState struct {
-	keys    map[string]*jose.JSONWebKey
+	keys    map[string]VerificationKey
 	expires time.Time
 }
 
@@ -135,7 +184,7 @@ func NewJWKS(url string, opts *JWKSOptions) (*JWKS, error) {
 }
 
 // PublicKey implements KeySource.
-func (j *JWKS) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (j *JWKS) PublicKey(ctx context.Context, kid string) (VerificationKey, bool) {
 	now := j.now()
 	st := j.state.Load()
 	if st != nil {
@@ -168,10 +217,10 @@ func (j *JWKS) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, boo
 	return j.lookup(kid)
 }
 
-func (j *JWKS) lookup(kid string) (*jose.JSONWebKey, bool) {
+func (j *JWKS) lookup(kid string) (VerificationKey, bool) {
 	st := j.state.Load()
 	if st == nil {
-		return nil, false
+		return VerificationKey{}, false
 	}
 	key, ok := st.keys[kid]
 	return key, ok
@@ -196,7 +245,7 @@ func (j *JWKS) fetchLocked(ctx context.Context) error {
 	return nil
 }
 
-func (j *JWKS) fetch(ctx context.Context) (map[string]*jose.JSONWebKey, time.Duration, error) {
+func (j *JWKS) fetch(ctx context.Context) (map[string]VerificationKey, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
@@ -235,7 +284,7 @@ func (j *JWKS) fetch(ctx context.Context) (map[string]*jose.JSONWebKey, time.Dur
 
 // parseJWKS reads a JSON Web Key Set and keeps the public signing keys
 // with a kid, of the algorithms access tokens use.
-func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
+func parseJWKS(body []byte) (map[string]VerificationKey, error) {
 	var raw struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -245,7 +294,7 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 	if raw.Keys == nil {
 		return nil, errors.New(`not a JSON Web Key Set: no "keys" member`)
 	}
-	keys := make(map[string]*jose.JSONWebKey, len(raw.Keys))
+	keys := make(map[string]VerificationKey, len(raw.Keys))
 	for _, rk := range raw.Keys {
 		var k jose.JSONWebKey
 		if err := k.UnmarshalJSON(rk); err != nil {
@@ -254,36 +303,11 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 		if k.KeyID == "" || k.Use != "" && k.Use != "sig" || !k.Valid() {
 			continue
 		}
-		pub := k.Public() // never keep private material, if a set had any
-		if !pub.Valid() || keyAlgorithm(&pub) == "" {
-			continue
+		if vk, ok := verificationKey(&k); ok {
+			keys[k.KeyID] = vk
 		}
-		keys[k.KeyID] = &pub
 	}
 	return keys, nil
-}
-
-// keyAlgorithm is the JWS algorithm a verification key is for: its "alg"
-// when it names one this package verifies, otherwise the one its type
-// implies. "" for a key that verifies nothing here.
-func keyAlgorithm(k *jose.JSONWebKey) string {
-	var implied string
-	switch key := k.Key.(type) {
-	case *rsa.PublicKey:
-		if key.N.BitLen() >= 2048 {
-			implied = RS256
-		}
-	case *ecdsa.PublicKey:
-		if key.Curve == elliptic.P256() {
-			implied = ES256
-		}
-	case ed25519.PublicKey:
-		implied = EdDSA
-	}
-	if k.Algorithm != "" && k.Algorithm != implied {
-		return ""
-	}
-	return implied
 }
 
 // maxAge reads max-age from a Cache-Control header; no-store and no-cache

@@ -18,17 +18,17 @@ import (
 // policies read), and the id of the token family (the authorization the
 // token descends from), which revocation covers.
 type AccessTokenClaims struct {
-	Issuer   string           `json:"iss"`
-	Subject  string           `json:"sub"`
-	Audience jwt.Audience     `json:"aud"`
-	Expiry   *jwt.NumericDate `json:"exp"`
-	IssuedAt *jwt.NumericDate `json:"iat"`
+	Issuer   string       `json:"iss"`
+	Subject  string       `json:"sub"`
+	Audience Audience     `json:"aud"`
+	Expiry   *NumericDate `json:"exp"`
+	IssuedAt *NumericDate `json:"iat"`
 	// NotBefore is optional; this server does not set it.
-	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
-	ID        string           `json:"jti"`
-	ClientID  string           `json:"client_id"`
-	Scope     string           `json:"scope,omitempty"`
-	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
+	NotBefore *NumericDate `json:"nbf,omitempty"`
+	ID        string       `json:"jti"`
+	ClientID  string       `json:"client_id"`
+	Scope     string       `json:"scope,omitempty"`
+	AuthTime  *NumericDate `json:"auth_time,omitempty"`
 	// Login is the user's login (GitHub handle), as preferred_username.
 	Login         string `json:"preferred_username,omitempty"`
 	Name          string `json:"name,omitempty"`
@@ -81,13 +81,13 @@ func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string,
 	c := AccessTokenClaims{
 		Issuer:        s.issuer,
 		Subject:       user.Subject,
-		Audience:      jwt.Audience(aud),
-		Expiry:        jwt.NewNumericDate(now.Add(s.accessTTL)),
-		IssuedAt:      jwt.NewNumericDate(now),
+		Audience:      Audience(aud),
+		Expiry:        NewNumericDate(now.Add(s.accessTTL)),
+		IssuedAt:      NewNumericDate(now),
 		ID:            randomString("", 16),
 		ClientID:      clientID,
 		Scope:         scope,
-		AuthTime:      jwt.NewNumericDate(authTime),
+		AuthTime:      NewNumericDate(authTime),
 		Login:         user.Login,
 		Name:          user.Name,
 		Email:         user.Email,

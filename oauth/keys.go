@@ -157,7 +157,7 @@ type keyState struct {
 	signKid  string
 	signer   jose.Signer
 	signAlg  string
-	public   map[string]*jose.JSONWebKey
+	public   map[string]VerificationKey
 	jwks     []byte
 	loadedAt time.Time
 	rotateAt time.Time // zero: never
@@ -202,12 +202,13 @@ func generateKeyCheck(alg string) (string, error) {
 }
 
 func buildState(keys []*jose.JSONWebKey, signing *jose.JSONWebKey, now time.Time) (*keyState, error) {
-	st := &keyState{public: make(map[string]*jose.JSONWebKey, len(keys)), loadedAt: now}
+	st := &keyState{public: make(map[string]VerificationKey, len(keys)), loadedAt: now}
 	set := jose.JSONWebKeySet{}
 	for _, k := range keys {
-		pub := k.Public()
-		st.public[k.KeyID] = &pub
-		set.Keys = append(set.Keys, pub)
+		if vk, ok := verificationKey(k); ok {
+			st.public[k.KeyID] = vk
+		}
+		set.Keys = append(set.Keys, k.Public())
 	}
 	var err error
 	if st.jwks, err = json.Marshal(set); err != nil {
@@ -249,17 +250,17 @@ func (k *keyring) current(ctx context.Context) (*keyState, error) {
 
 // lookup returns the public key of kid, re-reading the store (rate
 // limited) when the kid is unknown.
-func (k *keyring) lookup(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (k *keyring) lookup(ctx context.Context, kid string) (VerificationKey, bool) {
 	if key, ok := k.state.Load().public[kid]; ok {
 		return key, true
 	}
 	if k.store == nil {
-		return nil, false
+		return VerificationKey{}, false
 	}
 	now := k.now().UnixNano()
 	last := k.lastMiss.Load()
 	if now-last < int64(keyMissInterval) || !k.lastMiss.CompareAndSwap(last, now) {
-		return nil, false
+		return VerificationKey{}, false
 	}
 	k.reloadMu.Lock()
 	_ = k.reloadLocked(ctx)

@@ -1,10 +1,11 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ type MemoryStore struct {
 	refresh     map[refreshKey]*RefreshToken
 	families    map[familyKey]map[string]bool // hashes of a family
 	byClient    map[string]map[string]bool    // families of a client
-	revocations map[revocationKey]Revocation
+	revocations map[RevocationKey]Revocation
 	keys        map[string]*SigningKey
 	devices     map[string]*DeviceAuthorization // by device-code hash
 	userCodes   map[string]string               // user code -> device-code hash
@@ -69,12 +70,6 @@ type refreshKey struct{ client, hash string }
 
 type familyKey struct{ client, family string }
 
-type revocationKey struct {
-	kind   RevocationKind
-	client string
-	id     string
-}
-
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 	if opts == nil {
@@ -91,7 +86,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		refresh:     make(map[refreshKey]*RefreshToken),
 		families:    make(map[familyKey]map[string]bool),
 		byClient:    make(map[string]map[string]bool),
-		revocations: make(map[revocationKey]Revocation),
+		revocations: make(map[RevocationKey]Revocation),
 		keys:        make(map[string]*SigningKey),
 		devices:     make(map[string]*DeviceAuthorization),
 		userCodes:   make(map[string]string),
@@ -137,12 +132,6 @@ func (s *MemoryStore) sweepLoop(interval time.Duration) {
 			s.Sweep()
 		}
 	}
-}
-
-// expired reports whether a record with this expiry is gone at now. A zero
-// expiry never passes.
-func expired(exp, now time.Time) bool {
-	return !exp.IsZero() && !now.Before(exp)
 }
 
 // Sweep removes every expired record now. The store also sweeps by itself
@@ -276,10 +265,6 @@ func (s *MemoryStore) DeleteClient(_ context.Context, id string) error {
 
 // ---- QuotaStore ----
 
-func (s *MemoryStore) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	return s.quotas.Allow(ctx, key, limit, window)
-}
-
 func (s *MemoryStore) AllowAll(ctx context.Context, qs []Quota) (QuotaResult, error) {
 	return s.quotas.AllowAll(ctx, qs)
 }
@@ -396,12 +381,13 @@ func (s *MemoryStore) RedeemCode(_ context.Context, hash string) (*Grant, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.codes[hash]
-	switch {
-	case !ok:
+	if !ok {
 		return nil, notFound("redeem code", hash)
-	case c.used && !expired(c.grant.ExpiresAt.Add(UsedCodeRetention), now):
-		return c.grant.Clone(), fmt.Errorf("oauth: memory store: redeem code %q: %w", hash, ErrCodeUsed)
-	case c.used || expired(c.grant.ExpiresAt, now):
+	}
+	switch err := RedeemCodeStep(c.grant, c.used, now); {
+	case errors.Is(err, ErrCodeUsed):
+		return c.grant.Clone(), fmt.Errorf("oauth: memory store: redeem code %q: %w", hash, err)
+	case err != nil:
 		return nil, notFound("redeem code", hash)
 	}
 	c.used = true
@@ -424,7 +410,7 @@ func (s *MemoryStore) IssueRefresh(_ context.Context, hash string, t *RefreshTok
 	if old, ok := s.refresh[k]; ok && !expired(old.ExpiresAt, now) {
 		return fmt.Errorf("oauth: memory store: issue refresh %q: %w", hash, ErrExists)
 	}
-	if r, ok := s.revocations[revocationKey{RevokedFamily, t.ClientID, t.FamilyID}]; ok && !expired(r.ExpiresAt, now) {
+	if r, ok := s.revocations[RevocationKey{RevokedFamily, t.ClientID, t.FamilyID}]; ok && !expired(r.ExpiresAt, now) {
 		return fmt.Errorf("oauth: memory store: issue refresh %q: family %q revoked: %w", hash, t.FamilyID, ErrConflict)
 	}
 	s.putRefresh(k, t.Clone())
@@ -486,37 +472,23 @@ func (s *MemoryStore) RotateRefresh(_ context.Context, r *Rotation) (*RotationRe
 	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oldKey := refreshKey{r.ClientID, r.OldHash}
-	old, ok := s.refresh[oldKey]
-	if !ok || expired(old.ExpiresAt, now) {
+	// The step updates the stored old token in place.
+	res, err := RotateStep(r, now, func(hash string) (*RefreshToken, error) {
+		return s.refresh[refreshKey{r.ClientID, hash}], nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return nil, notFound("rotate refresh", r.OldHash)
+	case err != nil:
+		return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: %w", r.OldHash, err)
 	}
-	if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
-		return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor of another family or client: %w", r.OldHash, ErrConflict)
+	switch res.Outcome {
+	case Rotated:
+		s.putRefresh(refreshKey{r.ClientID, r.NewHash}, r.New.Clone())
+	case Reuse:
+		rev := s.revokeFamily(r.ClientID, res.Old.FamilyID, now, r.RevokeUntil)
+		published = &rev
 	}
-	res := &RotationResult{Old: old.Clone()}
-	if old.Successor == "" {
-		newKey := refreshKey{r.ClientID, r.NewHash}
-		if t, ok := s.refresh[newKey]; ok && !expired(t.ExpiresAt, now) {
-			return nil, fmt.Errorf("oauth: memory store: rotate refresh %q: successor %q: %w", r.OldHash, r.NewHash, ErrExists)
-		}
-		old.RotatedAt = now
-		old.Successor = r.NewHash
-		old.GraceUntil = r.GraceUntil
-		old.GraceBlob = append([]byte(nil), r.GraceBlob...)
-		s.putRefresh(newKey, r.New.Clone())
-		res.Outcome = Rotated
-		return res, nil
-	}
-	succ, ok := s.refresh[refreshKey{r.ClientID, old.Successor}]
-	if now.Before(old.GraceUntil) && ok && !expired(succ.ExpiresAt, now) && succ.Successor == "" {
-		res.Outcome = Retry
-		res.GraceBlob = append([]byte(nil), old.GraceBlob...)
-		return res, nil
-	}
-	rev := s.revokeFamily(r.ClientID, old.FamilyID, now, r.RevokeUntil)
-	published = &rev
-	res.Outcome = Reuse
 	return res, nil
 }
 
@@ -535,13 +507,12 @@ func (s *MemoryStore) revokeFamily(clientID, familyID string, now, until time.Ti
 // recordRevocation keeps rev, or extends the record it repeats (the feed
 // announces rev as requested). s.mu is held.
 func (s *MemoryStore) recordRevocation(rev Revocation) {
-	k := revocationKey{rev.Kind, rev.ClientID, rev.ID}
+	k := rev.Key()
+	var prev *Revocation
 	if old, ok := s.revocations[k]; ok {
-		if old.ExpiresAt.IsZero() || (!rev.ExpiresAt.IsZero() && old.ExpiresAt.After(rev.ExpiresAt)) {
-			rev.ExpiresAt = old.ExpiresAt
-		}
+		prev = &old
 	}
-	s.revocations[k] = rev
+	s.revocations[k] = RecordRevocationStep(prev, rev)
 }
 
 func (s *MemoryStore) RevokeFamily(_ context.Context, clientID, familyID string, until time.Time) error {
@@ -597,19 +568,12 @@ func (s *MemoryStore) IsRevoked(_ context.Context, t AccessTokenRef) (bool, erro
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, k := range [...]revocationKey{
-		{RevokedToken, t.ClientID, t.JTI},
-		{RevokedFamily, t.ClientID, t.FamilyID},
-		{RevokedClient, t.ClientID, ""},
-	} {
-		if k.id == "" && k.kind != RevokedClient {
-			continue
+	return IsRevokedStep(t, now, func(k RevocationKey) (*Revocation, error) {
+		if r, ok := s.revocations[k]; ok {
+			return &r, nil
 		}
-		if r, ok := s.revocations[k]; ok && !expired(r.ExpiresAt, now) && r.Covers(t) {
-			return true, nil
-		}
-	}
-	return false, nil
+		return nil, nil
+	})
 }
 
 func (s *MemoryStore) SubscribeRevocations(ctx context.Context) (<-chan Revocation, error) {
@@ -640,15 +604,8 @@ func (s *MemoryStore) AddKey(_ context.Context, k *SigningKey, ifNewest string) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.keys[k.ID]; ok {
-		return fmt.Errorf("oauth: memory store: add key %q: %w", k.ID, ErrExists)
-	}
-	newest := ""
-	if keys := s.sortedKeys(); len(keys) > 0 {
-		newest = keys[0].ID
-	}
-	if newest != ifNewest {
-		return fmt.Errorf("oauth: memory store: add key %q: newest key is %q, not %q: %w", k.ID, newest, ifNewest, ErrConflict)
+	if err := AddKeyStep(slices.Collect(maps.Values(s.keys)), k, ifNewest); err != nil {
+		return fmt.Errorf("oauth: memory store: add key %q: %w", k.ID, err)
 	}
 	s.keys[k.ID] = k.Clone()
 	return nil
@@ -684,12 +641,7 @@ func (s *MemoryStore) PutDevice(_ context.Context, deviceHash, userCode string, 
 			return fmt.Errorf("oauth: memory store: put device: user code: %w", ErrExists)
 		}
 	}
-	c := detachDevice(d)
-	c.Status = DevicePending
-	c.LastPoll = time.Time{}
-	c.User = nil
-	c.AuthTime = time.Time{}
-	c.Upstream = nil
+	c := detachDevice(PutDeviceStep(d))
 	s.dropDevice(deviceHash) // an expired one's user code index
 	deviceHash, userCode = strings.Clone(deviceHash), strings.Clone(userCode)
 	s.devices[deviceHash] = c
@@ -739,13 +691,9 @@ func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *Iden
 	if !ok {
 		return notFound("decide device", "user code")
 	}
-	if d.Status != DevicePending {
-		return fmt.Errorf("oauth: memory store: decide device: already %s: %w", d.Status, ErrConflict)
+	if err := DecideDeviceStep(d, status, u, authTime, upstream); err != nil {
+		return fmt.Errorf("oauth: memory store: decide device: %w", err)
 	}
-	d.Status = status
-	d.User = cloneIdentity(u)
-	d.AuthTime = authTime
-	d.Upstream = bytes.Clone(upstream)
 	return nil
 }
 
@@ -776,139 +724,6 @@ func (s *MemoryStore) dropDevice(deviceHash string) {
 	}
 }
 
-// PollDeviceStep applies one poll at now to d, as DeviceStore.PollDevice
-// specifies, and returns the answer: it updates d.LastPoll and d.Interval.
-// A store consumes d when the answer is DeviceApproved or DeviceDenied. It is
-// exported for Store implementations.
-func PollDeviceStep(d *DeviceAuthorization, now time.Time) DeviceStatus {
-	if expired(d.ExpiresAt, now) {
-		return DeviceExpired
-	}
-	switch d.Status {
-	case DeviceApproved, DeviceDenied:
-		d.LastPoll = now
-		return d.Status
-	}
-	defer func() { d.LastPoll = now }()
-	if !d.LastPoll.IsZero() && now.Sub(d.LastPoll) < d.Interval {
-		d.Interval += SlowDownStep
-		return DeviceSlowDown
-	}
-	return DevicePending
-}
-
-// ---- The revocation feed ----
-
-// RevocationFeed fans revocations out to in-process subscribers. Store
-// implementations without a shared message bus use it to implement
-// RevocationStore.SubscribeRevocations. Publish never blocks: each
-// subscriber has its own queue; one that falls more than 1024 events
-// behind gets a single RevocationReset instead of the events it missed.
-type RevocationFeed struct {
-	mu     sync.Mutex
-	subs   map[*feedSub]bool
-	closed chan struct{}
-	wg     sync.WaitGroup
-}
-
-// maxFeedQueue is how many events a subscriber may lag behind.
-const maxFeedQueue = 1024
-
-type feedSub struct {
-	mu    sync.Mutex
-	queue []Revocation
-	wake  chan struct{}
-}
-
-// NewRevocationFeed returns a feed with no subscribers.
-func NewRevocationFeed() *RevocationFeed {
-	return &RevocationFeed{subs: make(map[*feedSub]bool), closed: make(chan struct{})}
-}
-
-// errFeedClosed is returned by Subscribe after Close.
-var errFeedClosed = errors.New("oauth: revocation feed closed")
-
-// Subscribe returns a channel that receives every revocation published
-// from now on, until ctx ends or the feed is closed; then it is closed.
-func (f *RevocationFeed) Subscribe(ctx context.Context) (<-chan Revocation, error) {
-	sub := &feedSub{wake: make(chan struct{}, 1)}
-	f.mu.Lock()
-	select {
-	case <-f.closed:
-		f.mu.Unlock()
-		return nil, errFeedClosed
-	default:
-	}
-	f.subs[sub] = true
-	f.wg.Add(1)
-	f.mu.Unlock()
-
-	out := make(chan Revocation)
-	go func() {
-		defer f.wg.Done()
-		defer close(out)
-		defer func() {
-			f.mu.Lock()
-			delete(f.subs, sub)
-			f.mu.Unlock()
-		}()
-		for {
-			sub.mu.Lock()
-			batch := sub.queue
-			sub.queue = nil
-			sub.mu.Unlock()
-			for _, ev := range batch {
-				select {
-				case out <- ev:
-				case <-ctx.Done():
-					return
-				case <-f.closed:
-					return
-				}
-			}
-			select {
-			case <-sub.wake:
-			case <-ctx.Done():
-				return
-			case <-f.closed:
-				return
-			}
-		}
-	}()
-	return out, nil
-}
-
-// Publish sends rev to every subscriber.
-func (f *RevocationFeed) Publish(rev Revocation) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for sub := range f.subs {
-		sub.mu.Lock()
-		if len(sub.queue) >= maxFeedQueue {
-			sub.queue = append(sub.queue[:0], Revocation{Kind: RevocationReset, At: rev.At})
-		} else {
-			sub.queue = append(sub.queue, rev)
-		}
-		sub.mu.Unlock()
-		select {
-		case sub.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// Close closes every subscriber's channel and waits for them to stop.
-func (f *RevocationFeed) Close() {
-	f.mu.Lock()
-	select {
-	case <-f.closed:
-	default:
-		close(f.closed)
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
 // ---- UpstreamStore ----
 
 func (s *MemoryStore) PutUpstream(_ context.Context, clientID, familyID string, c *UpstreamCredential) error {
@@ -921,7 +736,7 @@ func (s *MemoryStore) PutUpstream(_ context.Context, clientID, familyID string, 
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.revocations[revocationKey{RevokedFamily, clientID, familyID}]; ok && !expired(r.ExpiresAt, now) {
+	if r, ok := s.revocations[RevocationKey{RevokedFamily, clientID, familyID}]; ok && !expired(r.ExpiresAt, now) {
 		return fmt.Errorf("oauth: memory store: put upstream %q: the family is revoked: %w", familyID, ErrConflict)
 	}
 	d := c.Clone()

@@ -5,19 +5,19 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
 // MountOptions configure ProtectedResource.Mount. A nil *MountOptions
 // means all defaults.
 type MountOptions struct {
 	// Guard wraps the protected endpoint (not its metadata, which any
-	// origin may read): the Host and Origin checks run first, and refusals,
-	// the 401 challenge included, carry the CORS headers browser clients
-	// (MCP Inspector, claude.ai) need to read them. Zero: no guard; a
-	// browser client then cannot read a refusal.
-	Guard *mcpserver.Guard
+	// origin may read); an mcpserver.Guard's Wrap method is the one to give:
+	// the Host and Origin checks run first, and refusals, the 401 challenge
+	// included, carry the CORS headers browser clients (MCP Inspector,
+	// claude.ai) need to read them. A func, so that this package links no
+	// MCP server. Zero: no guard; a browser client then cannot read a
+	// refusal.
+	Guard func(http.Handler) http.Handler
 	// MatchHost registers the patterns with the resource's host name, so
 	// that the mux routes by Host as well as path: one host per service
 	// (https://echo.example.com/mcp, https://fetch.example.com/mcp). Zero:
@@ -43,7 +43,7 @@ type MountOptions struct {
 // pattern.
 //
 //	pr, err := oauth.NewProtectedResource(verifier, oauth.Resource{URL: "https://mcp.example.com/weather/mcp"})
-//	err = pr.Mount(mux, weather.Handler(), &oauth.MountOptions{Guard: guard})
+//	err = pr.Mount(mux, weather.Handler(), &oauth.MountOptions{Guard: guard.Wrap})
 //	// serves /weather/mcp and /.well-known/oauth-protected-resource/weather/mcp
 func (p *ProtectedResource) Mount(mux *http.ServeMux, h http.Handler, opts *MountOptions) (err error) {
 	if mux == nil || h == nil {
@@ -71,7 +71,7 @@ func (p *ProtectedResource) Mount(mux *http.ServeMux, h http.Handler, opts *Moun
 	}
 	var protected http.Handler = p.Middleware(h)
 	if o.Guard != nil {
-		protected = o.Guard.Wrap(protected)
+		protected = o.Guard(protected)
 	}
 	type route struct {
 		pattern string

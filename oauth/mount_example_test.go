@@ -35,7 +35,7 @@ func ExampleProtectedResource_Mount() {
 		service := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "%s for %s", name, mcpserver.IdentityFromContext(r.Context()).Name)
 		})
-		if err := pr.Mount(mux, service, &oauth.MountOptions{Guard: guard}); err != nil {
+		if err := pr.Mount(mux, service, &oauth.MountOptions{Guard: guard.Wrap}); err != nil {
 			panic(err)
 		}
 	}

@@ -27,7 +27,7 @@ func TestMountHostRouting(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(host)) })
-		if err := pr.Mount(mux, h, &MountOptions{Guard: guard, MatchHost: true, AuthorizationServer: e.srv}); err != nil {
+		if err := pr.Mount(mux, h, &MountOptions{Guard: guard.Wrap, MatchHost: true, AuthorizationServer: e.srv}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/mcp-oauth-gateway/gateway/mcpserver"
+	"github.com/mcp-oauth-gateway/gateway/caller"
 )
 
 // Bearer-token protection of a resource embedded in the MCP server's
@@ -131,7 +131,7 @@ func (p *ProtectedResource) MetadataHandler() http.Handler {
 // the caller. The error is ErrNoToken, ErrBadRequest, a token error of the
 // Verifier (ErrTokenExpired, ErrTokenAudience, ...), ErrInsufficientScope,
 // ErrUserNotAllowed, or ErrRevocationUnavailable.
-func (p *ProtectedResource) Authenticate(r *http.Request) (*mcpserver.Identity, error) {
+func (p *ProtectedResource) Authenticate(r *http.Request) (*caller.Identity, error) {
 	t, err := p.authenticate(r)
 	if err != nil {
 		return nil, err
@@ -190,9 +190,9 @@ func checkToken(ctx context.Context, v *Verifier, raw string, res *resource) (*v
 
 // Middleware returns next behind the bearer check: a request with a good
 // token reaches next with the caller's identity in its context
-// (mcpserver.IdentityFromContext; the token's claims are in
-// Identity.Claims and ClaimsFromContext); any other gets the refusal. CORS
-// preflights pass without a token. Put it inside the mcpserver Guard
+// (caller.FromContext, which is mcpserver.IdentityFromContext; the token's
+// claims are in Identity.Claims and ClaimsFromContext); any other gets the
+// refusal. CORS preflights pass without a token. Put it inside the mcpserver Guard
 // (guard.Wrap(pr.Middleware(h))) so refusals carry CORS headers.
 func (p *ProtectedResource) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -206,16 +206,18 @@ func (p *ProtectedResource) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		id := *t.identity()
-		ctx := mcpserver.ContextWithIdentity(r.Context(), &id)
+		ctx := caller.NewContext(r.Context(), &id)
 		ctx = context.WithValue(ctx, claimsKey{}, t)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// AuthFunc returns the check as an mcpserver authentication hook
-// (mcpserver.Options.Authenticate).
-func (p *ProtectedResource) AuthFunc() mcpserver.AuthFunc {
-	return func(w http.ResponseWriter, r *http.Request) (*mcpserver.Identity, bool) {
+// AuthFunc returns the check as an authentication hook: for
+// mcpserver.Options.Authenticate (mcpserver.AuthFunc is caller.AuthFunc),
+// or any server that asks a caller.AuthFunc who is calling. A refused
+// request has its refusal written.
+func (p *ProtectedResource) AuthFunc() caller.AuthFunc {
+	return func(w http.ResponseWriter, r *http.Request) (*caller.Identity, bool) {
 		t, err := p.authenticate(r)
 		if err != nil {
 			p.refuse(w, r, p.res.Load(), err)

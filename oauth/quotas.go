@@ -83,29 +83,6 @@ func (q *LocalQuotas) sweep(now time.Time) {
 	}
 }
 
-// Allow implements QuotaStore.
-func (q *LocalQuotas) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if window <= 0 {
-		return false, fmt.Errorf("oauth: quota %q: window must be positive", key)
-	}
-	if limit < 1 {
-		return false, nil
-	}
-	now := q.now()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	w, ok := q.live(key, now)
-	if !ok {
-		if !q.room(1, now) {
-			return false, nil
-		}
-		w = quotaWindow{end: now.Add(window)}
-	}
-	w.count++
-	q.windows[key] = w
-	return w.count <= limit, nil
-}
-
 // AllowAll implements QuotaStore.
 func (q *LocalQuotas) AllowAll(_ context.Context, qs []Quota) (QuotaResult, error) {
 	for _, x := range qs {

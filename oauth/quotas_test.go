@@ -13,11 +13,11 @@ func TestLocalQuotasBounded(t *testing.T) {
 	q := NewLocalQuotas(c.Now, 3)
 	ctx := context.Background()
 	allow := func(key string) bool {
-		ok, err := q.Allow(ctx, key, 5, time.Minute)
+		res, err := q.AllowAll(ctx, []Quota{{Key: key, Limit: 5, Window: time.Minute}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ok
+		return res.Allowed
 	}
 	for _, k := range []string{"a", "b", "c"} {
 		if !allow(k) {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Token revocation (RFC 7009) and introspection (RFC 7662). Both need an
@@ -96,17 +94,17 @@ func (s *Server) revokeRefreshToken(ctx context.Context, client *Client, token s
 
 // introspection is the RFC 7662 §2.2 response.
 type introspection struct {
-	Active    bool         `json:"active"`
-	TokenType string       `json:"token_type,omitempty"`
-	Scope     string       `json:"scope,omitempty"`
-	ClientID  string       `json:"client_id,omitempty"`
-	Username  string       `json:"username,omitempty"`
-	Subject   string       `json:"sub,omitempty"`
-	Audience  jwt.Audience `json:"aud,omitempty"`
-	Issuer    string       `json:"iss,omitempty"`
-	Expiry    int64        `json:"exp,omitempty"`
-	IssuedAt  int64        `json:"iat,omitempty"`
-	JTI       string       `json:"jti,omitempty"`
+	Active    bool     `json:"active"`
+	TokenType string   `json:"token_type,omitempty"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  Audience `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
 }
 
 // serveIntrospect handles POST /introspect.
@@ -162,12 +160,12 @@ func (s *Server) introspectRefresh(ctx context.Context, client *Client, token st
 	}
 	return introspection{
 		Active: true, TokenType: "refresh_token", Scope: rt.Scope, ClientID: rt.ClientID, Username: rt.User.Login,
-		Subject: rt.User.Subject, Audience: jwt.Audience(rt.Resources), Issuer: s.issuer,
+		Subject: rt.User.Subject, Audience: Audience(rt.Resources), Issuer: s.issuer,
 		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.IssuedAt.Unix(),
 	}, nil
 }
 
-func unixOrZero(d *jwt.NumericDate) int64 {
+func unixOrZero(d *NumericDate) int64 {
 	if d == nil {
 		return 0
 	}

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Defaults of Options fields.
@@ -171,8 +169,8 @@ type Options struct {
 	DisableClientMetadataDocuments bool
 	// ClientMetadataHTTPClient fetches Client ID Metadata Documents. It
 	// must refuse private, loopback and link-local addresses (build it with
-	// fetch.NewClient); redirects are never followed, whatever it says.
-	// Zero: fetch.NewClient for https only.
+	// safehttp.NewClient); redirects are never followed, whatever it says.
+	// Zero: safehttp.NewClient for https only.
 	ClientMetadataHTTPClient *http.Client
 	// ClientMetadataMaxBytes caps a Client ID Metadata Document; a larger
 	// one is refused. Zero: 5 KiB, as the draft recommends.
@@ -496,7 +494,7 @@ func cors(next http.Handler) http.Handler {
 // PublicKey returns the public signing key with the given kid, for a
 // verifier in the same process. It re-reads the store (rate limited) when
 // the kid is unknown, so keys another replica added are found.
-func (s *Server) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (s *Server) PublicKey(ctx context.Context, kid string) (VerificationKey, bool) {
 	return s.keys.lookup(ctx, kid)
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/mcp-oauth-gateway/gateway/mcpserver"
+	"github.com/mcp-oauth-gateway/gateway/caller"
 )
 
 // Token verification for resource servers: local, with no store round trip
@@ -190,7 +190,7 @@ type verifiedToken struct {
 	verdictAt  atomic.Int64
 
 	identOnce sync.Once
-	ident     *mcpserver.Identity
+	ident     *caller.Identity
 
 	headersOnce sync.Once
 	headers     identityHeaders
@@ -282,10 +282,10 @@ func (v *Verifier) parse(ctx context.Context, raw string, now time.Time) (*verif
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", ErrTokenSignature)
 	}
-	if alg := keyAlgorithm(key); alg == "" || h.Algorithm != alg {
+	if alg := key.algorithm(); alg == "" || h.Algorithm != alg {
 		return nil, fmt.Errorf("%w: algorithm %s does not match the key", ErrTokenSignature, h.Algorithm)
 	}
-	payload, err := jws.Verify(key)
+	payload, err := jws.Verify(key.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenSignature, err)
 	}
@@ -385,12 +385,12 @@ func (t *verifiedToken) hasScopes(want []string) bool {
 
 // identity is the caller as mcpserver tools see it, built once per token.
 // Its Scopes and Claims are shared and must not be modified.
-func (t *verifiedToken) identity() *mcpserver.Identity {
+func (t *verifiedToken) identity() *caller.Identity {
 	t.identOnce.Do(func() {
 		var claims map[string]any
 		_ = json.Unmarshal(t.payload, &claims) // verified JSON: cannot fail
 		c := &t.claims
-		t.ident = &mcpserver.Identity{
+		t.ident = &caller.Identity{
 			Subject:  c.Subject,
 			Name:     cmpOr(c.Login, c.Name),
 			Email:    c.Email,

@@ -3,8 +3,10 @@ package oauth
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -260,9 +262,66 @@ type countingKeys struct {
 	n atomic.Int64
 }
 
-func (k *countingKeys) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
+func (k *countingKeys) PublicKey(ctx context.Context, kid string) (VerificationKey, bool) {
 	k.n.Add(1)
 	return k.KeySource.PublicKey(ctx, kid)
+}
+
+// staticKeys is a KeySource written with the standard library's keys only.
+type staticKeys map[string]VerificationKey
+
+func (k staticKeys) PublicKey(_ context.Context, kid string) (VerificationKey, bool) {
+	key, ok := k[kid]
+	return key, ok
+}
+
+// TestVerifierCustomKeySource: a KeySource of plain crypto keys verifies
+// tokens; a key that names another algorithm than its type's, a private
+// key, an RSA key below 2048 bits, or no key verifies nothing, so a token
+// cannot pick the algorithm its key is used with.
+func TestVerifierCustomKeySource(t *testing.T) {
+	e := newEnv(t)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	keys := staticKeys{
+		"ec":         {Key: &testKey.PublicKey},
+		"ec-named":   {Key: &testKey.PublicKey, Algorithm: ES256},
+		"ec-as-rsa":  {Key: &testKey.PublicKey, Algorithm: RS256},
+		"ec-private": {Key: testKey},
+		"rsa-1024":   {Key: &small.PublicKey},
+		"ed25519":    {Key: edPriv.Public()},
+		"nothing":    {},
+		"ed-as-ec":   {Key: edPriv.Public(), Algorithm: ES256},
+	}
+	v := newVerifier(t, e, keys, nil)
+	sign := func(key any, alg jose.SignatureAlgorithm, kid string) string {
+		return signCustom(t, key, alg, map[jose.HeaderKey]any{"kid": kid, jose.HeaderType: "at+jwt"}, e.claimsFor())
+	}
+	for _, c := range []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"EC key, implied algorithm", sign(testKey, jose.ES256, "ec"), nil},
+		{"EC key, named algorithm", sign(testKey, jose.ES256, "ec-named"), nil},
+		{"Ed25519 key", sign(edPriv, jose.EdDSA, "ed25519"), nil},
+		{"EC key said to be RS256", sign(testKey, jose.ES256, "ec-as-rsa"), ErrTokenSignature},
+		{"a private key", sign(testKey, jose.ES256, "ec-private"), ErrTokenSignature},
+		{"RSA below 2048 bits", sign(small, jose.RS256, "rsa-1024"), ErrTokenSignature},
+		{"no key", sign(testKey, jose.ES256, "nothing"), ErrTokenSignature},
+		{"Ed25519 key said to be ES256", sign(testKey, jose.ES256, "ed-as-ec"), ErrTokenSignature},
+		{"unknown kid", sign(testKey, jose.ES256, "gone"), ErrTokenSignature},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), c.token)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
 }
 
 // TestVerifierCacheIsKeyedByWholeToken: a token that shares the signature

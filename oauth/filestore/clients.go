@@ -3,7 +3,6 @@ package filestore
 import (
 	"context"
 	"errors"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -99,10 +98,6 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // process at a time holds the file, so there is no replica to share them
 // with, and counting a request costs no disk write. A restart starts them
 // afresh.
-
-func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	return s.quotas.Allow(ctx, key, limit, window)
-}
 
 func (s *Store) AllowAll(ctx context.Context, qs []oauth.Quota) (oauth.QuotaResult, error) {
 	return s.quotas.AllowAll(ctx, qs)
@@ -211,17 +206,11 @@ func (s *Store) RedeemCode(ctx context.Context, hash string) (*oauth.Grant, erro
 	var c code
 	err := s.update("redeem code", hash, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bCodes)
-		ok, err := get(b, []byte(hash), &c)
-		if err != nil {
+		if _, err := get(b, []byte(hash), &c); err != nil {
 			return err
 		}
-		switch {
-		case !ok || c.Grant == nil:
-			return oauth.ErrNotFound
-		case c.Used && !expired(c.Grant.ExpiresAt.Add(oauth.UsedCodeRetention), now):
-			return oauth.ErrCodeUsed
-		case c.Used || expired(c.Grant.ExpiresAt, now):
-			return oauth.ErrNotFound
+		if err := oauth.RedeemCodeStep(c.Grant, c.Used, now); err != nil {
+			return err
 		}
 		c.Used = true
 		return put(b, []byte(hash), c.Grant.ExpiresAt.Add(oauth.UsedCodeRetention), c)

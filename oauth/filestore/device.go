@@ -48,12 +48,7 @@ func (s *Store) PutDevice(ctx context.Context, deviceHash, userCode string, d *o
 		} else if live != nil {
 			return fmt.Errorf("user code: %w", oauth.ErrExists)
 		}
-		rec := device{UserCode: userCode, Auth: d.Clone()}
-		rec.Auth.Status = oauth.DevicePending
-		rec.Auth.LastPoll = time.Time{}
-		rec.Auth.User = nil
-		rec.Auth.AuthTime = time.Time{}
-		rec.Auth.Upstream = nil
+		rec := device{UserCode: userCode, Auth: oauth.PutDeviceStep(d)}
 		if err := put(b, []byte(deviceHash), rec.dropTime(), &rec); err != nil {
 			return err
 		}
@@ -134,13 +129,9 @@ func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.
 		if d == nil {
 			return oauth.ErrNotFound
 		}
-		if d.Auth.Status != oauth.DevicePending {
-			return fmt.Errorf("already %s: %w", d.Auth.Status, oauth.ErrConflict)
+		if err := oauth.DecideDeviceStep(d.Auth, status, u, authTime, upstream); err != nil {
+			return err
 		}
-		d.Auth.Status = status
-		d.Auth.User = u
-		d.Auth.AuthTime = authTime
-		d.Auth.Upstream = upstream
 		return put(tx.Bucket(bDevices), h, d.dropTime(), d)
 	})
 }

@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,22 +44,14 @@ func (s *Store) AddKey(ctx context.Context, k *oauth.SigningKey, ifNewest string
 		return err
 	}
 	return s.update("add key", k.ID, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bKeys)
-		if b.Get([]byte(k.ID)) != nil {
-			return oauth.ErrExists
-		}
 		keys, err := listKeys(tx)
 		if err != nil {
 			return err
 		}
-		newest := ""
-		if len(keys) > 0 {
-			newest = keys[0].ID
+		if err := oauth.AddKeyStep(keys, k, ifNewest); err != nil {
+			return err
 		}
-		if newest != ifNewest {
-			return fmt.Errorf("newest key is %q, not %q: %w", newest, ifNewest, oauth.ErrConflict)
-		}
-		return put(b, []byte(k.ID), time.Time{}, k)
+		return put(tx.Bucket(bKeys), []byte(k.ID), time.Time{}, k)
 	})
 }
 

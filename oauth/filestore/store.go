@@ -57,7 +57,7 @@ type Store struct {
 	lockTimeout     time.Duration
 	compactRatio    float64
 	compactMinBytes int64
-	// quotas are counted in memory (see Allow).
+	// quotas are counted in memory (see AllowAll).
 	quotas *oauth.LocalQuotas
 
 	stop chan struct{}

@@ -49,7 +49,7 @@ func fill(t *testing.T, s *Store, now time.Time) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Allow(ctx, "ip", 5, time.Minute); err != nil {
+	if _, err := s.AllowAll(ctx, []oauth.Quota{{Key: "ip", Limit: 5, Window: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 }

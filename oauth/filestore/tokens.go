@@ -109,50 +109,33 @@ func (s *Store) RotateRefresh(ctx context.Context, r *oauth.Rotation) (*oauth.Ro
 	err := s.update("rotate refresh", r.OldHash, func(tx *bolt.Tx) error {
 		res, rev = nil, nil
 		b := tx.Bucket(bRefresh)
-		var old oauth.RefreshToken
-		ok, err := get(b, pair(r.ClientID, r.OldHash), &old)
+		var old *oauth.RefreshToken // as loaded; the step marks it rotated
+		var err error
+		res, err = oauth.RotateStep(r, now, func(hash string) (*oauth.RefreshToken, error) {
+			var t oauth.RefreshToken
+			ok, err := get(b, pair(r.ClientID, hash), &t)
+			if err != nil || !ok {
+				return nil, err
+			}
+			if hash == r.OldHash {
+				old = &t
+			}
+			return &t, nil
+		})
 		if err != nil {
 			return err
 		}
-		if !ok || expired(old.ExpiresAt, now) {
-			return oauth.ErrNotFound
-		}
-		if r.New.FamilyID != old.FamilyID || r.New.ClientID != old.ClientID {
-			return fmt.Errorf("successor of another family or client: %w", oauth.ErrConflict)
-		}
-		res = &oauth.RotationResult{Old: old.Clone()}
-		if old.Successor == "" {
-			var next oauth.RefreshToken
-			taken, err := get(b, pair(r.ClientID, r.NewHash), &next)
-			if err != nil {
+		switch res.Outcome {
+		case oauth.Rotated:
+			if err := put(b, pair(r.ClientID, r.OldHash), old.ExpiresAt, old); err != nil {
 				return err
 			}
-			if taken && !expired(next.ExpiresAt, now) {
-				return fmt.Errorf("successor %q: %w", r.NewHash, oauth.ErrExists)
-			}
-			old.RotatedAt = now
-			old.Successor = r.NewHash
-			old.GraceUntil = r.GraceUntil
-			old.GraceBlob = r.GraceBlob
-			if err := put(b, pair(r.ClientID, r.OldHash), old.ExpiresAt, &old); err != nil {
-				return err
-			}
-			res.Outcome = oauth.Rotated
 			return putRefresh(tx, r.NewHash, r.New)
-		}
-		var succ oauth.RefreshToken
-		ok, err = get(b, pair(r.ClientID, old.Successor), &succ)
-		if err != nil {
+		case oauth.Reuse:
+			rev, err = revokeFamily(tx, r.ClientID, old.FamilyID, now, r.RevokeUntil)
 			return err
 		}
-		if now.Before(old.GraceUntil) && ok && !expired(succ.ExpiresAt, now) && succ.Successor == "" {
-			res.Outcome = oauth.Retry
-			res.GraceBlob = old.GraceBlob
-			return nil
-		}
-		res.Outcome = oauth.Reuse
-		rev, err = revokeFamily(tx, r.ClientID, old.FamilyID, now, r.RevokeUntil)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -211,9 +194,11 @@ func recordRevocation(tx *bolt.Tx, rev oauth.Revocation) error {
 	if err != nil {
 		return err
 	}
-	if ok && (old.ExpiresAt.IsZero() || (!rev.ExpiresAt.IsZero() && old.ExpiresAt.After(rev.ExpiresAt))) {
-		rev.ExpiresAt = old.ExpiresAt
+	var prev *oauth.Revocation
+	if ok {
+		prev = &old
 	}
+	rev = oauth.RecordRevocationStep(prev, rev)
 	return put(b, k, rev.ExpiresAt, &rev)
 }
 
@@ -297,28 +282,11 @@ func (s *Store) IsRevoked(ctx context.Context, t oauth.AccessTokenRef) (bool, er
 	}
 	now := s.now()
 	revoked := false
-	err := s.view("is revoked", t.JTI, func(tx *bolt.Tx) error {
-		for _, q := range [...]struct {
-			kind oauth.RevocationKind
-			id   string
-		}{
-			{oauth.RevokedToken, t.JTI},
-			{oauth.RevokedFamily, t.FamilyID},
-			{oauth.RevokedClient, ""},
-		} {
-			if q.id == "" && q.kind != oauth.RevokedClient {
-				continue
-			}
-			r, err := liveRevocation(tx, q.kind, t.ClientID, q.id, now)
-			if err != nil {
-				return err
-			}
-			if r != nil && r.Covers(t) {
-				revoked = true
-				return nil
-			}
-		}
-		return nil
+	err := s.view("is revoked", t.JTI, func(tx *bolt.Tx) (err error) {
+		revoked, err = oauth.IsRevokedStep(t, now, func(k oauth.RevocationKey) (*oauth.Revocation, error) {
+			return liveRevocation(tx, k.Kind, k.ClientID, k.ID, now)
+		})
+		return err
 	})
 	return revoked, err
 }

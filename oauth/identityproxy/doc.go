@@ -31,7 +31,7 @@
 //
 //	up, err := identityproxy.New("http://127.0.0.1:9000/mcp", nil)
 //	pr, err := oauth.NewProtectedResource(verifier, oauth.Resource{URL: "https://gw.example.com/tickets/mcp"})
-//	err = pr.Mount(mux, up, &oauth.MountOptions{Guard: guard})
+//	err = pr.Mount(mux, up, &oauth.MountOptions{Guard: guard.Wrap})
 //
 // A request without a verified token in its context is refused with 500
 // (the proxy is mounted wrong) and never forwarded.

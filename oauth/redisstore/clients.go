@@ -72,20 +72,6 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 // ---- QuotaStore ----
 
-func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if window <= 0 {
-		return false, fmt.Errorf("redisstore: allow %q: window must be positive", key)
-	}
-	if limit < 1 {
-		return false, nil
-	}
-	n, err := allowScript.Run(ctx, s.rdb, []string{s.quotaKey(key)}, ms(s.now()), max(1, window.Milliseconds())).Int64()
-	if err != nil {
-		return false, wrap("allow", key, err)
-	}
-	return n <= int64(limit), nil
-}
-
 func (s *Store) AllowAll(ctx context.Context, qs []oauth.Quota) (oauth.QuotaResult, error) {
 	if len(qs) == 0 {
 		return oauth.QuotaResult{Allowed: true}, nil

@@ -15,10 +15,9 @@ func (s *Store) PutDevice(ctx context.Context, deviceHash, userCode string, d *o
 	if d.ExpiresAt.IsZero() {
 		return errNoExpiry(op, deviceHash)
 	}
-	rec := d.Clone()
-	rec.Status, rec.LastPoll, rec.User, rec.AuthTime = oauth.DevicePending, time.Time{}, nil, time.Time{}
-	rec.Upstream = nil // set by ApproveDevice, in its own field
-	data, err := encodeJSON(op, deviceHash, rec)
+	// The store-set fields (status, last poll, user, upstream credential)
+	// live in fields of their own.
+	data, err := encodeJSON(op, deviceHash, oauth.PutDeviceStep(d))
 	if err != nil {
 		return err
 	}

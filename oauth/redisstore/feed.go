@@ -56,8 +56,9 @@ func (s *Store) listen(ctx context.Context) error {
 
 // relay passes the channel's messages to the local feed until the store
 // closes. After a broken connection go-redis subscribes again on the next
-// Receive; messages published in between are lost, so once the
-// subscription is back the feed announces a RevocationReset.
+// Receive; messages published in between are lost, so the feed announces a
+// RevocationReset when the connection breaks and again once the
+// subscription is back.
 func (s *Store) relay(sub *redis.PubSub, done chan struct{}) {
 	defer close(done)
 	ctx := context.Background()
@@ -71,7 +72,15 @@ func (s *Store) relay(sub *redis.PubSub, done chan struct{}) {
 				return
 			default:
 			}
-			broken = true
+			if !broken {
+				// Until the subscription is back, events may be lost:
+				// verifiers stop trusting their cached answers now, and
+				// ask the store (which fails while Redis is away), rather
+				// than accept a token revoked meanwhile by another
+				// replica. A second reset follows the reconnection.
+				broken = true
+				s.feed.Publish(oauth.Revocation{Kind: oauth.RevocationReset, At: s.now()})
+			}
 			select {
 			case <-s.closed:
 				return

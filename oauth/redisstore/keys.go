@@ -55,19 +55,12 @@ func (s *Store) AddKey(ctx context.Context, k *oauth.SigningKey, ifNewest string
 			if err != nil {
 				return err
 			}
-			if _, ok := all[k.ID]; ok {
-				return oauth.ErrExists
-			}
 			keys, err := decodeKeys(all)
 			if err != nil {
 				return err
 			}
-			newest := ""
-			if len(keys) > 0 {
-				newest = keys[0].ID
-			}
-			if newest != ifNewest {
-				return fmt.Errorf("newest key is %q, not %q: %w", newest, ifNewest, oauth.ErrConflict)
+			if err := oauth.AddKeyStep(keys, k, ifNewest); err != nil {
+				return err
 			}
 			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.HSet(ctx, key, k.ID, d)

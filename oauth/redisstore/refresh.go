@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -173,36 +174,34 @@ func (s *Store) RevokeToken(ctx context.Context, clientID, jti string, exp time.
 func (s *Store) IsRevoked(ctx context.Context, t oauth.AccessTokenRef) (bool, error) {
 	const op = "is revoked"
 	now := s.now()
-	keys := []string{s.revocationKey(oauth.RevokedClient, t.ClientID, "")}
-	if t.JTI != "" {
-		keys = append(keys, s.revocationKey(oauth.RevokedToken, t.ClientID, t.JTI))
-	}
-	if t.FamilyID != "" {
-		keys = append(keys, s.revocationKey(oauth.RevokedFamily, t.ClientID, t.FamilyID))
-	}
+	keys := t.RevocationKeys()
 	cmds := make([]*redis.SliceCmd, len(keys))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, k := range keys {
-			cmds[i] = pipe.HMGet(ctx, k, "d", "x")
+			cmds[i] = pipe.HMGet(ctx, s.revocationKey(k.Kind, k.ClientID, k.ID), "d", "x")
 		}
 		return nil
 	})
 	if err != nil {
 		return false, wrap(op, t.JTI, err)
 	}
-	for _, cmd := range cmds {
-		vals := cmd.Val()
+	return oauth.IsRevokedStep(t, now, func(k oauth.RevocationKey) (*oauth.Revocation, error) {
+		i := slices.Index(keys, k)
+		if i < 0 {
+			return nil, nil
+		}
+		vals := cmds[i].Val()
 		d := field(vals, 0)
-		if d == "" || expired(fieldInt(vals, 1), now) {
-			continue
+		if d == "" {
+			return nil, nil
 		}
 		var r oauth.Revocation
 		if err := decodeJSON(op, t.JTI, d, &r); err != nil {
-			return false, err
+			return nil, err
 		}
-		if r.Covers(t) {
-			return true, nil
-		}
-	}
-	return false, nil
+		// The record lives until x: a repeated revocation keeps the later
+		// expiry there, while d is the revocation as last asked for.
+		r.ExpiresAt = fromMS(fieldInt(vals, 1))
+		return &r, nil
+	})
 }

@@ -80,17 +80,6 @@ if ok then return 'ok' end
 return 'notfound'
 `)
 
-// allowScript: KEYS[1] counter; ARGV now, window. Returns the count.
-var allowScript = redis.NewScript(luaLib + `
-local v = redis.call('HMGET', KEYS[1], 'n', 'e')
-local n, e = tonumber(v[1]), tonumber(v[2])
-if not e or now >= e then n = 0; e = now + tonumber(ARGV[2]) end
-n = n + 1
-redis.call('HSET', KEYS[1], 'n', n, 'e', e)
-redis.call('PEXPIRE', KEYS[1], e - now)
-return n
-`)
-
 // allowAllScript: KEYS the counters; ARGV now, then the limit and window
 // of each key. Counts one event in every counter if each has room: returns
 // {0, 0}; else {i, ms until counter i's window ends} and counts nothing.

@@ -167,7 +167,6 @@ func tag(clientID string) string {
 }
 
 func (s *Store) clientKey(id string) string   { return s.prefix + "client:" + id }
-func (s *Store) quotaKey(key string) string   { return s.prefix + "quota:" + key }
 func (s *Store) pendingKey(key string) string { return s.prefix + "pending:" + key }
 func (s *Store) codeKey(hash string) string   { return s.prefix + "code:" + hash }
 func (s *Store) signingKeys() string          { return s.prefix + "keys" }

@@ -12,4 +12,8 @@
 //
 // The suite drives time with a Clock, so a store under test must take its
 // clock from the factory's now for every expiry and window decision.
+//
+// A store that makes the contracts' decisions with oauth's store kit
+// (oauth.RotateStep, oauth.PollDeviceStep, ... see oauth.Store) only has
+// its loading, saving and atomicity to get right.
 package storetest

@@ -12,9 +12,9 @@ var quotaTests = []contractTest{
 	{"Quota/Window", func(t *testing.T, e *env) {
 		allow := func(s oauth.Store, key string) bool {
 			t.Helper()
-			ok, err := s.Allow(e.ctx, key, 3, time.Minute)
+			res, err := s.AllowAll(e.ctx, []oauth.Quota{{Key: key, Limit: 3, Window: time.Minute}})
 			wantErr(t, "allow", err, nil)
-			return ok
+			return res.Allowed
 		}
 		for i := range 3 {
 			if !allow(e.pick(i), "ip:192.0.2.1") {
@@ -39,11 +39,11 @@ var quotaTests = []contractTest{
 	{"Quota/Concurrent", func(t *testing.T, e *env) {
 		const limit = 10
 		res := race(e, func(i int, s oauth.Store) bool {
-			ok, err := s.Allow(e.ctx, "ip:198.51.100.7", limit, time.Minute)
+			r, err := s.AllowAll(e.ctx, []oauth.Quota{{Key: "ip:198.51.100.7", Limit: limit, Window: time.Minute}})
 			if err != nil {
 				t.Errorf("allow: %v", err)
 			}
-			return ok
+			return r.Allowed
 		})
 		n := 0
 		for _, ok := range res {
@@ -53,15 +53,6 @@ var quotaTests = []contractTest{
 		}
 		if n != limit {
 			t.Fatalf("%d of %d concurrent events allowed, want exactly %d", n, Concurrency, limit)
-		}
-	}},
-	{"Quota/BadArguments", func(t *testing.T, e *env) {
-		ok, err := e.s.Allow(e.ctx, "k", 0, time.Minute)
-		if ok || err != nil {
-			t.Fatalf("limit 0: got %v, %v; want false, nil", ok, err)
-		}
-		if _, err := e.s.Allow(e.ctx, "k", 5, 0); err == nil {
-			t.Fatal("window 0 accepted")
 		}
 	}},
 	{"Quota/AllowAllAllOrNothing", func(t *testing.T, e *env) {

@@ -1,4 +1,4 @@
-package fetch
+package safehttp
 
 import (
 	"bufio"
@@ -140,7 +140,7 @@ func TestGuardRefusals(t *testing.T) {
 		"ula.example":              {"fd12:3456::1"},
 		"cgnat.example":            {"100.64.1.1"},
 	}}
-	tp, err := NewTransport(&ClientOptions{Resolver: res, BlockedDomains: []string{"blocked.example"}})
+	tp, err := NewTransport(&Options{Resolver: res, BlockedDomains: []string{"blocked.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 func TestOperatorSwitches(t *testing.T) {
-	private, err := NewTransport(&ClientOptions{AllowPrivateAddresses: true})
+	private, err := NewTransport(&Options{AllowPrivateAddresses: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestOperatorSwitches(t *testing.T) {
 			t.Errorf("AllowPrivateAddresses: CheckIP(%s) allowed, want refused", s)
 		}
 	}
-	loop, err := NewTransport(&ClientOptions{UnsafeAllowLoopback: true})
+	loop, err := NewTransport(&Options{UnsafeAllowLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestPublicNameIsFetched(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := strconv.Itoa(serverPort(t, srv))
-	tp, err := NewTransport(&ClientOptions{Resolver: &fakeResolver{names: map[string][]string{"public.example": {publicIP}}}})
+	tp, err := NewTransport(&Options{Resolver: &fakeResolver{names: map[string][]string{"public.example": {publicIP}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestDNSRebindingBetweenConnections(t *testing.T) {
 	defer srv.Close()
 	port := strconv.Itoa(serverPort(t, srv))
 	res := &fakeResolver{seq: map[string][][]string{"flip.example": {{publicIP}, {"127.0.0.1"}}}}
-	tp, err := NewTransport(&ClientOptions{Resolver: res})
+	tp, err := NewTransport(&Options{Resolver: res})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +427,7 @@ func TestDNSRebindingBetweenConnections(t *testing.T) {
 }
 
 func TestDomainLists(t *testing.T) {
-	tp, err := NewTransport(&ClientOptions{
+	tp, err := NewTransport(&Options{
 		AllowedDomains: []string{"example.com", "*.docs.example.org", "bücher.example"},
 		BlockedDomains: []string{"private.example.com"},
 	})
@@ -464,7 +464,7 @@ func TestDomainLists(t *testing.T) {
 }
 
 func TestAllowedPortsAndSchemes(t *testing.T) {
-	tp, err := NewTransport(&ClientOptions{AllowedPorts: []int{443, 8443}, AllowedSchemes: []string{"HTTPS"}})
+	tp, err := NewTransport(&Options{AllowedPorts: []int{443, 8443}, AllowedSchemes: []string{"HTTPS"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestAllowedPortsAndSchemes(t *testing.T) {
 			t.Errorf("CheckURL(%s) = %v, want ok=%v", c.url, err, c.ok)
 		}
 	}
-	for _, bad := range []*ClientOptions{
+	for _, bad := range []*Options{
 		{AllowedSchemes: []string{"file"}},
 		{AllowedPorts: []int{0}},
 		{AllowedPorts: []int{70000}},
@@ -538,7 +538,7 @@ func TestRedirectCap(t *testing.T) {
 		http.Redirect(w, r, fmt.Sprintf("/hop%d", n), http.StatusFound)
 	}))
 	defer srv.Close()
-	client, err := NewClient(&ClientOptions{UnsafeAllowLoopback: true, MaxRedirects: 3})
+	client, err := NewClient(&Options{UnsafeAllowLoopback: true, MaxRedirects: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +549,7 @@ func TestRedirectCap(t *testing.T) {
 	if got := hits.Load(); got != 4 {
 		t.Errorf("server saw %d requests, want 4 (first + 3 redirects)", got)
 	}
-	none, _ := NewClient(&ClientOptions{UnsafeAllowLoopback: true, MaxRedirects: -1})
+	none, _ := NewClient(&Options{UnsafeAllowLoopback: true, MaxRedirects: -1})
 	resp, err := none.Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -566,7 +566,7 @@ func TestBodyCap(t *testing.T) {
 		w.Write(payload[:atoi(r.URL.Query().Get("n"))])
 	}))
 	defer srv.Close()
-	client, err := NewClient(&ClientOptions{UnsafeAllowLoopback: true, MaxBodyBytes: 1000})
+	client, err := NewClient(&Options{UnsafeAllowLoopback: true, MaxBodyBytes: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,7 +604,7 @@ func TestDecompressionBombCapped(t *testing.T) {
 		w.Write(gz.Bytes())
 	}))
 	defer srv.Close()
-	client, err := NewClient(&ClientOptions{UnsafeAllowLoopback: true, MaxBodyBytes: 1 << 20})
+	client, err := NewClient(&Options{UnsafeAllowLoopback: true, MaxBodyBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -631,7 +631,7 @@ func TestTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	client, err := NewClient(&ClientOptions{UnsafeAllowLoopback: true, Timeout: 200 * time.Millisecond})
+	client, err := NewClient(&Options{UnsafeAllowLoopback: true, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -709,7 +709,7 @@ func TestProxyNeverBypassesGuard(t *testing.T) {
 	proxyURL := &url.URL{Scheme: "http", Host: proxyAddr, User: url.UserPassword("op", "secret")}
 	res := &fakeResolver{names: map[string][]string{"inside.example": {"127.0.0.1"}}}
 
-	strict, err := NewClient(&ClientOptions{Proxy: proxyURL, Resolver: res})
+	strict, err := NewClient(&Options{Proxy: proxyURL, Resolver: res})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -724,7 +724,7 @@ func TestProxyNeverBypassesGuard(t *testing.T) {
 
 	// With loopback allowed (test only), the proxy is asked for the checked
 	// IP address, never the name, so it cannot resolve it differently.
-	loose, err := NewClient(&ClientOptions{Proxy: proxyURL, Resolver: res, UnsafeAllowLoopback: true})
+	loose, err := NewClient(&Options{Proxy: proxyURL, Resolver: res, UnsafeAllowLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}

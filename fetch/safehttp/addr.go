@@ -1,4 +1,4 @@
-package fetch
+package safehttp
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ type addrKind uint8
 
 const (
 	kindPublic    addrKind = iota // always allowed
-	kindPrivate                   // allowed by ClientOptions.AllowPrivateAddresses
-	kindLoopback                  // allowed by ClientOptions.UnsafeAllowLoopback
+	kindPrivate                   // allowed by Options.AllowPrivateAddresses
+	kindLoopback                  // allowed by Options.UnsafeAllowLoopback
 	kindForbidden                 // never allowed
 )
 

@@ -1,4 +1,4 @@
-package fetch
+package safehttp
 
 import (
 	"errors"
@@ -10,12 +10,12 @@ import (
 var (
 	// ErrRefused means the guard refused a destination: its scheme, port,
 	// domain or IP address is not allowed. The error is a *RefusedError.
-	ErrRefused = errors.New("fetch: destination refused")
+	ErrRefused = errors.New("safehttp: destination refused")
 	// ErrBodyTooLarge means a response body exceeded the byte cap. The bytes
 	// up to the cap were delivered before it.
-	ErrBodyTooLarge = errors.New("fetch: response body exceeds the size limit")
+	ErrBodyTooLarge = errors.New("safehttp: response body exceeds the size limit")
 	// ErrTooManyRedirects means a redirect chain exceeded the cap.
-	ErrTooManyRedirects = errors.New("fetch: too many redirects")
+	ErrTooManyRedirects = errors.New("safehttp: too many redirects")
 )
 
 // RefusedError says why the guard refused a destination. It matches
@@ -33,13 +33,13 @@ type RefusedError struct {
 func (e *RefusedError) Error() string {
 	switch {
 	case e.Addr.IsValid() && e.Host != "" && e.Host != e.Addr.String():
-		return fmt.Sprintf("fetch: refused %s (%s): %s", e.Host, e.Addr, e.Reason)
+		return fmt.Sprintf("safehttp: refused %s (%s): %s", e.Host, e.Addr, e.Reason)
 	case e.Addr.IsValid():
-		return fmt.Sprintf("fetch: refused %s: %s", e.Addr, e.Reason)
+		return fmt.Sprintf("safehttp: refused %s: %s", e.Addr, e.Reason)
 	case e.Host != "":
-		return fmt.Sprintf("fetch: refused %s: %s", e.Host, e.Reason)
+		return fmt.Sprintf("safehttp: refused %s: %s", e.Host, e.Reason)
 	}
-	return "fetch: refused: " + e.Reason
+	return "safehttp: refused: " + e.Reason
 }
 
 // Is makes errors.Is(err, ErrRefused) true.
@@ -52,7 +52,7 @@ type BodyTooLargeError struct {
 }
 
 func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("fetch: response body exceeds the %d-byte limit", e.Limit)
+	return fmt.Sprintf("safehttp: response body exceeds the %d-byte limit", e.Limit)
 }
 
 // Is makes errors.Is(err, ErrBodyTooLarge) true.

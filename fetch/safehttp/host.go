@@ -1,4 +1,4 @@
-package fetch
+package safehttp
 
 import (
 	"fmt"
@@ -168,7 +168,7 @@ func newDomainList(entries []string) (domainList, error) {
 			return nil, err
 		}
 		if _, isIP, _ := hostIP(n); !isIP && !validDNSName(n) {
-			return nil, fmt.Errorf("fetch: %q is not a domain name", e)
+			return nil, fmt.Errorf("safehttp: %q is not a domain name", e)
 		}
 		out = append(out, n)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestClientMetadataRoundTrip(t *testing.T) {
@@ -67,29 +66,6 @@ func TestClientMetadataErrors(t *testing.T) {
 	out, err := json.Marshal(m)
 	if err != nil || string(out) != `{"client_name":"A"}` {
 		t.Fatalf("marshal with bad extras: %s, %v", out, err)
-	}
-}
-
-func TestRevocationCovers(t *testing.T) {
-	at := time.Date(2030, 1, 1, 0, 0, 10, 500, time.UTC)
-	tok := AccessTokenRef{ClientID: "c1", FamilyID: "f1", JTI: "j1", IssuedAt: at}
-	tests := []struct {
-		r    Revocation
-		want bool
-	}{
-		{Revocation{Kind: RevokedToken, ClientID: "c1", ID: "j1"}, true},
-		{Revocation{Kind: RevokedToken, ClientID: "c1", ID: "j2"}, false},
-		{Revocation{Kind: RevokedToken, ClientID: "c2", ID: "j1"}, false},
-		{Revocation{Kind: RevokedFamily, ClientID: "c1", ID: "f1"}, true},
-		{Revocation{Kind: RevokedFamily, ClientID: "c1", ID: ""}, false},
-		{Revocation{Kind: RevokedClient, ClientID: "c1", At: at.Add(-500)}, true}, // same second as iat
-		{Revocation{Kind: RevokedClient, ClientID: "c1", At: at.Add(-time.Second)}, false},
-		{Revocation{Kind: RevocationReset}, false},
-	}
-	for _, tc := range tests {
-		if got := tc.r.Covers(tok); got != tc.want {
-			t.Errorf("%+v covers %+v = %v, want %v", tc.r, tok, got, tc.want)
-		}
 	}
 }
 
