@@ -3,7 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
-	"slices"
+	"fmt"
 	"time"
 )
 
@@ -56,8 +56,8 @@ func (s *Server) SetResourcePolicies(rp ResourcePolicies) {
 
 // admits reports whether u may hold tokens for resources: the server's
 // policy and the policy of each resource admit them.
-func (s *Server) admits(u User, resources []string) bool {
-	id := identityOf(u)
+func (s *Server) admits(u Identity, resources []string) bool {
+	id := &u
 	if !s.policy.Allows(id) {
 		return false
 	}
@@ -75,9 +75,8 @@ func (s *Server) admits(u User, resources []string) bool {
 
 // knownIdentity is the identity a refresh decides on.
 type knownIdentity struct {
-	user       User
-	credential []byte    // to seal into the successor; nil: none
-	checkedAt  time.Time // when the provider last confirmed user
+	user       Identity // CheckedAt: when the provider last confirmed it
+	credential []byte   // to seal into the successor; nil: none
 	// unconfirmed says why the provider could not confirm the recorded
 	// identity (its memberships were dropped); nil when it did or need not.
 	unconfirmed error
@@ -90,33 +89,49 @@ type knownIdentity struct {
 // credential to check them with (issued before credentials were kept).
 var errNoCredential = errors.New("oauth: no upstream credential to check the user with")
 
+// errProviderGone: the provider that vouched for the user is no longer
+// configured.
+var errProviderGone = errors.New("oauth: the identity provider of the user is no longer configured")
+
 // currentIdentity is the identity of the refresh of cur: the recorded one,
 // or, when it is older than the check interval and the provider can be
 // asked, the provider's current answer. credential is the family's opened
 // upstream credential (nil: none).
 func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credential []byte, now time.Time) knownIdentity {
-	k := knownIdentity{user: cur.User.Clone(), credential: credential, checkedAt: cur.CheckedAt}
-	if k.checkedAt.IsZero() {
-		k.checkedAt = cur.AuthTime
+	k := knownIdentity{user: cur.User.Clone(), credential: credential}
+	if k.user.CheckedAt.IsZero() {
+		k.user.CheckedAt = cur.AuthTime
 	}
-	refresher, ok := s.idp.(IdentityRefresher)
-	if !ok || credential == nil && len(cur.User.Orgs) == 0 {
-		return k // nothing to ask, or nothing the answer could take away
-	}
-	if s.checkEvery > 0 && now.Sub(k.checkedAt) < s.checkEvery {
+	if s.checkEvery > 0 && now.Sub(k.user.CheckedAt) < s.checkEvery {
 		return k
+	}
+	idp := s.providerOf(cur.User)
+	refresher, canAsk := idp.(IdentityRefresher)
+	memberships := len(cur.User.Orgs) > 0 || len(cur.User.Groups) > 0
+	switch {
+	case idp == nil:
+		// The provider that vouched for the user is no longer configured.
+		k.unconfirmed, k.credential = errProviderGone, nil
+		return s.unconfirmed(ctx, cur, k)
+	case !canAsk, credential == nil && !memberships:
+		return k // nothing to ask, or nothing the answer could take away
 	}
 	if credential == nil {
 		k.unconfirmed = errNoCredential
 	} else {
-		id, err := refresher.RefreshIdentity(ctx, cur.User, credential)
+		id, next, err := s.askAgain(ctx, refresher, cur, credential)
+		if err == nil {
+			err = qualify(refresher, id)
+		}
+		if err == nil && id.Subject != cur.User.Subject {
+			err = fmt.Errorf("%w: the provider answered for %s", ErrUpstreamRevoked, id.Subject)
+		}
 		switch {
 		case err == nil:
-			k.user = id.user()
-			k.user.Orgs = slices.Clone(id.Orgs) // none is none, not "as before"
-			k.checkedAt = now
-			if id.Credential != nil {
-				k.credential = id.Credential
+			k.user = id.Clone() // no organizations is none, not "as before"
+			k.user.CheckedAt = now
+			if next != nil {
+				k.credential = next
 			}
 			s.log.InfoContext(ctx, "oauth: identity checked again at refresh", "sub", k.user.Subject, "login", k.user.Login,
 				"orgs", len(k.user.Orgs), "family", short(cur.FamilyID))
@@ -127,9 +142,39 @@ func (s *Server) currentIdentity(ctx context.Context, cur *RefreshToken, credent
 			k.unconfirmed, k.temporary = err, true
 		}
 	}
-	s.log.WarnContext(ctx, "oauth: the identity provider could not confirm the user at refresh; organization memberships count as none",
+	return s.unconfirmed(ctx, cur, k)
+}
+
+// askAgain asks the provider who the user of cur is now. With the vault,
+// it asks under the family's lease (the provider may renew its token, whose
+// refresh token another caller must not spend at the same time) and keeps
+// the renewed credential there; next is then the credential as kept.
+func (s *Server) askAgain(ctx context.Context, refresher IdentityRefresher, cur *RefreshToken, credential []byte) (*Identity, []byte, error) {
+	if s.vault == nil {
+		return refresher.RefreshIdentity(ctx, cur.User, credential)
+	}
+	var id *Identity
+	var askErr error
+	kept, err := s.vault.renew(ctx, cur.ClientID, cur.FamilyID, func(current []byte) ([]byte, error) {
+		var next []byte
+		id, next, askErr = refresher.RefreshIdentity(ctx, cur.User, current)
+		return next, askErr
+	})
+	switch {
+	case askErr != nil:
+		return nil, nil, askErr
+	case err != nil:
+		return nil, nil, err
+	}
+	return id, kept, nil
+}
+
+// unconfirmed is k with what the provider could not confirm dropped:
+// organizations, groups and the email's verification.
+func (s *Server) unconfirmed(ctx context.Context, cur *RefreshToken, k knownIdentity) knownIdentity {
+	s.log.WarnContext(ctx, "oauth: the identity provider could not confirm the user at refresh; organizations, groups and the email's verification count as none",
 		"sub", cur.User.Subject, "login", cur.User.Login, "family", short(cur.FamilyID), "temporary", k.temporary, "error", k.unconfirmed)
-	k.user.Orgs = nil
+	k.user.Orgs, k.user.Groups, k.user.EmailVerified = nil, nil, false
 	return k
 }
 

@@ -436,3 +436,60 @@ func TestSealing(t *testing.T) {
 		t.Errorf("another device code opens it: %v", err)
 	}
 }
+
+// TestEmailPolicies: email and domain rules admit a user whose address the
+// provider verified, at login, at refresh and at /verify (from the access
+// token's claims), and never one whose address it did not verify.
+func TestEmailPolicies(t *testing.T) {
+	cases := []struct {
+		name       string
+		policy     string
+		unverified bool
+		admitted   bool
+	}{
+		{"email, verified", "email:Octo@Example.com", false, true},
+		{"domain, verified", "domain:example.com", false, true},
+		{"email, unverified", "email:octo@example.com", true, false},
+		{"domain, unverified", "domain:example.com", true, false},
+		{"other domain", "domain:example.org", false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, withOptions(func(o *Options) { o.Policy = ParsePolicy(tc.policy) }))
+			e.gh.AddUser(fakegithub.User{ID: 4242, Login: "octocat", Email: "octo@example.com", EmailUnverified: tc.unverified})
+			c := e.register(nil)
+			_, challenge := pkcePair()
+			u := e.authorize(authQuery(c, challenge, nil))
+			if got := u.Query().Get("code") != ""; got != tc.admitted {
+				t.Fatalf("login: %s, admitted %v", u, tc.admitted)
+			}
+			if !tc.admitted {
+				if u.Query().Get("error") != "access_denied" {
+					t.Fatalf("refused login: %s", u)
+				}
+				return
+			}
+			tok := e.tokens(c, nil)
+			if cl := e.claims(t, tok); cl.Email != "octo@example.com" || !cl.EmailVerified || cl.Provider != ProviderGitHub {
+				t.Fatalf("claims %+v", cl)
+			}
+			e.refreshOK(t, c, str(tok["refresh_token"]))
+
+			// The same rule as a resource's policy, decided by /verify on
+			// the token alone; another resource refuses the address.
+			v := newVerifier(t, e, nil, nil)
+			allow, other := ParsePolicy(tc.policy), ParsePolicy("domain:example.org")
+			fa := newForwardAuth(t, v, &ForwardAuthOptions{Resources: []Resource{
+				{URL: "https://mcp.example.com/mcp", Allow: &allow},
+				{URL: "https://mcp.example.com/other", Allow: &other},
+			}, Logger: discardLogger()})
+			for path, want := range map[string]int{"/mcp": 200, "/other": 403} {
+				at := e.tokens(c, url.Values{"resource": {"https://mcp.example.com" + path}})
+				r := proxyStyles[0].build("POST", path, mcpClientHeaders("Bearer "+str(at["access_token"])))
+				if rec := serve(fa, r); rec.Code != want {
+					t.Errorf("/verify %s: %d, want %d", path, rec.Code, want)
+				}
+			}
+		})
+	}
+}

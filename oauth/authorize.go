@@ -84,7 +84,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		err := s.issueCode(w, r, &PendingAuthorization{
 			ClientID: req.client.ID, RedirectURI: redirectForGrant(req), CodeChallenge: req.challenge,
 			Scope: req.scope, Resources: req.resources, State: req.state,
-		}, req.redirectURI, &Identity{User: *s.auto}, now)
+		}, req.redirectURI, s.auto, nil, now)
 		e.Subject, e.Status = s.auto.Subject, http.StatusFound
 		s.emit(r, e, err)
 		return
@@ -337,11 +337,16 @@ type consentData struct {
 	SelfRegistered                     bool
 	// MetadataHost is the host that published the client's metadata
 	// document (a client_id URL), "" for a registered client.
-	MetadataHost     string
-	Device           string
-	Provider         string
+	MetadataHost string
+	Device       string
+	// Providers are the identity providers the user may sign in with, in
+	// order: one approve button each.
+	Providers        []providerChoice
 	Action, ID, CSRF string
 }
+
+// providerChoice is one identity provider on the consent page.
+type providerChoice struct{ ID, Name string }
 
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string, p *PendingAuthorization, c *Client, redirectURI string) {
 	name := c.Metadata.ClientName
@@ -351,8 +356,11 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, id string
 	scopes, _ := parseScope(p.Scope)
 	d := consentData{
 		ClientName: name, ClientID: c.ID, Scopes: scopes, Resources: p.Resources,
-		SelfRegistered: true, Device: displayUserCode(p.UserCode), Provider: s.idp.Name(),
+		SelfRegistered: true, Device: displayUserCode(p.UserCode),
 		Action: s.url("/consent"), ID: id, CSRF: p.CSRFToken,
+	}
+	for _, idp := range s.providers {
+		d.Providers = append(d.Providers, providerChoice{ID: idp.ID(), Name: idp.Name()})
 	}
 	if s.documents != nil && isClientIDURL(c.ID) {
 		d.SelfRegistered = false
@@ -385,10 +393,14 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, &Error{Code: ErrorAccessDenied, Description: "The consent form did not come from this browser's sign-in (cookies must be enabled). Start again from the application.", Status: http.StatusForbidden})
 		return
 	}
+	// Each provider's approve button sends its ID as provider; a form
+	// from before providers had buttons of their own sends
+	// decision=approve.
 	e := Event{Step: StepConsent, ClientID: p.ClientID, Status: http.StatusSeeOther}
-	switch form.Get("decision") {
-	case "approve":
-	case "deny":
+	decision, choice := form.Get("decision"), form.Get("provider")
+	var idp IdentityProvider
+	switch {
+	case decision == "deny":
 		if _, err := s.store.TakePending(ctx, id); err != nil {
 			s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used."))
 			return
@@ -397,11 +409,28 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.clearFlowCookie(w, id)
 		s.finishDenied(w, r, p, "the user denied access")
 		return
+	case choice != "":
+		if idp = s.byID[choice]; idp == nil {
+			s.errorPage(w, r, newError(ErrorInvalidRequest, "The consent form named a sign-in provider this server does not offer."))
+			return
+		}
+	case decision == "approve" && len(s.providers) == 1:
+		idp = s.providers[0]
 	default:
 		s.errorPage(w, r, newError(ErrorInvalidRequest, "The consent form was incomplete."))
 		return
 	}
-	p.Provider = s.idp.Name() // marks the consent
+	target, err := idp.AuthURL(ctx, s.url("/callback"), id, p.UpstreamVerifier)
+	if err != nil {
+		if _, terr := s.store.TakePending(ctx, id); terr != nil {
+			s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or was already used."))
+			return
+		}
+		s.clearFlowCookie(w, id)
+		s.finishUnavailable(w, r, p, idp, err)
+		return
+	}
+	p.Provider = idp.ID() // marks the consent, and the choice
 	if err := s.store.PutPending(ctx, id, p); err != nil {
 		err = fmt.Errorf("store pending authorization: %w", err)
 		s.emit(r, e, err)
@@ -410,7 +439,27 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.emit(r, e, nil)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, s.idp.AuthURL(s.url("/callback"), id, p.UpstreamVerifier), http.StatusSeeOther)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// finishUnavailable ends an authorization whose identity provider could
+// not be reached, or failed otherwise before the user logged in: a page
+// saying so, with a link that takes temporarily_unavailable to the client
+// (a device flow gets the page alone; the device may be approved later).
+func (s *Server) finishUnavailable(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, idp IdentityProvider, cause error) {
+	s.log.WarnContext(r.Context(), "oauth: the identity provider cannot be used now", "provider", idp.ID(), "client_id", p.ClientID, "error", cause)
+	oe := &Error{Code: ErrorTemporarilyUnavailable, Description: "the identity provider cannot be reached", Err: cause}
+	page := errorPageData{Message: idp.Name() + " cannot be reached right now, so the sign-in did not complete. Try again in a few minutes.", Code: oe.Code}
+	if p.UserCode == "" {
+		if ru, err := s.pendingRedirect(r.Context(), p); err == nil && validateRedirectURI(ru, s.schemes) == nil {
+			if back, err := s.redirectURL(ru, p.State, errorParams(oe)); err == nil {
+				// Checked like a registration (no javascript:, data:, ...),
+				// so a private-use scheme may stand in the link.
+				page.Return, page.ReturnHost = template.URL(back), redirectHost(ru)
+			}
+		}
+	}
+	s.renderPage(w, r, http.StatusServiceUnavailable, "error", "Sign-in failed", page)
 }
 
 // finishDenied ends a refused authorization: access_denied at the client,
@@ -462,7 +511,8 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, expired)
 		return
 	}
-	if p.Provider == "" || !checkFlowCookie(r, id, p.CSRFToken) {
+	idp := s.chosen(p)
+	if idp == nil || !checkFlowCookie(r, id, p.CSRFToken) {
 		s.errorPage(w, r, &Error{Code: ErrorAccessDenied, Description: "This sign-in was not started in this browser. Start again from the application.", Status: http.StatusForbidden})
 		return
 	}
@@ -472,24 +522,34 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearFlowCookie(w, id)
 	e := Event{Step: StepLogin, ClientID: p.ClientID, Status: http.StatusFound}
-	ident, err := s.idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
+	ident, credential, err := idp.Identify(ctx, r, s.url("/callback"), p.UpstreamVerifier)
+	if err == nil {
+		err = qualify(idp, ident)
+	}
+	if errors.Is(err, ErrUpstreamUnavailable) {
+		s.emit(r, e, newError(ErrorTemporarilyUnavailable, "the identity provider cannot be reached"))
+		s.finishUnavailable(w, r, p, idp, err)
+		return
+	}
 	if err != nil {
-		s.log.WarnContext(ctx, "oauth: login at the identity provider failed", "client_id", p.ClientID, "error", err)
+		s.log.WarnContext(ctx, "oauth: login at the identity provider failed", "provider", idp.ID(), "client_id", p.ClientID, "error", err)
 		s.emit(r, e, newError(ErrorAccessDenied, "the login at the identity provider failed"))
 		s.finishDenied(w, r, p, "the login at the identity provider failed")
 		return
 	}
-	e.Subject = ident.User.Subject
-	if !s.admits(ident.user(), p.Resources) {
-		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "login", ident.User.Login, "sub", ident.User.Subject, "client_id", p.ClientID)
+	now := s.now()
+	ident.CheckedAt = now
+	e.Subject = ident.Subject
+	if !s.admits(*ident, p.Resources) {
+		s.log.WarnContext(ctx, "oauth: user refused by the allow policy", "provider", ident.Provider, "login", ident.Login, "sub", ident.Subject,
+			"email_verified", ident.EmailVerified, "groups", len(ident.Groups), "client_id", p.ClientID)
 		s.emit(r, e, newError(ErrorAccessDenied, "the allow policy does not admit this user"))
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	now := s.now()
 	if p.UserCode != "" {
 		s.emit(r, e, nil)
-		s.approveDevice(w, r, p, ident, now)
+		s.approveDevice(w, r, p, ident, credential, now)
 		return
 	}
 	ru, err := s.pendingRedirect(ctx, p)
@@ -498,24 +558,24 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	s.emit(r, e, s.issueCode(w, r, p, ru, ident, now))
+	s.emit(r, e, s.issueCode(w, r, p, ru, ident, credential, now))
 }
 
 // issueCode mints an authorization code for a consented, logged-in
 // request and sends it to the client. It returns the refusal it sent
 // instead, if any.
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, now time.Time) error {
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, redirectURI string, ident *Identity, credential []byte, now time.Time) error {
 	ctx := r.Context()
-	if !s.admits(ident.user(), p.Resources) {
+	if !s.admits(*ident, p.Resources) {
 		err := newError(ErrorAccessDenied, "this user is not allowed to use this service")
 		s.redirectError(w, r, redirectURI, p.State, err)
 		return err
 	}
 	code := randomString(prefixCode, 32)
 	var upstream []byte
-	if ident.Credential != nil {
+	if credential != nil {
 		var err error
-		if upstream, err = sealWith(code, labelUpstream, ident.Credential); err != nil {
+		if upstream, err = sealWith(code, labelUpstream, credential); err != nil {
 			s.redirectError(w, r, redirectURI, p.State, err)
 			return err
 		}
@@ -526,7 +586,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		CodeChallenge: p.CodeChallenge,
 		Scope:         p.Scope,
 		Resources:     p.Resources,
-		User:          ident.user(),
+		User:          ident.Clone(),
 		AuthTime:      now,
 		FamilyID:      randomString("", 16),
 		Upstream:      upstream,
@@ -538,8 +598,8 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p *PendingAut
 		s.redirectError(w, r, redirectURI, p.State, err)
 		return err
 	}
-	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.User.Login,
-		"sub", ident.User.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
+	s.log.InfoContext(ctx, "oauth: authorization granted", "client_id", p.ClientID, "login", ident.Login,
+		"sub", ident.Subject, "scope", p.Scope, "resources", strings.Join(p.Resources, " "), "code", fingerprint(code))
 	s.redirect(w, r, redirectURI, p.State, url.Values{"code": {code}})
 	return nil
 }

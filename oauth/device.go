@@ -108,7 +108,7 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 		IssuedAt: now, ExpiresAt: now.Add(s.deviceTTL),
 	}
 	deviceCode := randomString(prefixDevice, 32)
-	if _, ok := s.idp.(IdentityRefresher); ok {
+	if s.refreshers {
 		if d.UpstreamKey, err = devicePublicKey(deviceCode); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -204,7 +204,7 @@ func (s *Server) deviceEntered(w http.ResponseWriter, r *http.Request, entered s
 	now := s.now()
 	if s.auto != nil {
 		p := &PendingAuthorization{ClientID: d.ClientID, Scope: d.Scope, Resources: d.Resources, UserCode: code}
-		s.approveDevice(w, r, p, &Identity{User: *s.auto}, now)
+		s.approveDevice(w, r, p, s.auto, nil, now)
 		return
 	}
 	if err := s.admit(ctx, s.quotas.pending); err != nil {
@@ -245,18 +245,18 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // approveDevice records the user's approval of a device.
-func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, ident *Identity, now time.Time) {
+func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *PendingAuthorization, ident *Identity, credential []byte, now time.Time) {
 	ctx := r.Context()
-	if !s.admits(ident.user(), p.Resources) {
+	if !s.admits(*ident, p.Resources) {
 		s.finishDenied(w, r, p, "this user is not allowed to use this service")
 		return
 	}
-	upstream, err := s.sealForDevice(ctx, p.UserCode, ident.Credential)
+	upstream, err := s.sealForDevice(ctx, p.UserCode, credential)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	err = s.store.ApproveDevice(ctx, p.UserCode, ident.user(), now, upstream)
+	err = s.store.ApproveDevice(ctx, p.UserCode, ident.Clone(), now, upstream)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.errorPage(w, r, newError(ErrorExpiredToken, "The device code expired. Start again on the device."))
@@ -268,7 +268,7 @@ func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, p *Pendin
 		s.errorPage(w, r, fmt.Errorf("approve device: %w", err))
 		return
 	}
-	s.log.InfoContext(ctx, "oauth: device approved", "client_id", p.ClientID, "login", ident.User.Login, "sub", ident.User.Subject)
+	s.log.InfoContext(ctx, "oauth: device approved", "client_id", p.ClientID, "login", ident.Login, "sub", ident.Subject)
 	s.renderPage(w, r, http.StatusOK, "message", "Device connected", struct{ Message string }{"The device is connected. You can close this window and return to it."})
 }
 

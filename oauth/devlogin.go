@@ -48,40 +48,43 @@ func NewDevLogin(opts *DevLoginOptions) (*DevLogin, error) {
 	return d, nil
 }
 
+// ID implements IdentityProvider: "dev", so its subjects are "dev:NAME".
+func (d *DevLogin) ID() string { return ProviderDev }
+
 // Name implements IdentityProvider.
 func (d *DevLogin) Name() string { return "the development login" }
 
 // AuthURL implements IdentityProvider: the login form, next to the
 // callback.
-func (d *DevLogin) AuthURL(callbackURL, state, _ string) string {
+func (d *DevLogin) AuthURL(_ context.Context, callbackURL, state, _ string) (string, error) {
 	u, err := url.Parse(callbackURL)
 	if err != nil {
-		return callbackURL
+		return "", err
 	}
 	u.Path = path.Join(path.Dir(u.Path), "login")
 	u.RawQuery = url.Values{"state": {state}}.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // Identify implements IdentityProvider: the login form sends the name
 // along with the state.
-func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*Identity, error) {
+func (d *DevLogin) Identify(_ context.Context, r *http.Request, _, _ string) (*Identity, []byte, error) {
 	login := r.URL.Query().Get("login")
 	if !validLogin(login) {
-		return nil, fmt.Errorf("%w: development login without a valid name", ErrUpstreamDenied)
+		return nil, nil, fmt.Errorf("%w: development login without a valid name", ErrUpstreamDenied)
 	}
-	return devIdentity(login), nil
+	return devIdentity(login), nil, nil
 }
 
 func devIdentity(login string) *Identity {
-	return &Identity{User: User{Subject: "dev:" + login, Login: login, Name: login}}
+	return &Identity{Subject: login, Provider: ProviderDev, Login: login, Name: login}
 }
 
-func (d *DevLogin) autoUser() (*User, bool) {
+func (d *DevLogin) autoUser() (*Identity, bool) {
 	if d.opts.User == "" {
 		return nil, false
 	}
-	return &devIdentity(d.opts.User).User, true
+	return devIdentity(d.opts.User), true
 }
 
 // validLogin accepts GitHub-style logins.
@@ -113,6 +116,10 @@ func (d *DevLogin) serveLogin(s *Server, w http.ResponseWriter, r *http.Request)
 		state = r.URL.Query().Get("state")
 	}
 	p, err := s.store.GetPending(r.Context(), state)
+	if err == nil && s.chosen(p) != IdentityProvider(d) {
+		// The user chose another provider: its login must not be skipped.
+		err = ErrNotFound
+	}
 	if err != nil || p.Provider == "" {
 		s.errorPage(w, r, newError(ErrorInvalidRequest, "This sign-in has expired or is unknown."))
 		return

@@ -13,7 +13,9 @@
 //   - /authorize with PKCE S256 (mandatory), exact redirect URI matching,
 //     resource indicators (RFC 8707) and the iss parameter (RFC 9207), a
 //     consent page protected against CSRF and framing, the login at an
-//     [IdentityProvider] ([GitHub], or [DevLogin] to try things out) and
+//     [IdentityProvider] ([GitHub], any OpenID Connect provider with
+//     [OIDC], or [DevLogin] to try things out; several at once with
+//     Options.IdentityProviders, one button each on the consent page) and
 //     /callback;
 //   - /token for the authorization_code, refresh_token (rotated on every
 //     use, with a short grace window for retries and family revocation on
@@ -23,8 +25,13 @@
 //
 // # Who may hold tokens
 //
-// A [Policy] (logins, GitHub account ids as "id:NUMBER", organizations,
-// or everyone) decides who may log in; the empty policy lets nobody in.
+// A [Policy] (GitHub logins, subjects as "id:SUBJECT", GitHub
+// organizations, verified emails and email domains, OpenID groups, or
+// everyone) decides who may log in; the empty policy lets nobody in. Who
+// logged in is an [Identity]: its subject is unique across the server's
+// providers ("oidc:corp:SUB", "dev:alice"; GitHub's numeric account ids stay
+// bare, as in every record and token from before), and an email counts for
+// email rules only when the provider verified it.
 // The server asks it, and the policy of each resource the grant names
 // ([ResourcePolicies], set with Server.SetResourcePolicies: a ForwardAuth
 // or a ProtectedResource), at login and again at every refresh, on the
@@ -32,25 +39,48 @@
 // older than Options.IdentityCheckInterval (1 hour), what the identity
 // provider says now ([IdentityRefresher]; GitHub with FetchOrgs re-reads
 // the user's login and organization memberships with the user's GitHub
-// token). A refresh the policies refuse fails with invalid_grant and
+// token, an OIDC provider renews its token and reads the new ID token's
+// claims). A refresh the policies refuse fails with invalid_grant and
 // revokes the whole token family, its access tokens included. When the
-// provider cannot confirm the user (the token was revoked at GitHub, the
-// family has none, or GitHub is unreachable) the memberships count as
-// none: org: rules refuse (fail closed), login and id rules still admit;
+// provider cannot confirm the user (the token was revoked at GitHub or the
+// session ended at the OpenID provider, the family has none, or the
+// provider is unreachable) organizations, groups and the email's
+// verification count as none: org:, group:, email: and domain: rules refuse
+// (fail closed), login and id rules still admit;
 // an unreachable provider refuses without revoking, so the refresh works
 // again once it answers. Every rotation restarts the refresh lifetime
 // (Options.RefreshTokenLifetime, 30 days) but never past the family's
 // absolute lifetime (Options.RefreshFamilyLifetime, 90 days from the
 // login); then the user logs in again.
 //
-// The provider's credential for the user (GitHub: the user's token) is
-// kept only sealed: AES-256-GCM under a key derived (HKDF-SHA256) from the
-// secret the store sees only hashed, the authorization code and then each
-// refresh token, re-sealed at every rotation; for a device flow, sealed to
-// an X25519 key derived from the device code. A copy of the store alone
-// (a backup, a Redis dump) holds no usable GitHub token, and no server key
-// has to be configured or rotated. GitHub logins can be registered again by
-// someone else after a rename or an account deletion: prefer id: entries.
+// The provider's credential for the user (GitHub's or the OpenID
+// provider's token) is kept only sealed: AES-256-GCM under a key derived
+// (HKDF-SHA256) from the secret the store sees only hashed, the
+// authorization code and then each refresh token, re-sealed at every
+// rotation; for a device flow, sealed to an X25519 key derived from the
+// device code. A copy of the store alone (a backup, a Redis dump) holds no
+// usable GitHub token, and no server key has to be configured or rotated.
+// GitHub logins can be registered again by someone else after a rename or
+// an account deletion: prefer id: entries.
+//
+// # The user's own upstream token for services
+//
+// A service may act as the signed-in user with the user's own token at
+// the identity provider (a GitHub MCP server with the user's GitHub token).
+// With Options.UpstreamKeys ([ParseUpstreamKeys]: server keys that are not
+// in the store, the first sealing, all opening, each blob naming its key),
+// the server keeps each authorization's upstream credential in the store
+// sealed under those keys ([UpstreamStore]), renews its access token when
+// it expires (once across replicas: a lease in the record), and deletes it
+// with the authorization (RevokeFamily, RevokeClient, a refresh token
+// reuse). [Server.UpstreamToken] gives it to code in the same process;
+// [Server.Upstream] is the step before a service, behind the bearer check,
+// that puts it into the request's context ([UpstreamTokenFromContext]) or
+// answers 401 with a challenge telling the user to sign in again when there
+// is none or the provider stopped renewing it (and ends the authorization,
+// so that the client signs in anew). The scopes a service needs are asked
+// for at login (GitHubOptions.Scopes, OIDCOptions.Scopes). The client's own
+// bearer token is never handed to a service.
 //
 // # Authorization errors
 //

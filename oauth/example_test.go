@@ -59,16 +59,24 @@ func Example_registration() {
 
 // The allow policy in ALLOWED_GITHUB_USERS syntax. An id: entry names the
 // GitHub account id, which survives a rename and is never given to another
-// account; a login may be registered again by someone else.
+// account; a login may be registered again by someone else. Email and
+// domain rules admit only addresses the provider verified.
 func ExampleParsePolicy() {
-	p := oauth.ParsePolicy("alice, Bob, org:acme, id:583231")
-	alice := &oauth.Identity{User: oauth.User{Login: "ALICE"}}
-	carol := &oauth.Identity{User: oauth.User{Login: "carol"}, Orgs: []string{"acme"}}
-	dave := &oauth.Identity{User: oauth.User{Login: "dave"}}
-	octocat := &oauth.Identity{User: oauth.User{Subject: "583231", Login: "octocat-renamed"}}
+	p := oauth.ParsePolicy("alice, Bob, org:acme, id:583231, domain:example.com, group:mcp-users")
+	alice := &oauth.Identity{Login: "ALICE", Provider: oauth.ProviderGitHub}
+	carol := &oauth.Identity{Login: "carol", Orgs: []string{"acme"}}
+	dave := &oauth.Identity{Login: "dave"}
+	octocat := &oauth.Identity{Subject: "583231", Login: "octocat-renamed"}
 	fmt.Println(p.Allows(alice), p.Allows(carol), p.Allows(dave), p.Allows(octocat))
+
+	erin := &oauth.Identity{Subject: "oidc:corp:e1", Provider: "oidc:corp", Email: "erin@example.com", EmailVerified: true}
+	frank := &oauth.Identity{Subject: "oidc:corp:f1", Provider: "oidc:corp", Email: "frank@example.com"} // unverified
+	grace := &oauth.Identity{Subject: "oidc:corp:g1", Provider: "oidc:corp", Groups: []string{"mcp-users"}}
+	bob := &oauth.Identity{Subject: "oidc:corp:b1", Provider: "oidc:corp", Login: "bob"} // not the GitHub bob
+	fmt.Println(p.Allows(erin), p.Allows(frank), p.Allows(grace), p.Allows(bob))
 	fmt.Println(oauth.ParsePolicy("").Empty())
 	// Output:
 	// true true false true
+	// true false true false
 	// true
 }

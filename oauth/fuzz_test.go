@@ -82,13 +82,17 @@ func FuzzResource(f *testing.F) {
 }
 
 func FuzzPolicy(f *testing.F) {
-	for _, s := range []string{"", "*", "alice,bob", "org:acme, Alice", " , org: ,", "org:", "id:4242", "ID: 7, id:", "id:org:x"} {
+	for _, s := range []string{"", "*", "alice,bob", "org:acme, Alice", " , org: ,", "org:", "id:4242", "ID: 7, id:", "id:org:x", "email:a@b.c", "domain:b.c, group:x", "group:", "domain:@b.c"} {
 		f.Add(s, "alice")
 	}
 	f.Fuzz(func(t *testing.T, policy, login string) {
 		p := ParsePolicy(policy)
-		if p.Empty() && (p.Allows(&Identity{User: User{Login: login}}) || p.Allows(&Identity{User: User{Subject: login}})) {
+		if p.Empty() && (p.Allows(&Identity{Login: login}) || p.Allows(&Identity{Subject: login}) ||
+			p.Allows(&Identity{Email: login, EmailVerified: true}) || p.Allows(&Identity{Groups: []string{login}})) {
 			t.Fatalf("empty policy %q allows %q", policy, login)
+		}
+		if p.Allows(&Identity{Email: login}) && !p.Everyone {
+			t.Fatalf("policy %q allows the unverified email %q", policy, login)
 		}
 		if q := ParsePolicy(p.String()); q.String() != p.String() {
 			t.Fatalf("String does not round-trip: %q -> %q", p.String(), q.String())

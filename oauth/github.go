@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,11 +30,19 @@ type GitHubOptions struct {
 	// timeout.
 	HTTPClient *http.Client
 	// FetchOrgs asks for the read:org scope and reports the user's active
-	// organization memberships in User.Orgs (needed by Policy.Orgs). The
-	// user's GitHub token is then kept, sealed (see Identity.Credential),
-	// so that the memberships are checked again at refreshes. Zero: no
-	// organizations are fetched and no GitHub token is kept.
+	// organization memberships in Identity.Orgs (needed by Policy.Orgs).
+	// The user's GitHub token is then kept, sealed (the credential of
+	// Identify), so that the memberships are checked again at refreshes.
+	// Zero: no organizations are fetched and no GitHub token is kept.
 	FetchOrgs bool
+	// Scopes are asked for besides read:user and user:email (and read:org
+	// with FetchOrgs): what services that act as the user with their
+	// GitHub token need (Server.UpstreamToken), e.g. "repo". Zero: none.
+	Scopes []string
+	// KeepToken keeps the user's GitHub token (sealed) even without
+	// FetchOrgs, for services that act as the user (Server.UpstreamToken
+	// with Options.UpstreamKeys). Zero: kept only with FetchOrgs.
+	KeepToken bool
 }
 
 // GitHub is the GitHub identity provider (an OAuth App or GitHub App with
@@ -45,6 +54,7 @@ type GitHub struct {
 	api       string
 	client    *http.Client
 	fetchOrgs bool
+	keepToken bool
 }
 
 var _ IdentityProvider = (*GitHub)(nil)
@@ -83,6 +93,14 @@ func NewGitHub(clientID, clientSecret string, opts *GitHubOptions) (*GitHub, err
 	if opts.FetchOrgs {
 		scopes = append(scopes, "read:org")
 	}
+	for _, sc := range opts.Scopes {
+		if !validScopeToken(sc) {
+			return nil, fmt.Errorf("oauth: GitHub scope %q is not a valid scope token", sc)
+		}
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
 	return &GitHub{
 		config: oauth2.Config{
 			ClientID:     clientID,
@@ -97,68 +115,75 @@ func NewGitHub(clientID, clientSecret string, opts *GitHubOptions) (*GitHub, err
 		api:       api,
 		client:    client,
 		fetchOrgs: opts.FetchOrgs,
+		keepToken: opts.KeepToken,
 	}, nil
 }
+
+// ID implements IdentityProvider: "github". Its subjects are GitHub's
+// numeric account ids, not namespaced (see IdentityProvider).
+func (g *GitHub) ID() string { return ProviderGitHub }
 
 // Name implements IdentityProvider.
 func (g *GitHub) Name() string { return "GitHub" }
 
 // AuthURL implements IdentityProvider.
-func (g *GitHub) AuthURL(callbackURL, state, verifier string) string {
+func (g *GitHub) AuthURL(_ context.Context, callbackURL, state, verifier string) (string, error) {
 	c := g.config
 	c.RedirectURL = callbackURL
-	return c.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("allow_signup", "false"))
+	return c.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("allow_signup", "false")), nil
 }
 
-// Identify implements IdentityProvider. With FetchOrgs the identity
-// carries the user's GitHub token as its Credential, so that the server can
-// check the memberships again at refreshes (RefreshIdentity).
-func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, error) {
+// Identify implements IdentityProvider. With FetchOrgs the credential is
+// the user's GitHub token, so that the server can check the memberships
+// again at refreshes (RefreshIdentity).
+func (g *GitHub) Identify(ctx context.Context, r *http.Request, callbackURL, verifier string) (*Identity, []byte, error) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrUpstreamDenied, e, q.Get("error_description"))
+		return nil, nil, fmt.Errorf("%w: %s: %s", ErrUpstreamDenied, e, q.Get("error_description"))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fmt.Errorf("%w: callback without code", ErrUpstreamDenied)
+		return nil, nil, fmt.Errorf("%w: callback without code", ErrUpstreamDenied)
 	}
 	c := g.config
 	c.RedirectURL = callbackURL
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
 	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, fmt.Errorf("oauth: GitHub code exchange: %w", err)
+		return nil, nil, fmt.Errorf("oauth: GitHub code exchange: %w", err)
 	}
 	src := c.TokenSource(ctx, tok)
 	hc := oauth2.NewClient(ctx, src)
 	hc.Timeout = g.client.Timeout
 	id, err := g.lookup(ctx, hc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if g.fetchOrgs {
-		// The token as it is now: an expiring one may have been renewed
-		// (and its single-use refresh token with it).
-		if tok, err = src.Token(); err != nil {
-			return nil, fmt.Errorf("oauth: GitHub token: %w", err)
-		}
-		if id.Credential, err = encodeGitHubToken(tok); err != nil {
-			return nil, err
-		}
+	if !g.fetchOrgs && !g.keepToken {
+		return id, nil, nil
 	}
-	return id, nil
+	// The token as it is now: an expiring one may have been renewed (and
+	// its single-use refresh token with it).
+	if tok, err = src.Token(); err != nil {
+		return nil, nil, fmt.Errorf("oauth: GitHub token: %w", err)
+	}
+	credential, err := encodeGitHubToken(tok)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, credential, nil
 }
 
 // RefreshIdentity implements IdentityRefresher: it asks GitHub, with the
 // user's token, for the account's current login, name and organization
 // memberships. A token GitHub refuses (401: the user revoked the app, or it
-// expired and cannot be renewed) or that now belongs to another account is
-// ErrUpstreamRevoked. Tokens that expire (GitHub Apps) are renewed with
+// expired and cannot be renewed) is ErrUpstreamRevoked (the server also
+// refuses an answer about another account). Tokens that expire (GitHub Apps) are renewed with
 // their refresh token; the answer then carries the new credential.
-func (g *GitHub) RefreshIdentity(ctx context.Context, u User, credential []byte) (*Identity, error) {
+func (g *GitHub) RefreshIdentity(ctx context.Context, _ Identity, credential []byte) (*Identity, []byte, error) {
 	var tok oauth2.Token
 	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" {
-		return nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
+		return nil, nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
 	current, err := g.config.TokenSource(ctx, &tok).Token()
@@ -166,28 +191,42 @@ func (g *GitHub) RefreshIdentity(ctx context.Context, u User, credential []byte)
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode != "" || tok.RefreshToken == "" {
 			// GitHub refused the renewal, or there is nothing to renew with.
-			return nil, fmt.Errorf("%w: %v", ErrUpstreamRevoked, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrUpstreamRevoked, err)
 		}
-		return nil, fmt.Errorf("oauth: GitHub token renewal: %w", err)
+		return nil, nil, fmt.Errorf("oauth: GitHub token renewal: %w", err)
 	}
 	hc := oauth2.NewClient(ctx, oauth2.StaticTokenSource(current))
 	hc.Timeout = g.client.Timeout
 	id, err := g.lookup(ctx, hc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if id.User.Subject != u.Subject {
-		return nil, fmt.Errorf("%w: the token belongs to GitHub account %s, not %s", ErrUpstreamRevoked, id.User.Subject, u.Subject)
+	if current.AccessToken == tok.AccessToken {
+		return id, nil, nil
 	}
-	if current.AccessToken != tok.AccessToken {
-		if id.Credential, err = encodeGitHubToken(current); err != nil {
-			return nil, err
-		}
+	next, err := encodeGitHubToken(current)
+	if err != nil {
+		return nil, nil, err
 	}
-	return id, nil
+	return id, next, nil
 }
 
 var _ IdentityRefresher = (*GitHub)(nil)
+
+// RenewUpstream implements UpstreamTokenSource: the token of a GitHub App
+// expires and is renewed with its refresh token; an OAuth App's never
+// expires (and has none).
+func (g *GitHub) RenewUpstream(ctx context.Context, credential []byte) ([]byte, error) {
+	var tok oauth2.Token
+	if err := json.Unmarshal(credential, &tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("%w: unreadable GitHub credential", ErrUpstreamRevoked)
+	}
+	next, err := renewToken(context.WithValue(ctx, oauth2.HTTPClient, g.client), &g.config, &tok, "GitHub")
+	if err != nil {
+		return nil, err
+	}
+	return encodeGitHubToken(next)
+}
 
 // encodeGitHubToken is the credential form of a GitHub token.
 func encodeGitHubToken(tok *oauth2.Token) ([]byte, error) {
@@ -199,7 +238,8 @@ func encodeGitHubToken(tok *oauth2.Token) ([]byte, error) {
 }
 
 // lookup asks the API, as the user of hc, who they are: id, login, name,
-// primary verified email and, with FetchOrgs, organizations.
+// email (the public one, else the primary verified one; verified when
+// /user/emails says so) and, with FetchOrgs, organizations.
 func (g *GitHub) lookup(ctx context.Context, hc *http.Client) (*Identity, error) {
 	var u struct {
 		ID    int64   `json:"id"`
@@ -213,27 +253,29 @@ func (g *GitHub) lookup(ctx context.Context, hc *http.Client) (*Identity, error)
 	if u.ID == 0 || u.Login == "" {
 		return nil, errors.New("oauth: GitHub /user answered without id or login")
 	}
-	id := &Identity{User: User{Subject: strconv.FormatInt(u.ID, 10), Login: u.Login}}
-	user := &id.User
+	id := &Identity{Subject: strconv.FormatInt(u.ID, 10), Provider: ProviderGitHub, Login: u.Login}
 	if u.Name != nil {
-		user.Name = *u.Name
+		id.Name = *u.Name
 	}
 	if u.Email != nil {
-		user.Email = *u.Email
+		id.Email = *u.Email
 	}
-	if user.Email == "" {
-		// Private addresses are missing from /user; /user/emails has them
-		// (user:email scope). A failure here is not fatal: email is optional.
-		var emails []struct {
-			Email    string `json:"email"`
-			Primary  bool   `json:"primary"`
-			Verified bool   `json:"verified"`
-		}
-		if err := g.get(ctx, hc, "/user/emails", &emails); err == nil {
-			for _, e := range emails {
-				if e.Primary && e.Verified {
-					user.Email = e.Email
-				}
+	// Private addresses are missing from /user, and /user does not say
+	// whether an address is verified; /user/emails (user:email scope) has
+	// both. A failure here is not fatal: the email is optional, and
+	// unverified without it.
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	if err := g.get(ctx, hc, "/user/emails", &emails); err == nil {
+		for _, e := range emails {
+			switch {
+			case id.Email == "" && e.Primary && e.Verified:
+				id.Email, id.EmailVerified = e.Email, true
+			case id.Email != "" && strings.EqualFold(e.Email, id.Email):
+				id.EmailVerified = e.Verified
 			}
 		}
 	}

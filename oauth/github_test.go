@@ -20,7 +20,10 @@ func TestGitHubProvider(t *testing.T) {
 	// Identify.
 	callback := func(t *testing.T, g *GitHub, verifier string) (*Identity, error) {
 		t.Helper()
-		u := g.AuthURL("http://127.0.0.1:1/callback", "st", verifier)
+		u, err := g.AuthURL(t.Context(), "http://127.0.0.1:1/callback", "st", verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.HasPrefix(u, gh.URL+"/login/oauth/authorize?") {
 			t.Fatalf("auth URL %s", u)
 		}
@@ -34,7 +37,8 @@ func TestGitHubProvider(t *testing.T) {
 			t.Fatalf("state lost: %s", loc)
 		}
 		req := httptest.NewRequest("GET", "/callback?"+loc.RawQuery, nil)
-		return g.Identify(t.Context(), req, "http://127.0.0.1:1/callback", verifier)
+		id, _, err := g.Identify(t.Context(), req, "http://127.0.0.1:1/callback", verifier)
+		return id, err
 	}
 
 	g, err := NewGitHub("id", "secret", &GitHubOptions{BaseURL: gh.URL, APIURL: gh.URL, FetchOrgs: true})
@@ -45,7 +49,7 @@ func TestGitHubProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.User.Subject != "7" || id.User.Login != "pub" || id.User.Email != "pub@example.com" || strings.Join(id.Orgs, ",") != "a,b" {
+	if id.Subject != "7" || id.Provider != "github" || id.Login != "pub" || id.Email != "pub@example.com" || !id.EmailVerified || strings.Join(id.Orgs, ",") != "a,b" {
 		t.Fatalf("identity %+v", id)
 	}
 	if a := gh.Authorizes(); !strings.Contains(a[len(a)-1].Scope, "read:org") {
@@ -80,7 +84,8 @@ func TestGitHubProvider(t *testing.T) {
 			t.Error("ftp base accepted")
 		}
 		ghe, err := NewGitHub("a", "b", &GitHubOptions{BaseURL: "https://ghe.example.com/"})
-		if err != nil || ghe.api != "https://ghe.example.com/api/v3" || !strings.HasPrefix(ghe.AuthURL("https://x/cb", "s", randomString("", 32)), "https://ghe.example.com/login/oauth/authorize?") {
+		au, _ := ghe.AuthURL(t.Context(), "https://x/cb", "s", randomString("", 32))
+		if err != nil || ghe.api != "https://ghe.example.com/api/v3" || !strings.HasPrefix(au, "https://ghe.example.com/login/oauth/authorize?") {
 			t.Errorf("enterprise defaults: %v %v", ghe, err)
 		}
 		def, _ := NewGitHub("a", "b", nil)

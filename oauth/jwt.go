@@ -13,9 +13,10 @@ import (
 )
 
 // AccessTokenClaims are the claims of the access tokens this server mints:
-// RFC 9068 JWTs (header typ "at+jwt") with the user's login, name and
-// email, and the id of the token family (the authorization the token
-// descends from), which revocation covers.
+// RFC 9068 JWTs (header typ "at+jwt") with the user's identity (login,
+// name, email, the provider, groups and organizations, which per-resource
+// policies read), and the id of the token family (the authorization the
+// token descends from), which revocation covers.
 type AccessTokenClaims struct {
 	Issuer   string       `json:"iss"`
 	Subject  string       `json:"sub"`
@@ -29,14 +30,26 @@ type AccessTokenClaims struct {
 	Scope     string       `json:"scope,omitempty"`
 	AuthTime  *NumericDate `json:"auth_time,omitempty"`
 	// Login is the user's login (GitHub handle), as preferred_username.
-	Login string `json:"preferred_username,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
+	Login         string `json:"preferred_username,omitempty"`
+	Name          string `json:"name,omitempty"`
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
+	// Provider names the identity provider the user logged in with
+	// (Identity.Provider); absent in tokens minted before it was recorded.
+	Provider string `json:"idp,omitempty"`
 	// FamilyID names the token family (claim "fid").
 	FamilyID string `json:"fid,omitempty"`
-	// Orgs are the user's organizations at login (GitHub), when the
-	// identity provider reported them; per-resource policies read them.
-	Orgs []string `json:"orgs,omitempty"`
+	// Orgs are the user's organizations (GitHub) and Groups their groups
+	// (an OpenID provider's), as last confirmed, when the identity provider
+	// reported them.
+	Orgs   []string `json:"orgs,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// identity is the user the claims name, for a Policy.
+func (c *AccessTokenClaims) identity() *Identity {
+	return &Identity{Subject: c.Subject, Provider: c.Provider, Login: c.Login, Name: c.Name, Email: c.Email,
+		EmailVerified: c.EmailVerified, Groups: c.Groups, Orgs: c.Orgs}
 }
 
 // Ref is what revocation checks need of the token.
@@ -55,7 +68,7 @@ type accessToken struct {
 }
 
 // mintAccessToken signs an access token for user, client and audience.
-func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string, user User, scope string, audience []string, authTime time.Time) (*accessToken, error) {
+func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string, user Identity, scope string, audience []string, authTime time.Time) (*accessToken, error) {
 	st, err := s.keys.current(ctx)
 	if err != nil {
 		return nil, err
@@ -66,20 +79,23 @@ func (s *Server) mintAccessToken(ctx context.Context, clientID, familyID string,
 		aud = []string{s.issuer}
 	}
 	c := AccessTokenClaims{
-		Issuer:   s.issuer,
-		Subject:  user.Subject,
-		Audience: Audience(aud),
-		Expiry:   NewNumericDate(now.Add(s.accessTTL)),
-		IssuedAt: NewNumericDate(now),
-		ID:       randomString("", 16),
-		ClientID: clientID,
-		Scope:    scope,
-		AuthTime: NewNumericDate(authTime),
-		Login:    user.Login,
-		Name:     user.Name,
-		Email:    user.Email,
-		FamilyID: familyID,
-		Orgs:     user.Orgs,
+		Issuer:        s.issuer,
+		Subject:       user.Subject,
+		Audience:      Audience(aud),
+		Expiry:        NewNumericDate(now.Add(s.accessTTL)),
+		IssuedAt:      NewNumericDate(now),
+		ID:            randomString("", 16),
+		ClientID:      clientID,
+		Scope:         scope,
+		AuthTime:      NewNumericDate(authTime),
+		Login:         user.Login,
+		Name:          user.Name,
+		Email:         user.Email,
+		EmailVerified: user.EmailVerified && user.Email != "",
+		Provider:      user.Provider,
+		FamilyID:      familyID,
+		Orgs:          user.Orgs,
+		Groups:        user.Groups,
 	}
 	// Marshal once and sign the bytes: jwt.Signed(...).Claims would
 	// round-trip the claims through a map first.

@@ -30,7 +30,7 @@ func storedKeyServer(t *testing.T, st *MemoryStore, c *clock, alg string, rotati
 
 func mint(t *testing.T, s *Server) string {
 	t.Helper()
-	at, err := s.mintAccessToken(t.Context(), "client", "family", User{Subject: "1", Login: "robot"}, "mcp", nil, s.now())
+	at, err := s.mintAccessToken(t.Context(), "client", "family", Identity{Subject: "1", Login: "robot"}, "mcp", nil, s.now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ type MemoryStore struct {
 	devices     map[string]*DeviceAuthorization // by device-code hash
 	userCodes   map[string]string               // user code -> device-code hash
 	deviceCodes map[string]string               // device-code hash -> user code
+	upstream    map[familyKey]*UpstreamCredential
 
 	traces memTraces // see memstore_admin.go
 }
@@ -90,6 +91,7 @@ func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
 		devices:     make(map[string]*DeviceAuthorization),
 		userCodes:   make(map[string]string),
 		deviceCodes: make(map[string]string),
+		upstream:    make(map[familyKey]*UpstreamCredential),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -169,12 +171,19 @@ func (s *MemoryStore) Sweep() {
 			s.dropDevice(h)
 		}
 	}
+	for k, c := range s.upstream {
+		if expired(c.ExpiresAt, now) {
+			delete(s.upstream, k)
+		}
+	}
 }
 
 // MemoryStats counts the records a MemoryStore holds, expired ones not yet
 // swept included.
 type MemoryStats struct {
 	Clients, Pending, Codes, RefreshTokens, Revocations, Keys, Devices, QuotaWindows int
+	// Upstream counts the families' upstream credentials.
+	Upstream int
 }
 
 // Stats counts the records the store holds now.
@@ -184,7 +193,7 @@ func (s *MemoryStore) Stats() MemoryStats {
 	defer s.mu.RUnlock()
 	return MemoryStats{
 		Clients: len(s.clients), Pending: len(s.pending), Codes: len(s.codes), RefreshTokens: len(s.refresh),
-		Revocations: len(s.revocations), Keys: len(s.keys), Devices: len(s.devices), QuotaWindows: q,
+		Revocations: len(s.revocations), Keys: len(s.keys), Devices: len(s.devices), QuotaWindows: q, Upstream: len(s.upstream),
 	}
 }
 
@@ -299,12 +308,13 @@ func detachDevice(p *DeviceAuthorization) *DeviceAuthorization {
 	return d
 }
 
-func detachUser(u *User) *User {
+func detachUser(u *Identity) *Identity {
 	if u == nil {
 		return nil
 	}
 	d := u.Clone()
-	d.Subject, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Subject, d.Provider, d.Login, d.Name, d.Email = strings.Clone(u.Subject), strings.Clone(u.Provider), strings.Clone(u.Login), strings.Clone(u.Name), strings.Clone(u.Email)
+	d.Groups = cloneStrings(u.Groups)
 	d.Orgs = cloneStrings(u.Orgs)
 	return &d
 }
@@ -488,6 +498,7 @@ func (s *MemoryStore) revokeFamily(clientID, familyID string, now, until time.Ti
 	for h := range s.families[familyKey{clientID, familyID}] {
 		s.dropRefresh(refreshKey{clientID, h}, familyID)
 	}
+	delete(s.upstream, familyKey{clientID, familyID})
 	rev := Revocation{Kind: RevokedFamily, ClientID: clientID, ID: familyID, At: now, ExpiresAt: until}
 	s.recordRevocation(rev)
 	return rev
@@ -525,6 +536,11 @@ func (s *MemoryStore) RevokeClient(_ context.Context, clientID string, until tim
 	for fam := range s.byClient[clientID] {
 		for h := range s.families[familyKey{clientID, fam}] {
 			s.dropRefresh(refreshKey{clientID, h}, fam)
+		}
+	}
+	for k := range s.upstream {
+		if k.client == clientID {
+			delete(s.upstream, k)
 		}
 	}
 	rev := Revocation{Kind: RevokedClient, ClientID: clientID, At: now, ExpiresAt: until}
@@ -659,7 +675,7 @@ func (s *MemoryStore) GetDevice(_ context.Context, userCode string) (*DeviceAuth
 	return d.Clone(), nil
 }
 
-func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u User, authTime time.Time, upstream []byte) error {
+func (s *MemoryStore) ApproveDevice(_ context.Context, userCode string, u Identity, authTime time.Time, upstream []byte) error {
 	return s.decideDevice(userCode, DeviceApproved, &u, authTime, upstream)
 }
 
@@ -667,7 +683,7 @@ func (s *MemoryStore) DenyDevice(_ context.Context, userCode string) error {
 	return s.decideDevice(userCode, DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *User, authTime time.Time, upstream []byte) error {
+func (s *MemoryStore) decideDevice(userCode string, status DeviceStatus, u *Identity, authTime time.Time, upstream []byte) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -706,4 +722,58 @@ func (s *MemoryStore) dropDevice(deviceHash string) {
 			delete(s.userCodes, uc)
 		}
 	}
+}
+
+// ---- UpstreamStore ----
+
+func (s *MemoryStore) PutUpstream(_ context.Context, clientID, familyID string, c *UpstreamCredential) error {
+	if clientID == "" || familyID == "" || c == nil {
+		return errEmpty("put upstream")
+	}
+	if c.ExpiresAt.IsZero() {
+		return errNoExpiry("put upstream", familyID)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.revocations[RevocationKey{RevokedFamily, clientID, familyID}]; ok && !expired(r.ExpiresAt, now) {
+		return fmt.Errorf("oauth: memory store: put upstream %q: the family is revoked: %w", familyID, ErrConflict)
+	}
+	d := c.Clone()
+	d.Version = 1
+	s.upstream[familyKey{strings.Clone(clientID), strings.Clone(familyID)}] = d
+	return nil
+}
+
+func (s *MemoryStore) GetUpstream(_ context.Context, clientID, familyID string) (*UpstreamCredential, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.upstream[familyKey{clientID, familyID}]
+	if !ok || expired(c.ExpiresAt, s.now()) {
+		return nil, fmt.Errorf("oauth: memory store: get upstream %q: %w", familyID, ErrNotFound)
+	}
+	return c.Clone(), nil
+}
+
+func (s *MemoryStore) SwapUpstream(_ context.Context, clientID, familyID string, version int64, c *UpstreamCredential) error {
+	if clientID == "" || familyID == "" || c == nil {
+		return errEmpty("swap upstream")
+	}
+	if c.ExpiresAt.IsZero() {
+		return errNoExpiry("swap upstream", familyID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := familyKey{clientID, familyID}
+	old, ok := s.upstream[k]
+	if !ok || expired(old.ExpiresAt, s.now()) {
+		return fmt.Errorf("oauth: memory store: swap upstream %q: %w", familyID, ErrNotFound)
+	}
+	if old.Version != version {
+		return fmt.Errorf("oauth: memory store: swap upstream %q: version %d, not %d: %w", familyID, old.Version, version, ErrConflict)
+	}
+	d := c.Clone()
+	d.Version = version + 1
+	s.upstream[k] = d
+	return nil
 }

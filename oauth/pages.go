@@ -32,6 +32,7 @@ code{background:#f0f1f3;border-radius:4px;padding:0 .25rem}
 .warn{background:#fff6db;border-radius:6px;padding:.6rem .8rem;font-size:.9rem}
 .err{background:#fde8e8;border-radius:6px;padding:.6rem .8rem}
 .actions{display:flex;gap:.75rem;margin-top:1.25rem}
+.choices{display:flex;flex-direction:column;gap:.5rem;margin-top:.75rem}
 button{font:inherit;padding:.55rem 1.1rem;border-radius:6px;border:1px solid #c4c8cf;background:#fff;cursor:pointer}
 button.primary{background:#1f6feb;border-color:#1f6feb;color:#fff}
 input[type=text]{font:inherit;padding:.5rem;border:1px solid #c4c8cf;border-radius:6px;width:100%;box-sizing:border-box}
@@ -60,10 +61,15 @@ var pageTemplates = map[string]*template.Template{
 <form method="post" action="{{.Data.Action}}">
 <input type="hidden" name="id" value="{{.Data.ID}}">
 <input type="hidden" name="csrf" value="{{.Data.CSRF}}">
-<div class="actions">
-<button class="primary" type="submit" name="decision" value="approve">Approve and sign in{{if .Data.Provider}} with {{.Data.Provider}}{{end}}</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
+{{if gt (len .Data.Providers) 1}}<p>Approve by signing in with one of these:</p>
+<div class="choices">
+{{range .Data.Providers}}<button class="primary" type="submit" name="provider" value="{{.ID}}">Sign in with {{.Name}}</button>
+{{end}}</div>
+<div class="actions"><button type="submit" name="decision" value="deny">Deny</button></div>
+{{else}}<div class="actions">
+{{range .Data.Providers}}<button class="primary" type="submit" name="provider" value="{{.ID}}">Approve and sign in with {{.Name}}</button>
+{{end}}<button type="submit" name="decision" value="deny">Deny</button>
+</div>{{end}}
 </form>
 {{end}}`),
 	"login": mustPage(`{{define "body"}}

@@ -66,10 +66,10 @@ type Options struct {
 	// Zero: 90 days.
 	RefreshFamilyLifetime time.Duration
 	// IdentityCheckInterval is how old the identity provider's word on a
-	// user (login, organization memberships) may be at a refresh: an older
-	// one is asked again (an IdentityRefresher such as GitHub with
-	// FetchOrgs) before the policies decide. Zero: 1 hour. Negative: at
-	// every refresh.
+	// user (login, email, groups, organization memberships) may be at a
+	// refresh: an older one is asked again (an IdentityRefresher such as an
+	// OIDC provider, or GitHub with FetchOrgs) before the policies decide.
+	// Zero: 1 hour. Negative: at every refresh.
 	IdentityCheckInterval time.Duration
 	// RefreshGrace is how long after a rotation a retry with the old
 	// refresh token gets the same new pair (a lost response, two egress
@@ -148,6 +148,19 @@ type Options struct {
 	// ServiceName is shown on the consent and login pages. Zero: "MCP
 	// OAuth Gateway".
 	ServiceName string
+	// UpstreamKeys, when set, make the server keep each authorization's
+	// upstream credential (the user's tokens at the identity provider) in
+	// the store sealed under these keys, which the store does not hold,
+	// rather than under the client's refresh token: then services in this
+	// process can act as the user with Server.UpstreamToken, which renews
+	// the token when it expires. Zero: the credential is kept only for the
+	// checks at refresh, sealed under the refresh token.
+	UpstreamKeys *UpstreamKeys
+	// IdentityProviders are identity providers users may log in with
+	// besides NewServer's idp (which is then listed first; it may be nil
+	// when this list has them all): the consent page offers one button
+	// per provider. Their IDs must differ. Zero: idp alone.
+	IdentityProviders []IdentityProvider
 
 	// DisableClientMetadataDocuments turns off Client ID Metadata
 	// Documents: a client_id that is an https URL is then unknown like any
@@ -187,8 +200,11 @@ type Server struct {
 	prefix     string   // the issuer's path, "" or "/auth"
 	secure     bool     // https issuer: Secure cookies, HSTS
 	store      Store
-	idp        IdentityProvider
-	auto       *User // auto-approval user, or nil
+	providers  []IdentityProvider          // in the consent page's order
+	byID       map[string]IdentityProvider // by IdentityProvider.ID
+	auto       *Identity                   // auto-approval user, or nil
+	refreshers bool                        // some provider is an IdentityRefresher
+	vault      *vault                      // nil: no Options.UpstreamKeys
 	keys       *keyring
 	log        *slog.Logger
 	now        func() time.Time
@@ -224,8 +240,8 @@ type Server struct {
 
 // NewServer returns the authorization server for issuer (an absolute
 // https URL, or http on a loopback host), keeping its state in store and
-// authenticating users with idp. It loads (or creates) the signing keys, so
-// the store must be reachable.
+// authenticating users with idp (and Options.IdentityProviders). It loads
+// (or creates) the signing keys, so the store must be reachable.
 func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProvider, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -233,15 +249,18 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	if store == nil {
 		return nil, errors.New("oauth: NewServer needs a store")
 	}
-	if idp == nil {
-		return nil, errors.New("oauth: NewServer needs an identity provider")
+	s := &Server{store: store, log: opts.Logger, now: opts.Now, observe: opts.Observe}
+	if err := s.setProviders(idp, opts.IdentityProviders); err != nil {
+		return nil, err
 	}
-	s := &Server{store: store, idp: idp, log: opts.Logger, now: opts.Now, observe: opts.Observe}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opts.UpstreamKeys != nil {
+		s.vault = &vault{keys: opts.UpstreamKeys, store: store, now: s.now, log: s.log}
 	}
 	u, err := parseIssuer(issuer, opts.AllowInsecureIssuer)
 	if err != nil {
@@ -305,16 +324,24 @@ func NewServer(ctx context.Context, issuer string, store Store, idp IdentityProv
 	}
 	s.quotas = newQuotaRules(opts.Limits, s)
 
-	if a, ok := idp.(autoApprover); ok {
-		if user, on := a.autoUser(); on {
-			if !isLoopbackHost(u.Host) {
-				return nil, fmt.Errorf("oauth: automatic approval (dev user %q) is only allowed on a loopback issuer, not %s", user.Login, s.issuer)
+	for _, idp := range s.providers {
+		if a, ok := idp.(autoApprover); ok {
+			if user, on := a.autoUser(); on {
+				if !isLoopbackHost(u.Host) {
+					return nil, fmt.Errorf("oauth: automatic approval (dev user %q) is only allowed on a loopback issuer, not %s", user.Login, s.issuer)
+				}
+				if len(s.providers) > 1 {
+					return nil, fmt.Errorf("oauth: automatic approval (dev user %q) approves every request as one user; it cannot be offered beside other identity providers", user.Login)
+				}
+				if err := qualify(idp, user); err != nil {
+					return nil, err
+				}
+				s.auto = user
 			}
-			s.auto = user
 		}
-	}
-	if d, ok := idp.(*DevLogin); ok && !isLoopbackHost(u.Host) && !d.opts.AllowPublicIssuer {
-		return nil, fmt.Errorf("oauth: the development login lets anyone log in as anyone; it refuses the non-loopback issuer %s unless DevLoginOptions.AllowPublicIssuer is set", s.issuer)
+		if d, ok := idp.(*DevLogin); ok && !isLoopbackHost(u.Host) && !d.opts.AllowPublicIssuer {
+			return nil, fmt.Errorf("oauth: the development login lets anyone log in as anyone; it refuses the non-loopback issuer %s unless DevLoginOptions.AllowPublicIssuer is set", s.issuer)
+		}
 	}
 
 	alg := cmpOr(opts.SigningAlgorithm, RS256)
@@ -414,10 +441,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/callback", s.serveCallback)
 	mux.HandleFunc("GET "+p+"/device", s.serveDevicePage)
 	mux.HandleFunc("POST "+p+"/device", s.serveDeviceSubmit)
-	if lp, ok := s.idp.(loginPageProvider); ok {
-		login := func(w http.ResponseWriter, r *http.Request) { lp.serveLogin(s, w, r) }
-		mux.HandleFunc("GET "+p+"/login", login)
-		mux.HandleFunc("POST "+p+"/login", login)
+	for _, idp := range s.providers {
+		if lp, ok := idp.(loginPageProvider); ok {
+			login := func(w http.ResponseWriter, r *http.Request) { lp.serveLogin(s, w, r) }
+			mux.HandleFunc("GET "+p+"/login", login)
+			mux.HandleFunc("POST "+p+"/login", login)
+			break // one login page: NewServer refuses a second DevLogin by its ID
+		}
 	}
 	return s.securityHeaders(mux)
 }

@@ -68,6 +68,7 @@ type Store interface {
 	RevocationStore
 	KeyStore
 	DeviceStore
+	UpstreamStore
 }
 
 // ---- Clients (RFC 7591, RFC 7592) -----------------------------------------
@@ -193,7 +194,7 @@ type PendingAuthorization struct {
 	UpstreamState    string `json:"upstream_state,omitempty"`
 	UpstreamVerifier string `json:"upstream_verifier,omitempty"`
 	// User is set once the user logged in; AuthTime is when.
-	User     *User     `json:"user,omitempty"`
+	User     *Identity `json:"user,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
 	// UserCode is set when the request approves a device authorization
 	// (RFC 8628) rather than issuing a code.
@@ -211,40 +212,7 @@ func (p *PendingAuthorization) Clone() *PendingAuthorization {
 	}
 	d := *p
 	d.Resources = slices.Clone(p.Resources)
-	d.User = cloneUser(p.User)
-	return &d
-}
-
-// User is the resource owner as the identity provider reported them: what
-// the access token's sub, login and name claims carry.
-type User struct {
-	// Subject is the provider's stable, never reused identifier of the user
-	// (GitHub: the numeric account id). It becomes the token's sub.
-	Subject string `json:"sub"`
-	// Login is the user's handle (GitHub login).
-	Login string `json:"login,omitempty"`
-	// Name is the display name, when the provider knows one.
-	Name string `json:"name,omitempty"`
-	// Email is the primary verified address, when the provider knows one.
-	Email string `json:"email,omitempty"`
-	// Orgs are the organizations the user belonged to at login (GitHub,
-	// when the provider was asked for them); access tokens carry them in
-	// the "orgs" claim. Empty: not known.
-	Orgs []string `json:"orgs,omitempty"`
-}
-
-// Clone returns a deep copy of u.
-func (u User) Clone() User {
-	u.Orgs = slices.Clone(u.Orgs)
-	return u
-}
-
-// cloneUser returns a deep copy of u.
-func cloneUser(u *User) *User {
-	if u == nil {
-		return nil
-	}
-	d := u.Clone()
+	d.User = cloneIdentity(p.User)
 	return &d
 }
 
@@ -269,13 +237,13 @@ type Grant struct {
 	CodeChallenge string    `json:"code_challenge"`
 	Scope         string    `json:"scope,omitempty"`
 	Resources     []string  `json:"resources,omitempty"`
-	User          User      `json:"user"`
+	User          Identity  `json:"user"`
 	AuthTime      time.Time `json:"auth_time,omitzero"`
 	// FamilyID names the token family the code starts: its refresh tokens
 	// and (as a claim) its access tokens, so a replay can revoke them all.
 	FamilyID string `json:"family_id"`
-	// Upstream is the identity provider's credential for the user
-	// (Identity.Credential), sealed under a key derived from the code: the
+	// Upstream is the identity provider's credential for the user (see
+	// IdentityProvider), sealed under a key derived from the code: the
 	// store alone cannot read it. Empty when the provider gave none.
 	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
@@ -314,15 +282,17 @@ type RefreshStore interface {
 	// see Rotation for the outcomes. ErrNotFound when the old token is
 	// absent, expired, revoked or another client's.
 	RotateRefresh(ctx context.Context, r *Rotation) (*RotationResult, error)
-	// RevokeFamily deletes every refresh token of the family and records
-	// the family as revoked (so its access tokens are revoked, see
-	// RevocationStore) until the given time, which should be when the
-	// family's last access token expires. Revoking an unknown family still
-	// records it; it is not an error.
+	// RevokeFamily deletes every refresh token of the family and its
+	// upstream credential (UpstreamStore), and records the family as
+	// revoked (so its access tokens are revoked, see RevocationStore) until
+	// the given time, which should be when the family's last access token
+	// expires. Revoking an unknown family still records it; it is not an
+	// error. A reuse found by RotateRefresh revokes the same way.
 	RevokeFamily(ctx context.Context, clientID, familyID string, until time.Time) error
 	// RevokeClient revokes every family of the client as RevokeFamily
-	// does, and records that every access token of the client issued up to
-	// now is revoked, until the given time.
+	// does (upstream credentials of families without refresh tokens
+	// included), and records that every access token of the client issued
+	// up to now is revoked, until the given time.
 	RevokeClient(ctx context.Context, clientID string, until time.Time) error
 }
 
@@ -330,18 +300,14 @@ type RefreshStore interface {
 type RefreshToken struct {
 	FamilyID  string   `json:"family_id"`
 	ClientID  string   `json:"client_id"`
-	User      User     `json:"user"`
+	User      Identity `json:"user"`
 	Scope     string   `json:"scope,omitempty"`
 	Resources []string `json:"resources,omitempty"`
 	// AuthTime is when the user logged in: the start of the family, which
 	// bounds its absolute lifetime.
 	AuthTime time.Time `json:"auth_time,omitzero"`
-	// CheckedAt is when the identity provider last confirmed User (login,
-	// organizations): at login, or at a refresh that asked it again. Zero:
-	// AuthTime.
-	CheckedAt time.Time `json:"checked_at,omitzero"`
-	// Upstream is the identity provider's credential for the user
-	// (Identity.Credential), sealed under a key derived from this refresh
+	// Upstream is the identity provider's credential for the user (see
+	// IdentityProvider), sealed under a key derived from this refresh
 	// token: the store alone cannot read it. Empty when there is none.
 	Upstream []byte    `json:"upstream,omitempty"`
 	IssuedAt time.Time `json:"issued_at"`
@@ -560,6 +526,55 @@ func (k *SigningKey) Clone() *SigningKey {
 	return &d
 }
 
+// ---- Upstream credentials ---------------------------------------------------
+
+// UpstreamStore keeps, per token family, the user's credential at the
+// identity provider (their upstream access and refresh tokens), for
+// services that act as the user (Options.UpstreamKeys). The store only ever
+// gets it sealed under keys it does not hold; it keeps the blob and a
+// version for compare-and-set, so that replicas renewing the same upstream
+// token take turns (Lease). RefreshStore.RevokeFamily and RevokeClient
+// delete a family's credential.
+type UpstreamStore interface {
+	// PutUpstream stores the credential of a family (of the client) until
+	// c.ExpiresAt, replacing any; the stored Version is 1. ErrConflict when
+	// the family is recorded as revoked.
+	PutUpstream(ctx context.Context, clientID, familyID string, c *UpstreamCredential) error
+	// GetUpstream returns the family's credential; ErrNotFound when there
+	// is none, it expired, or the family was revoked.
+	GetUpstream(ctx context.Context, clientID, familyID string) (*UpstreamCredential, error)
+	// SwapUpstream replaces the family's credential by c if its Version is
+	// still version, atomically; the stored Version is then version+1.
+	// ErrConflict when the version changed (another caller swapped
+	// first), ErrNotFound when there is no live credential.
+	SwapUpstream(ctx context.Context, clientID, familyID string, version int64, c *UpstreamCredential) error
+}
+
+// UpstreamCredential is a family's sealed upstream credential.
+type UpstreamCredential struct {
+	// Sealed is the credential, encrypted by the server.
+	Sealed []byte `json:"sealed"`
+	// Version counts the changes; set by the store.
+	Version int64 `json:"version"`
+	// LeaseUntil, when in the future, says that a caller is renewing the
+	// upstream token; others wait for its result rather than renewing the
+	// same (single-use) refresh token too.
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// ExpiresAt is required: when the family ends.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Clone returns a deep copy of c.
+func (c *UpstreamCredential) Clone() *UpstreamCredential {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Sealed = bytes.Clone(c.Sealed)
+	return &d
+}
+
 // ---- Device authorization (RFC 8628) --------------------------------------
 
 // DeviceStore keeps device authorizations, by device-code hash and by user
@@ -577,7 +592,7 @@ type DeviceStore interface {
 	// DeviceAuthorization.Upstream), atomically: ErrNotFound when the user
 	// code is unknown or expired, ErrConflict when it was approved or denied
 	// before.
-	ApproveDevice(ctx context.Context, userCode string, u User, authTime time.Time, upstream []byte) error
+	ApproveDevice(ctx context.Context, userCode string, u Identity, authTime time.Time, upstream []byte) error
 	// DenyDevice records the user's refusal, like ApproveDevice.
 	DenyDevice(ctx context.Context, userCode string) error
 	// PollDevice answers the device's token request, atomically:
@@ -623,7 +638,7 @@ type DeviceAuthorization struct {
 	UpstreamKey []byte `json:"upstream_key,omitempty"`
 	// User, AuthTime and Upstream (the sealed credential) are set by
 	// ApproveDevice.
-	User      *User     `json:"user,omitempty"`
+	User      *Identity `json:"user,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	Upstream  []byte    `json:"upstream,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
@@ -637,7 +652,7 @@ func (d *DeviceAuthorization) Clone() *DeviceAuthorization {
 	}
 	c := *d
 	c.Resources = slices.Clone(d.Resources)
-	c.User = cloneUser(d.User)
+	c.User = cloneIdentity(d.User)
 	c.UpstreamKey = bytes.Clone(d.UpstreamKey)
 	c.Upstream = bytes.Clone(d.Upstream)
 	return &c

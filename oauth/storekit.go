@@ -198,12 +198,12 @@ func PutDeviceStep(d *DeviceAuthorization) *DeviceAuthorization {
 // authorization d in place: status (DeviceApproved or DeviceDenied), and
 // for an approval the user, their login time and the sealed upstream
 // credential. ErrConflict when d was decided before.
-func DecideDeviceStep(d *DeviceAuthorization, status DeviceStatus, u *User, authTime time.Time, upstream []byte) error {
+func DecideDeviceStep(d *DeviceAuthorization, status DeviceStatus, u *Identity, authTime time.Time, upstream []byte) error {
 	if d.Status != DevicePending {
 		return fmt.Errorf("already %s: %w", d.Status, ErrConflict)
 	}
 	d.Status = status
-	d.User = cloneUser(u)
+	d.User = cloneIdentity(u)
 	d.AuthTime = authTime
 	d.Upstream = bytes.Clone(upstream)
 	return nil

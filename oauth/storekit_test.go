@@ -190,11 +190,11 @@ func TestCodeDeviceAndKeySteps(t *testing.T) {
 		}
 	}
 
-	d := PutDeviceStep(&DeviceAuthorization{ClientID: "c", Status: DeviceApproved, LastPoll: now, User: &User{Subject: "1"}, AuthTime: now, Upstream: []byte("x"), ExpiresAt: now.Add(time.Minute)})
+	d := PutDeviceStep(&DeviceAuthorization{ClientID: "c", Status: DeviceApproved, LastPoll: now, User: &Identity{Subject: "1"}, AuthTime: now, Upstream: []byte("x"), ExpiresAt: now.Add(time.Minute)})
 	if d.Status != DevicePending || !d.LastPoll.IsZero() || d.User != nil || !d.AuthTime.IsZero() || d.Upstream != nil || d.ClientID != "c" {
 		t.Fatalf("stored device %+v", d)
 	}
-	u := User{Subject: "1", Login: "octocat"}
+	u := Identity{Subject: "1", Login: "octocat"}
 	if err := DecideDeviceStep(d, DeviceApproved, &u, now, []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}

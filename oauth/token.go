@@ -135,8 +135,24 @@ func (s *Server) codeGrant(ctx context.Context, client *Client, form url.Values)
 
 // issueTokens mints the access token and, when the client may refresh, the
 // first refresh token of a new family, keeping the upstream credential
-// (nil: none) sealed under it.
-func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user User, scope string, resources, audience []string, authTime time.Time, credential []byte) (*tokenResponse, error) {
+// (nil: none) sealed under it, or in the vault (Options.UpstreamKeys).
+func (s *Server) issueTokens(ctx context.Context, client *Client, familyID string, user Identity, scope string, resources, audience []string, authTime time.Time, credential []byte) (*tokenResponse, error) {
+	if s.vault != nil && credential != nil {
+		// Until the family ends; without refresh tokens, while its access
+		// token lives.
+		exp := s.now().Add(s.accessTTL + clockSkew)
+		if allowsGrant(client, "refresh_token") {
+			exp = s.familyEnd(authTime, s.now())
+		}
+		err := s.vault.put(ctx, client.ID, familyID, credential, exp)
+		if errors.Is(err, ErrConflict) {
+			return nil, newError(ErrorInvalidGrant, "the authorization was revoked")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("keep upstream credential: %w", err)
+		}
+		credential = nil // not sealed under the refresh token too
+	}
 	at, err := s.mintAccessToken(ctx, client.ID, familyID, user, scope, audience, authTime)
 	if err != nil {
 		return nil, err
@@ -147,7 +163,7 @@ func (s *Server) issueTokens(ctx context.Context, client *Client, familyID strin
 		rt := randomString(prefixRefresh, 32)
 		rec := &RefreshToken{
 			FamilyID: familyID, ClientID: client.ID, User: user, Scope: scope, Resources: resources,
-			AuthTime: authTime, CheckedAt: authTime, IssuedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), s.familyEnd(authTime, now)),
+			AuthTime: authTime, IssuedAt: now, ExpiresAt: minTime(now.Add(s.refreshTTL), s.familyEnd(authTime, now)),
 		}
 		if credential != nil {
 			if rec.Upstream, err = sealWith(rt, labelUpstream, credential); err != nil {
@@ -212,6 +228,33 @@ func (s *Server) openUpstream(ctx context.Context, secret string, sealed []byte)
 	return plain
 }
 
+// familyCredential is the upstream credential of the family of cur, whose
+// refresh token is old: from the vault when the server has one (a family
+// from before, whose credential is sealed under its refresh token, moves
+// there), else opened with the refresh token. Nil: none.
+func (s *Server) familyCredential(ctx context.Context, old string, cur *RefreshToken) []byte {
+	if s.vault == nil {
+		return s.openUpstream(ctx, old, cur.Upstream)
+	}
+	credential, _, err := s.vault.get(ctx, cur.ClientID, cur.FamilyID)
+	if err == nil {
+		return credential
+	}
+	if !errors.Is(err, ErrUpstreamMissing) {
+		s.log.WarnContext(ctx, "oauth: the upstream credential cannot be read now", "family", short(cur.FamilyID), "error", err)
+		return nil
+	}
+	legacy := s.openUpstream(ctx, old, cur.Upstream)
+	if legacy == nil {
+		return nil
+	}
+	if err := s.vault.put(ctx, cur.ClientID, cur.FamilyID, legacy, s.familyEnd(cur.AuthTime, cur.IssuedAt)); err != nil {
+		s.log.WarnContext(ctx, "oauth: the upstream credential could not move to the vault", "family", short(cur.FamilyID), "error", err)
+		return nil
+	}
+	return legacy
+}
+
 // refreshGrant rotates a refresh token: a new pair on every use; a retry
 // within the grace window gets the same pair again; any other reuse
 // revokes the family.
@@ -255,7 +298,7 @@ func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Valu
 			"sub", cur.User.Subject, "family", short(cur.FamilyID))
 		return nil, newError(ErrorInvalidGrant, "the authorization is older than %s; sign in again", days(s.familyTTL))
 	}
-	known := s.currentIdentity(ctx, cur, s.openUpstream(ctx, old, cur.Upstream), now)
+	known := s.currentIdentity(ctx, cur, s.familyCredential(ctx, old, cur), now)
 	if !s.admits(known.user, cur.Resources) {
 		return nil, s.refuseRefresh(ctx, client, cur, known)
 	}
@@ -266,12 +309,12 @@ func (s *Server) refreshGrant(ctx context.Context, client *Client, form url.Valu
 	next := randomString(prefixRefresh, 32)
 	rec := &RefreshToken{
 		FamilyID: cur.FamilyID, ClientID: client.ID, User: known.user, Scope: cur.Scope, Resources: cur.Resources,
-		AuthTime: cur.AuthTime, CheckedAt: known.checkedAt, IssuedAt: now,
+		AuthTime: cur.AuthTime, IssuedAt: now,
 		// Every rotation restarts the refresh lifetime, never past the
 		// family's end.
 		ExpiresAt: minTime(now.Add(s.refreshTTL), end),
 	}
-	if known.credential != nil {
+	if known.credential != nil && s.vault == nil {
 		if rec.Upstream, err = sealWith(next, labelUpstream, known.credential); err != nil {
 			return nil, err
 		}

@@ -95,7 +95,7 @@ func TestRedirectMatch(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	id := func(login string, orgs ...string) *Identity { return &Identity{User: User{Login: login}, Orgs: orgs} }
+	id := func(login string, orgs ...string) *Identity { return &Identity{Login: login, Orgs: orgs} }
 	cases := []struct {
 		policy string
 		id     *Identity
@@ -113,16 +113,42 @@ func TestPolicy(t *testing.T) {
 		{"org:acme", id("carol", "acme-evil"), false},
 		{"org:acme", id("acme"), false},
 		{"alice", nil, false},
+		// Bare logins are GitHub's (and the development login's), never
+		// another provider's preferred_username.
+		{"alice", &Identity{Login: "alice", Provider: "github"}, true},
+		{"alice", &Identity{Login: "alice", Provider: "github:ghe"}, true},
+		{"alice", &Identity{Login: "alice", Provider: "dev"}, true},
+		{"alice", &Identity{Login: "alice", Provider: "oidc:corp", Subject: "oidc:corp:alice"}, false},
+		{"id:oidc:corp:alice", &Identity{Login: "alice", Provider: "oidc:corp", Subject: "oidc:corp:alice"}, true},
+		{"id:alice", &Identity{Login: "alice", Provider: "oidc:corp", Subject: "oidc:corp:alice"}, false},
+		// Email rules admit verified addresses only.
+		{"email:Alice@Example.com", &Identity{Email: "alice@example.COM", EmailVerified: true}, true},
+		{"email:alice@example.com", &Identity{Email: "alice@example.com"}, false},
+		{"email:alice@example.com", &Identity{Email: "alice@example.com.evil", EmailVerified: true}, false},
+		{"domain:example.com", &Identity{Email: "bob@EXAMPLE.com", EmailVerified: true}, true},
+		{"domain:@example.com", &Identity{Email: "bob@example.com", EmailVerified: true}, true},
+		{"domain:example.com", &Identity{Email: "bob@example.com", EmailVerified: false}, false},
+		{"domain:example.com", &Identity{Email: "bob@sub.example.com", EmailVerified: true}, false},
+		{"domain:example.com", &Identity{Email: "bob@notexample.com", EmailVerified: true}, false},
+		{"domain:example.com", &Identity{Email: "example.com", EmailVerified: true}, false},
+		{"domain:example.com", &Identity{Login: "bob@example.com", Provider: "github"}, false},
+		// Groups compare exactly; organizations are GitHub's, groups are not.
+		{"group:admins", &Identity{Groups: []string{"staff", "admins"}}, true},
+		{"group:admins", &Identity{Groups: []string{"Admins"}}, false},
+		{"group:admins", &Identity{Orgs: []string{"admins"}}, false},
+		{"org:admins", &Identity{Groups: []string{"admins"}}, false},
+		{"GROUP:admins, EMAIL:x@y.z", &Identity{Groups: []string{"admins"}}, true},
 	}
 	for _, tc := range cases {
 		if got := ParsePolicy(tc.policy).Allows(tc.id); got != tc.want {
 			t.Errorf("policy %q allows %+v = %v", tc.policy, tc.id, got)
 		}
 	}
-	if !ParsePolicy(" ").Empty() || ParsePolicy("*").Empty() || ParsePolicy("org:x").Empty() {
+	if !ParsePolicy(" ").Empty() || !ParsePolicy("email:, domain: ,group:").Empty() || ParsePolicy("*").Empty() || ParsePolicy("org:x").Empty() ||
+		ParsePolicy("email:a@b.c").Empty() || ParsePolicy("domain:b.c").Empty() || ParsePolicy("group:g").Empty() {
 		t.Error("Empty")
 	}
-	if s := ParsePolicy("a, *,org:b").String(); s != "*,a,org:b" {
+	if s := ParsePolicy("a, *,org:b, group:g, domain:d.e, email:x@d.e, id:oidc:p:1").String(); s != "*,a,id:oidc:p:1,org:b,email:x@d.e,domain:d.e,group:g" {
 		t.Errorf("String = %q", s)
 	}
 }

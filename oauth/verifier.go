@@ -405,8 +405,7 @@ func (t *verifiedToken) identity() *caller.Identity {
 
 // user is the token's user for a Policy.
 func (t *verifiedToken) user() *Identity {
-	c := &t.claims
-	return &Identity{User: User{Subject: c.Subject, Login: c.Login, Name: c.Name, Email: c.Email}, Orgs: c.Orgs}
+	return t.claims.identity()
 }
 
 // follow keeps the local revocation set fed from the store until ctx ends,

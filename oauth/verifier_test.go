@@ -131,7 +131,7 @@ func (e *testEnv) kid(t testing.TB) string {
 func TestVerifierAcceptsServerTokens(t *testing.T) {
 	e := newEnv(t)
 	v := newVerifier(t, e, nil, nil)
-	at, err := e.srv.mintAccessToken(t.Context(), "client-1", "fam", User{Subject: "4242", Login: "octocat", Name: "The Octocat", Email: "o@example.com"},
+	at, err := e.srv.mintAccessToken(t.Context(), "client-1", "fam", Identity{Subject: "4242", Login: "octocat", Name: "The Octocat", Email: "o@example.com"},
 		"mcp extra", []string{testResource}, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +375,7 @@ func TestVerifierKeyRotationInProcess(t *testing.T) {
 	}
 	defer v.Close()
 	aud := []string{testResource}
-	old, _ := s.mintAccessToken(t.Context(), "c", "f", User{Subject: "1"}, "mcp", aud, c.Now())
+	old, _ := s.mintAccessToken(t.Context(), "c", "f", Identity{Subject: "1"}, "mcp", aud, c.Now())
 	if _, err := v.Verify(t.Context(), old.raw); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func TestVerifierKeyRotationInProcess(t *testing.T) {
 	if err := s2.RotateKeys(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _ := s2.mintAccessToken(t.Context(), "c", "f", User{Subject: "1"}, "mcp", aud, c.Now())
+	fresh, _ := s2.mintAccessToken(t.Context(), "c", "f", Identity{Subject: "1"}, "mcp", aud, c.Now())
 	if _, err := v.Verify(t.Context(), fresh.raw); err != nil {
 		t.Fatalf("token of the rotated key: %v", err)
 	}
@@ -418,7 +418,7 @@ func TestVerifierJWKSRotation(t *testing.T) {
 	}
 	defer v.Close()
 	aud := []string{testResource}
-	old, _ := s.mintAccessToken(t.Context(), "c", "f", User{Subject: "1"}, "mcp", aud, c.Now())
+	old, _ := s.mintAccessToken(t.Context(), "c", "f", Identity{Subject: "1"}, "mcp", aud, c.Now())
 	if _, err := v.Verify(t.Context(), old.raw); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestVerifierJWKSRotation(t *testing.T) {
 	if err := s.RotateKeys(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _ := s.mintAccessToken(t.Context(), "c", "f", User{Subject: "1"}, "mcp", aud, c.Now())
+	fresh, _ := s.mintAccessToken(t.Context(), "c", "f", Identity{Subject: "1"}, "mcp", aud, c.Now())
 	if _, err := v.Verify(t.Context(), fresh.raw); !errors.Is(err, ErrTokenSignature) {
 		t.Fatalf("new kid within MissRefetch of the last fetch: %v (want refused for now)", err)
 	}
@@ -453,7 +453,7 @@ func TestVerifierJWKSRotation(t *testing.T) {
 	// The set is fetched again when its lifetime (max-age=300) ends.
 	n := fetches.Load()
 	c.Advance(301 * time.Second)
-	fresh2, _ := s.mintAccessToken(t.Context(), "c", "f", User{Subject: "2"}, "mcp", aud, c.Now())
+	fresh2, _ := s.mintAccessToken(t.Context(), "c", "f", Identity{Subject: "2"}, "mcp", aud, c.Now())
 	if _, err := v.Verify(t.Context(), fresh2.raw); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func newBenchVerify(b *testing.B) *benchVerify {
 		b.Fatal(err)
 	}
 	at, err := srv.mintAccessToken(context.Background(), "client-1", "family-1",
-		User{Subject: "4242", Login: "octocat", Name: "The Octocat", Email: "octo@example.com"}, "mcp", []string{testResource}, time.Now())
+		Identity{Subject: "4242", Login: "octocat", Name: "The Octocat", Email: "octo@example.com"}, "mcp", []string{testResource}, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

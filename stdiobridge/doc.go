@@ -44,6 +44,12 @@
 // SSE stream when the server sends related messages first; streams carry
 // event ids and a client can resume a broken one with Last-Event-ID.
 //
+// A server that acts as the signed-in user with the user's own credential
+// (a GitHub MCP server with the user's GitHub token) runs behind [Users]:
+// a Proxy per caller, whose processes get that caller's environment
+// (CallerEnv), never shared between callers; when a caller's environment
+// changes (a renewed token) new processes serve them and the old ones stop.
+//
 // # Transport rules
 //
 // The HTTP transport is the one mcpserver uses too, so a proxied stdio

@@ -111,6 +111,29 @@ type serviceConfig struct {
 	Fetch    *fetchConfig    `yaml:"fetch"`
 	Stdio    *stdioConfig    `yaml:"stdio"`
 	Upstream *upstreamConfig `yaml:"upstream"`
+
+	// UpstreamCredential gives the service the signed-in user's own token at
+	// their identity provider. Absent: the service gets no credential of
+	// the user's (only the identity headers).
+	UpstreamCredential *upstreamCredentialConfig `yaml:"upstream_credential"`
+}
+
+// upstreamCredentialConfig says how a service acts as the user: with the
+// user's own upstream token, kept under UPSTREAM_KEYS and renewed when it
+// expires; never the client's bearer token.
+type upstreamCredentialConfig struct {
+	// Provider is the identity provider whose token the service needs:
+	// "github" or "oidc:NAME". Zero: the one the user signed in with.
+	Provider string `yaml:"provider"`
+	// Scopes are asked of that provider at login, for this service.
+	Scopes []string `yaml:"scopes"`
+	// Header (an upstream service) is the request header the token goes
+	// in: Authorization gets "Bearer TOKEN", any other the token alone.
+	Header string `yaml:"header"`
+	// Env (a stdio service) is the environment variable of the user's own
+	// server process (processes are never shared between users; a renewed
+	// token starts a new one).
+	Env string `yaml:"env"`
 }
 
 // fetchConfig tunes the built-in fetch service.
@@ -503,9 +526,56 @@ func (c *fileConfig) check(path string, file *ast.File, getenv func(string) stri
 			}
 			checkValues(p, at+".upstream.headers", "header", s.Upstream.Headers, getenv)
 		}
+		if uc := s.UpstreamCredential; uc != nil {
+			checkUpstreamCredential(p, at+".upstream_credential", s)
+		}
 	}
 	return p.err()
 }
+
+// checkUpstreamCredential checks how a service gets the user's token: in a
+// header of an upstream service's requests, or the environment of a stdio
+// server's per-user processes.
+func checkUpstreamCredential(p *problems, at string, s *serviceConfig) {
+	uc := s.UpstreamCredential
+	if uc.Provider != "" && !providerID.MatchString(uc.Provider) {
+		p.add(at+".provider", "provider %q: want github or oidc:NAME", uc.Provider)
+	}
+	for _, sc := range uc.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			p.add(at+".scopes", "scope %q is not a scope token", sc)
+		}
+	}
+	switch {
+	case s.Builtin != "":
+		p.add(at, "service %q: a built-in service cannot act as the user with their token", s.Name)
+	case s.Stdio != nil:
+		if uc.Header != "" || !envName.MatchString(uc.Env) {
+			p.add(at, "service %q: a stdio service gets the user's token in an environment variable: give env: NAME (letters, digits and _), not header", s.Name)
+		}
+		if s.Stdio.Shared {
+			p.add(at, "service %q: a shared process cannot hold each user's own token; drop stdio.shared", s.Name)
+		}
+		if _, set := s.Stdio.Env[uc.Env]; set && uc.Env != "" {
+			p.add(at+".env", "service %q: %s is set in stdio.env too", s.Name, uc.Env)
+		}
+	case s.Upstream != nil:
+		if uc.Env != "" || !headerName.MatchString(uc.Header) {
+			p.add(at, "service %q: an upstream service gets the user's token in a request header: give header: NAME (Authorization, X-Github-Token), not env", s.Name)
+		} else if !strings.EqualFold(uc.Header, "Authorization") && (strings.EqualFold(uc.Header, "Host") || dropsHeader(uc.Header)) {
+			p.add(at+".header", "header %s is the gateway's to set", uc.Header)
+		}
+		if _, set := s.Upstream.Headers[uc.Header]; set && uc.Header != "" {
+			p.add(at+".header", "service %q: the header %s is in upstream.headers too", s.Name, uc.Header)
+		}
+	}
+}
+
+var (
+	providerID = regexp.MustCompile(`^(github|oidc:[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?)$`)
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	headerName = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+)
 
 // checkValues refuses an inline secret (by its name) and resolves every
 // value.

@@ -51,6 +51,18 @@ func TestConfigErrors(t *testing.T) {
 		{"tls half", "tls:\n  cert_file: a.pem\n", ":2:3: tls: give cert_file and key_file, or acme"},
 		{"acme without tos", "tls:\n  acme: {email: a@example.com}\n", "accept_tos: true"},
 		{"bad path", "services:\n  - name: a\n    builtin: fetch\n    path: mcp\n", `:4:11: path "mcp"`},
+		{"user credential of a builtin", "services:\n  - name: a\n    builtin: fetch\n    upstream_credential: {env: T}\n", "a built-in service cannot act as the user"},
+		{"stdio user credential in a header", "services:\n  - name: a\n    stdio: {command: x}\n    upstream_credential: {header: Authorization}\n",
+			"a stdio service gets the user's token in an environment variable"},
+		{"upstream user credential in the environment", "services:\n  - name: a\n    upstream: {url: \"http://127.0.0.1:9/mcp\"}\n    upstream_credential: {env: TOKEN}\n",
+			"an upstream service gets the user's token in a request header"},
+		{"shared process with user credentials", "services:\n  - name: a\n    stdio: {command: x, shared: true}\n    upstream_credential: {env: TOKEN}\n",
+			"a shared process cannot hold each user's own token"},
+		{"bad provider", "services:\n  - name: a\n    stdio: {command: x}\n    upstream_credential: {env: TOKEN, provider: google}\n", `provider "google": want github or oidc:NAME`},
+		{"user credential over an identity header", "services:\n  - name: a\n    upstream: {url: \"http://127.0.0.1:9/mcp\"}\n    upstream_credential: {header: X-User-Id}\n",
+			"header X-User-Id is the gateway's to set"},
+		{"user credential in a configured header", "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers: {X-Token: {env: HOME}}\n    upstream_credential: {header: X-Token}\n",
+			"the header X-Token is in upstream.headers too"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,6 +138,11 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 	if cfg.Options.ServiceName == "" {
 		cfg.Options.ServiceName = "MCP OAuth Gateway"
 	}
+	for _, sc := range *fc.Services {
+		if uc := sc.UpstreamCredential; uc != nil {
+			cfg.UserCredentials = append(cfg.UserCredentials, authcmd.UserCredential{Provider: uc.Provider, Scopes: uc.Scopes})
+		}
+	}
 	auth, err := authcmd.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -153,7 +158,7 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 	if err != nil {
 		return cli.Usage(err)
 	}
-	b := &builder{log: log, verifier: auth.Verifier, guard: guardOpts, scope: authcmd.DefaultScope(cfg.Options.Scopes), layout: lay}
+	b := &builder{log: log, server: auth.Server, verifier: auth.Verifier, guard: guardOpts, scope: authcmd.DefaultScope(cfg.Options.Scopes), layout: lay}
 	var services []*service
 	closeServices := func() {
 		var wg sync.WaitGroup
@@ -219,7 +224,7 @@ func serve(ctx context.Context, s *settings, stdout, logOut io.Writer) error {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	attrs := []any{"issuer", auth.Server.Issuer(), "store", authcmd.StoreLabel(cfg.Store), "identity_provider", auth.IdP.Name(),
+	attrs := []any{"issuer", auth.Server.Issuer(), "store", authcmd.StoreLabel(cfg.Store), "identity_providers", authcmd.ProviderNames(auth.Providers),
 		"policy", cfg.Options.Policy.String(), "services", len(services)}
 	return cli.Serve(ctx, mainLn, gw, &cli.ServeOptions{
 		Logger:          log,

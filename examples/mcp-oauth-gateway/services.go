@@ -94,6 +94,7 @@ func (l *layout) resourceURL(s *serviceConfig) (url, host string) {
 // builder makes the services of the configuration.
 type builder struct {
 	log      *slog.Logger
+	server   *oauth.Server // hands services the users' own tokens
 	verifier *oauth.Verifier
 	guard    mcpserver.Options // the guard fields every service shares
 	scope    []string          // the server's default scope
@@ -124,6 +125,13 @@ func (b *builder) build(s *serviceConfig) (*service, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	if uc := s.UpstreamCredential; uc != nil {
+		// Behind the bearer check (Mount), before the service: the user's
+		// own token into the request's context, or the 401 that makes the
+		// client sign in again.
+		svc.h = b.server.Upstream(pr, svc.h, &oauth.UpstreamOptions{Provider: uc.Provider})
+		svc.kind += " as the user"
 	}
 	return svc, nil
 }
@@ -179,11 +187,31 @@ func (b *builder) stdio(svc *service, s *serviceConfig, log *slog.Logger) error 
 		cmd.Env = append(cmd.Env, k+"="+c.Env[k].resolved)
 	}
 	modern, _ := stdiobridge.ParseModernMode(c.Modern) // checked with the file
-	px, err := stdiobridge.NewProxy(cmd, &stdiobridge.ProxyOptions{
+	opts := stdiobridge.ProxyOptions{
 		Name: s.Name, Shared: c.Shared, MaxChildren: c.MaxChildren, IdleTimeout: c.IdleTimeout, Modern: modern,
 		AllowedOrigins: b.guard.AllowedOrigins, AllowedHosts: b.guard.AllowedHosts, AllowAnyHost: b.guard.AllowAnyHost,
 		Logger: log,
-	})
+	}
+	if uc := s.UpstreamCredential; uc != nil {
+		// Each user's (and authorization's) own processes, with their
+		// token in uc.Env.
+		users, err := stdiobridge.NewUsers(cmd, func(w http.ResponseWriter, r *http.Request) (string, []string, bool) {
+			claims, _ := oauth.ClaimsFromContext(r.Context())
+			tok, ok := oauth.UpstreamTokenFromContext(r.Context())
+			if claims == nil || !ok {
+				http.Error(w, "internal error", http.StatusInternalServerError) // Upstream runs first
+				return "", nil, false
+			}
+			return claims.Subject + "\x00" + claims.FamilyID, []string{uc.Env + "=" + tok.AccessToken}, true
+		}, &stdiobridge.UsersOptions{Proxy: opts})
+		if err != nil {
+			return err
+		}
+		svc.h, svc.sessions = users, users.Sessions
+		svc.close = func() { users.Close() }
+		return nil
+	}
+	px, err := stdiobridge.NewProxy(cmd, &opts)
 	if err != nil {
 		return err
 	}
@@ -199,7 +227,22 @@ func (b *builder) upstream(svc *service, s *serviceConfig, log *slog.Logger) err
 	for _, k := range sortedKeys(u.Headers) {
 		h.Set(k, u.Headers[k].resolved)
 	}
-	p, err := identityproxy.New(u.URL, &identityproxy.Options{Header: h, MaxBodyBytes: u.MaxBodyBytes, Logger: log})
+	var headerFor func(*http.Request) http.Header
+	if uc := s.UpstreamCredential; uc != nil {
+		name := http.CanonicalHeaderKey(uc.Header)
+		bearer := strings.EqualFold(name, "Authorization")
+		headerFor = func(r *http.Request) http.Header {
+			tok, ok := oauth.UpstreamTokenFromContext(r.Context())
+			if !ok {
+				return nil
+			}
+			if bearer {
+				return http.Header{name: {"Bearer " + tok.AccessToken}}
+			}
+			return http.Header{name: {tok.AccessToken}}
+		}
+	}
+	p, err := identityproxy.New(u.URL, &identityproxy.Options{Header: h, HeaderFor: headerFor, MaxBodyBytes: u.MaxBodyBytes, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,9 @@ type Auth struct {
 	log *slog.Logger
 	// Store is the server's state.
 	Store oauth.Store
-	// IdP signs users in: GitHub or the development login.
-	IdP oauth.IdentityProvider
+	// Providers sign users in: GitHub and the OpenID Connect provider, or
+	// the development login.
+	Providers []oauth.IdentityProvider
 	// Server is the authorization server.
 	Server *oauth.Server
 	// Verifier checks the server's tokens in this process, following the
@@ -74,19 +75,12 @@ func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*Auth, error) {
 		}
 	}
 
-	if cfg.DevLogin {
-		a.IdP, err = oauth.NewDevLogin(&oauth.DevLoginOptions{User: cfg.DevUser, AllowPublicIssuer: cfg.DevNetwork})
-	} else {
-		a.IdP, err = oauth.NewGitHub(cfg.GitHub.ClientID, cfg.GitHub.ClientSecret, &oauth.GitHubOptions{
-			BaseURL: cfg.GitHub.BaseURL, APIURL: cfg.GitHub.APIURL,
-			FetchOrgs: len(cfg.Options.Policy.Orgs) > 0 || cfg.Resources.Orgs,
-		})
+	if a.Providers, err = identityProviders(ctx, cfg, log); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
+	cfg.Options.IdentityProviders = a.Providers
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	a.Server, err = oauth.NewServer(startCtx, cfg.Issuer, store, a.IdP, &cfg.Options)
+	a.Server, err = oauth.NewServer(startCtx, cfg.Issuer, store, nil, &cfg.Options)
 	cancel()
 	if err != nil {
 		return nil, cli.Usage(err)
@@ -155,7 +149,7 @@ func issuerPath(issuer string) string {
 
 // LogAttrs are the attributes of the "listening" log line.
 func (a *Auth) LogAttrs() []any {
-	return []any{"issuer", a.Server.Issuer(), "store", StoreLabel(a.cfg.Store), "identity_provider", a.IdP.Name(),
+	return []any{"issuer", a.Server.Issuer(), "store", StoreLabel(a.cfg.Store), "identity_providers", ProviderNames(a.Providers),
 		"policy", a.cfg.Options.Policy.String(), "verify", a.Server.Issuer() + "/verify", "resources", ResourcesLabel(a.cfg.Resources)}
 }
 

@@ -42,14 +42,16 @@ func parse(t *testing.T, b Binary, args []string, env map[string]string) (*Confi
 	return s.Config()
 }
 
-// TestGitHubOrDevLogin: without a GitHub app, mcp-oauth-server refuses
-// to start while a binary with DevLoginWithoutGitHub (the gateway) uses
-// the development login, on loopback only; half a GitHub app is an error
-// in both.
+// TestGitHubOrDevLogin: without a GitHub app or an OpenID provider,
+// mcp-oauth-server refuses to start while a binary with
+// DevLoginWithoutGitHub (the gateway) uses the development login, on
+// loopback only; half a GitHub app is an error in both; an OpenID provider
+// alone is enough.
 func TestGitHubOrDevLogin(t *testing.T) {
 	server := Binary{Name: "mcp-oauth-server", Port: 8000}
 	gateway := Binary{Name: "mcp-oauth-gateway", Port: 8080, DevLoginWithoutGitHub: true}
 	github := map[string]string{"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret"}
+	oidc := map[string]string{"OIDC_ISSUER": "https://login.example.com", "OIDC_CLIENT_ID": "id", "OIDC_CLIENT_SECRET": "secret"}
 	cases := []struct {
 		name     string
 		b        Binary
@@ -59,12 +61,15 @@ func TestGitHubOrDevLogin(t *testing.T) {
 		chosen   bool
 		err      string
 	}{
-		{"server without GitHub", server, nil, nil, false, false, "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are required"},
+		{"server without GitHub", server, nil, nil, false, false, "no identity provider: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or OIDC_ISSUER"},
+		{"server with an OpenID provider", server, nil, oidc, false, false, ""},
+		{"gateway with an OpenID provider", gateway, nil, oidc, false, false, ""},
+		{"OpenID provider and --dev-login", gateway, []string{"--dev-login"}, oidc, false, false, "exclude each other"},
 		{"server with GitHub", server, nil, github, false, false, ""},
 		{"server --dev-login", server, []string{"--dev-login"}, nil, true, true, ""},
 		{"gateway without GitHub", gateway, nil, nil, true, false, ""},
 		{"gateway with GitHub", gateway, nil, github, false, false, ""},
-		{"gateway half a GitHub app", gateway, nil, map[string]string{"GITHUB_CLIENT_ID": "id"}, false, false, "GITHUB_CLIENT_SECRET are required"},
+		{"gateway half a GitHub app", gateway, nil, map[string]string{"GITHUB_CLIENT_ID": "id"}, false, false, "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together"},
 		{"gateway without GitHub on the network", gateway, []string{"--host", "0.0.0.0"}, nil, false, false, "--dev-login-on-network"},
 		{"gateway --dev-user", gateway, []string{"--dev-user", "robot"}, github, true, true, ""},
 	}

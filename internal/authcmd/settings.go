@@ -54,8 +54,16 @@ type Config struct {
 	// because no GitHub app is configured (Binary.DevLoginWithoutGitHub).
 	DevLoginChosen bool
 	GitHub         GitHub
-	LogLevel       slog.Level
-	LogFile        *cli.LogFile
+	// OIDC is the OpenID Connect provider (OIDC_ISSUER and the rest); nil:
+	// none. With GitHub configured too, users choose on the consent page.
+	OIDC *OIDCProvider
+	// UserCredentials are what services that act as the user need of the
+	// identity providers (set by the binary before Open): their tokens,
+	// kept under Options.UpstreamKeys (UPSTREAM_KEYS), and the scopes to
+	// ask for at login.
+	UserCredentials []UserCredential
+	LogLevel        slog.Level
+	LogFile         *cli.LogFile
 	// Options are the oauth.Server's (Logger is set by Open).
 	Options oauth.Options
 	// ResourceFile is --resource-config; Resources what it says.
@@ -110,6 +118,9 @@ type Settings struct {
 	githubSecret   *string
 	githubURL      *string
 	githubAPI      *string
+	oidc           *oidcSettings
+	upstreamKeys   *string
+	upstreamFile   *string
 	users          *string
 	accessLife     *time.Duration
 	refreshLife    *time.Duration
@@ -150,7 +161,7 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.rotation = c.Duration("key-rotation", 0, "replace the generated signing key after this long, e.g. 720h (default never)")
 	s.resourceFile = c.String("resource-config", "", "JSON `FILE` naming the protected MCP resources and who may use each (none: every request's URL is its resource); re-read on SIGHUP", "OAUTH_RESOURCE_CONFIG")
 	s.familyLifetime = c.Duration("refresh-family-lifetime", 0, "how long the refresh tokens of one login live at most, however often they rotate, e.g. 2160h (default 90 days)", "REFRESH_FAMILY_LIFETIME")
-	s.checkInterval = c.Duration("identity-check-interval", 0, "how old a user's GitHub login and organization memberships may be at a refresh before GitHub is asked again (default 1h)", "IDENTITY_CHECK_INTERVAL")
+	s.checkInterval = c.Duration("identity-check-interval", 0, "how old the identity provider's word on a user (GitHub organizations, OpenID groups and email) may be at a refresh before it is asked again (default 1h)", "IDENTITY_CHECK_INTERVAL")
 	s.passToken = c.Bool("pass-token", false, "add X-Auth-Token (the caller's bearer token) to the identity headers of /verify, as the original gateway did")
 	githubNeeded := "required unless --dev-login"
 	if b.DevLoginWithoutGitHub {
@@ -160,7 +171,10 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.githubSecret = c.Secret("", "the GitHub OAuth App's client secret ("+githubNeeded+")", "GITHUB_CLIENT_SECRET")
 	s.githubURL = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its web URL (default https://github.com)", "GITHUB_BASE_URL")
 	s.githubAPI = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its API URL (default $GITHUB_BASE_URL/api/v3, else https://api.github.com)", "GITHUB_API_URL")
-	s.users = c.String("", "", "who may log in: logins, id:NUMBER, org:NAME, * for everyone (empty: nobody; with the development login: everyone)", "ALLOWED_GITHUB_USERS")
+	s.oidc = registerOIDC(c)
+	s.upstreamKeys = c.Secret("", "server keys for the users' own upstream tokens that services act with, KEYID:BASE64 comma-separated, the sealing key first (openssl rand -base64 32)", "UPSTREAM_KEYS")
+	s.upstreamFile = c.String("upstream-keys-file", "", "a `FILE` holding UPSTREAM_KEYS, one KEYID:BASE64 per line", "UPSTREAM_KEYS_FILE")
+	s.users = c.String("", "", "who may log in: GitHub logins, id:SUBJECT (a GitHub account id, or oidc:NAME:SUB), org:NAME (GitHub), email:ADDRESS, domain:DOMAIN (verified emails), group:NAME (OpenID groups), * for everyone (empty: nobody; with the development login: everyone)", "ALLOWED_USERS", "ALLOWED_GITHUB_USERS")
 	s.accessLife = c.Duration("", 0, "access token lifetime (default 3600)", "ACCESS_TOKEN_LIFETIME")
 	s.refreshLife = c.Duration("", 0, "refresh token lifetime; every rotation starts it again (default 2592000)", "REFRESH_TOKEN_LIFETIME")
 	s.clientLife = c.DurationOrZero("", 90*24*time.Hour, "how long a dynamic registration lives; 0: forever", "CLIENT_LIFETIME")
@@ -192,9 +206,19 @@ func (s *Settings) Config() (*Config, error) {
 	if c.DevUser != "" {
 		c.DevLogin = true
 	}
-	if !c.DevLogin && (c.GitHub.ClientID == "" || c.GitHub.ClientSecret == "") {
-		if !s.bin.DevLoginWithoutGitHub || c.GitHub.ClientID != "" || c.GitHub.ClientSecret != "" {
-			return nil, cli.Usagef("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are required (or --dev-login / --dev-user NAME to try it without GitHub)")
+	var err error
+	if c.OIDC, err = s.oidc.provider(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.DevLogin && c.OIDC != nil:
+		return nil, cli.Usagef("--dev-login and OIDC_ISSUER exclude each other: the development login is for trying the server without a real provider")
+	case (c.GitHub.ClientID == "") != (c.GitHub.ClientSecret == ""):
+		return nil, cli.Usagef("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither")
+	case !c.DevLogin && c.GitHub.ClientID == "" && c.OIDC == nil:
+		if !s.bin.DevLoginWithoutGitHub {
+			return nil, cli.Usagef("no identity provider: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET " +
+				"(or --dev-login / --dev-user NAME to try it without one)")
 		}
 		c.DevLogin = true
 	}
@@ -257,7 +281,6 @@ func (s *Settings) Config() (*Config, error) {
 	o.Resources = *s.resources
 	o.RedirectSchemes = *s.schemes
 	o.TrustProxyHeaders = *s.trustProxy
-	var err error
 	if o.TrustedProxies, err = oauth.ParseTrustedProxies(strings.Join(*s.trustedProxies, ",")); err != nil {
 		return nil, s.c.Bad("trusted-proxies", err)
 	}
@@ -265,6 +288,23 @@ func (s *Settings) Config() (*Config, error) {
 	for _, l := range s.limits {
 		if *l.dst(o), err = parseLimit(*l.value); err != nil {
 			return nil, s.c.Bad(l.flag, err)
+		}
+	}
+	if *s.upstreamKeys != "" && *s.upstreamFile != "" {
+		return nil, cli.Usagef("UPSTREAM_KEYS and UPSTREAM_KEYS_FILE are both set: use one")
+	}
+	if keys := *s.upstreamKeys; keys != "" || *s.upstreamFile != "" {
+		name := "UPSTREAM_KEYS"
+		if keys == "" {
+			name = "upstream-keys-file"
+			b, err := os.ReadFile(*s.upstreamFile)
+			if err != nil {
+				return nil, s.c.Bad(name, err)
+			}
+			keys = string(b)
+		}
+		if o.UpstreamKeys, err = oauth.ParseUpstreamKeys(keys); err != nil {
+			return nil, s.c.Bad(name, err)
 		}
 	}
 	c.ResourceFile = *s.resourceFile

@@ -20,11 +20,12 @@ type User struct {
 	ID    int64
 	Login string
 	Name  string
-	// Email is the primary verified address. PublicEmail says whether /user
-	// shows it (GitHub hides private addresses there; /user/emails always
-	// lists them).
-	Email       string
-	PublicEmail bool
+	// Email is the primary address, verified unless EmailUnverified.
+	// PublicEmail says whether /user shows it (GitHub hides private
+	// addresses there; /user/emails always lists them).
+	Email           string
+	PublicEmail     bool
+	EmailUnverified bool
 	// Orgs are organizations the user is an active member of.
 	Orgs []string
 }
@@ -384,7 +385,7 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) {
 		{"email": u.Login + "@users.noreply.github.com", "primary": false, "verified": true, "visibility": nil},
 	}
 	if u.Email != "" {
-		list = append(list, map[string]any{"email": u.Email, "primary": true, "verified": true, "visibility": "private"})
+		list = append(list, map[string]any{"email": u.Email, "primary": true, "verified": !u.EmailUnverified, "visibility": "private"})
 	}
 	writeJSON(w, list)
 }

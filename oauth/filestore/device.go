@@ -108,7 +108,7 @@ func (s *Store) GetDevice(ctx context.Context, userCode string) (*oauth.DeviceAu
 	return d.Auth, nil
 }
 
-func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time, upstream []byte) error {
+func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.Identity, authTime time.Time, upstream []byte) error {
 	return s.decideDevice(ctx, userCode, oauth.DeviceApproved, &u, authTime, upstream)
 }
 
@@ -116,7 +116,7 @@ func (s *Store) DenyDevice(ctx context.Context, userCode string) error {
 	return s.decideDevice(ctx, userCode, oauth.DeviceDenied, nil, time.Time{}, nil)
 }
 
-func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.DeviceStatus, u *oauth.User, authTime time.Time, upstream []byte) error {
+func (s *Store) decideDevice(ctx context.Context, userCode string, status oauth.DeviceStatus, u *oauth.Identity, authTime time.Time, upstream []byte) error {
 	if err := ctxErr(ctx, "decide device"); err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
 	"github.com/mcp-oauth-gateway/gateway/oauth/storetest"
@@ -42,7 +44,7 @@ func TestRestartKeepsState(t *testing.T) {
 	client := &oauth.Client{ID: "c1", SecretHash: "h:secret", IssuedAt: now,
 		Metadata: oauth.ClientMetadata{RedirectURIs: []string{"https://app.example/cb"}}}
 	key := &oauth.SigningKey{ID: "k1", Algorithm: "RS256", PrivateJWK: []byte(`{"kty":"RSA"}`), CreatedAt: now}
-	rt := &oauth.RefreshToken{FamilyID: "fam1", ClientID: "c1", User: oauth.User{Subject: "42"},
+	rt := &oauth.RefreshToken{FamilyID: "fam1", ClientID: "c1", User: oauth.Identity{Subject: "42"},
 		IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
 	must(t, s.CreateClient(ctx, client))
 	must(t, s.AddKey(ctx, key, ""))
@@ -286,4 +288,45 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLegacyRecords: a store file written before oauth.Identity and
+// oauth.User were one type still reads after an upgrade.
+func TestLegacyRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := filestore.Open(path, nil)
+	must(t, err)
+	defer s.Close()
+	storetest.LegacyRecords(t, s, func(t *testing.T, edit func([]byte) []byte) oauth.Store {
+		// Edit the file itself, with the store closed, as an older
+		// version would have left it.
+		must(t, s.Close())
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+		must(t, err)
+		must(t, db.Update(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+				type change struct{ k, v []byte }
+				var changes []change
+				err := b.ForEach(func(k, v []byte) error {
+					if len(v) > 8 {
+						if js := edit(v[8:]); js != nil {
+							changes = append(changes, change{bytes.Clone(k), append(bytes.Clone(v[:8]), js...)})
+						}
+					}
+					return nil
+				})
+				for _, c := range changes {
+					if err == nil {
+						err = b.Put(c.k, c.v)
+					}
+				}
+				return err
+			})
+		}))
+		must(t, db.Close())
+		if s, err = filestore.Open(path, nil); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }

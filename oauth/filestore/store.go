@@ -84,14 +84,15 @@ var (
 	bKeys        = []byte("keys")        // kid -> SigningKey
 	bDevices     = []byte("devices")     // device hash -> device
 	bUserCodes   = []byte("usercodes")   // user code -> device hash (index)
+	bUpstream    = []byte("upstream")    // pair(client, family) -> UpstreamCredential
 	bMeta        = []byte("meta")        // "format" -> formatVersion
 	bTraces      = []byte("traces")      // client id -> fileTrace; traceList -> []oauth.Event (see admin.go)
 
 	allBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bFamilies,
-		bRevocations, bKeys, bDevices, bUserCodes, bMeta, bTraces}
+		bRevocations, bKeys, bDevices, bUserCodes, bUpstream, bMeta, bTraces}
 
 	// sweptBuckets hold encoded records whose drop time the sweep reads.
-	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bTraces}
+	sweptBuckets = [][]byte{bClients, bQuotas, bPending, bCodes, bRefresh, bRevocations, bDevices, bUpstream, bTraces}
 )
 
 // formatVersion is the file layout's version, kept in the meta bucket.

@@ -146,9 +146,13 @@ func (s *Store) RotateRefresh(ctx context.Context, r *oauth.Rotation) (*oauth.Ro
 	return res, nil
 }
 
-// revokeFamily deletes a family's tokens and records its revocation.
+// revokeFamily deletes a family's tokens and upstream credential, and
+// records its revocation.
 func revokeFamily(tx *bolt.Tx, client, family string, now, until time.Time) (*oauth.Revocation, error) {
 	if err := dropFamilies(tx, familyKey(client, family, "")); err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bUpstream).Delete(pair(client, family)); err != nil {
 		return nil, err
 	}
 	rev := oauth.Revocation{Kind: oauth.RevokedFamily, ClientID: client, ID: family, At: now, ExpiresAt: until}
@@ -238,6 +242,9 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string, until time.Ti
 	rev := oauth.Revocation{Kind: oauth.RevokedClient, ClientID: clientID, At: s.now(), ExpiresAt: until}
 	err := s.update("revoke client", clientID, func(tx *bolt.Tx) error {
 		if err := dropFamilies(tx, prefix(clientID)); err != nil {
+			return err
+		}
+		if err := dropUpstream(tx, clientID); err != nil {
 			return err
 		}
 		return recordRevocation(tx, rev)

@@ -29,6 +29,11 @@ type Options struct {
 	// service, for example. Identity headers in it are overwritten by the
 	// caller's. Zero: none.
 	Header http.Header
+	// HeaderFor, when set, gives headers of one request's own, added after
+	// Header: the caller's own upstream token, for example, from the
+	// request's context (oauth.UpstreamTokenFromContext). Identity headers
+	// in it are overwritten by the caller's. Zero: none.
+	HeaderFor func(r *http.Request) http.Header
 	// MaxBodyBytes caps a request body; a larger one gets 413. Zero: 4 MiB.
 	// Negative: no cap.
 	MaxBodyBytes int64
@@ -41,6 +46,7 @@ type Options struct {
 type Proxy struct {
 	target  *url.URL
 	header  http.Header
+	extra   func(r *http.Request) http.Header
 	maxBody int64
 	log     *slog.Logger
 	rp      *httputil.ReverseProxy
@@ -57,7 +63,7 @@ func New(target string, opts *Options) (*Proxy, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return nil, fmt.Errorf("identityproxy: upstream %q: want an absolute http:// or https:// URL without user info or fragment", target)
 	}
-	p := &Proxy{target: u, header: o.Header.Clone(), maxBody: o.MaxBodyBytes, log: o.Logger}
+	p := &Proxy{target: u, header: o.Header.Clone(), extra: o.HeaderFor, maxBody: o.MaxBodyBytes, log: o.Logger}
 	if p.maxBody == 0 {
 		p.maxBody = DefaultMaxBodyBytes
 	}
@@ -121,6 +127,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 	for k, v := range p.header {
 		out.Header[http.CanonicalHeaderKey(k)] = v
+	}
+	if p.extra != nil {
+		for k, v := range p.extra(pr.In) {
+			out.Header[http.CanonicalHeaderKey(k)] = v
+		}
 	}
 	claims, _ := oauth.ClaimsFromContext(pr.In.Context())
 	for k, v := range claims.IdentityHeaders() {

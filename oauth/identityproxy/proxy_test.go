@@ -131,6 +131,37 @@ func TestIdentityReachesUpstream(t *testing.T) {
 	}
 }
 
+// TestHeaderFor: a header computed from the request (the caller's own
+// upstream token) reaches the upstream in place of the client's
+// Authorization, and cannot overwrite the identity headers.
+func TestHeaderFor(t *testing.T) {
+	g := newGateway(t)
+	up, got := recorder(t)
+	gw := front(t, g, up.URL+"/mcp", &identityproxy.Options{HeaderFor: func(r *http.Request) http.Header {
+		c, ok := oauth.ClaimsFromContext(r.Context())
+		if !ok {
+			return nil
+		}
+		return http.Header{"Authorization": {"Bearer upstream-of-" + c.Subject}, "X-User-Id": {"forged"}}
+	}})
+	token, _ := g.token(t)
+	req, _ := http.NewRequest("POST", gw.URL+"/svc/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := <-got
+	if a := s.header.Values("Authorization"); len(a) != 1 || a[0] != "Bearer upstream-of-dev:alice" {
+		t.Fatalf("upstream Authorization %q", a)
+	}
+	if s.header.Get("X-User-Id") != "dev:alice" {
+		t.Fatalf("X-User-Id %q", s.header.Values("X-User-Id"))
+	}
+}
+
 func flatten(h http.Header) []string {
 	var out []string
 	for k, vs := range h {

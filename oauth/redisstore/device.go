@@ -39,7 +39,7 @@ func device(op, key string, vals []any) (*oauth.DeviceAuthorization, error) {
 	d.Interval = time.Duration(fieldInt(vals, 4)) * time.Millisecond
 	d.LastPoll = fromMS(fieldInt(vals, 5))
 	if u := field(vals, 6); u != "" {
-		d.User = &oauth.User{}
+		d.User = &oauth.Identity{}
 		if err := decodeJSON(op, key, u, d.User); err != nil {
 			return nil, err
 		}
@@ -67,7 +67,7 @@ func (s *Store) GetDevice(ctx context.Context, userCode string) (*oauth.DeviceAu
 	return device(op, "user code", vals)
 }
 
-func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.User, authTime time.Time, upstream []byte) error {
+func (s *Store) ApproveDevice(ctx context.Context, userCode string, u oauth.Identity, authTime time.Time, upstream []byte) error {
 	const op = "approve device"
 	user, err := encodeJSON(op, "user code", u)
 	if err != nil {

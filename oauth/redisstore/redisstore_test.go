@@ -245,3 +245,35 @@ func TestRedisDown(t *testing.T) {
 		t.Fatalf("RedeemCode with Redis down: %v; want a connection error, not ErrNotFound", err)
 	}
 }
+
+// TestLegacyRecords: records an earlier version wrote, before
+// oauth.Identity and oauth.User were one type, still read.
+func TestLegacyRecords(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.NewClient(t)
+	s := newStore(t, rdb, &redisstore.Options{Prefix: "legacy:"})
+	storetest.LegacyRecords(t, s, func(t *testing.T, edit func([]byte) []byte) oauth.Store {
+		ctx := t.Context()
+		keys, err := rdb.Keys(ctx, "legacy:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if typ, _ := rdb.Type(ctx, k).Result(); typ != "hash" {
+				continue
+			}
+			fields, err := rdb.HGetAll(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for f, v := range fields {
+				if js := edit([]byte(v)); js != nil {
+					if err := rdb.HSet(ctx, k, f, js).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		return s
+	})
+}

@@ -45,12 +45,13 @@ local function record(key, d, x, ttl, channel)
   setttl(key, ttl)
   redis.call('PUBLISH', channel, d)
 end
--- dropfamily deletes the refresh tokens of one family and its index.
+-- dropfamily deletes the refresh tokens of one family, its index and its
+-- upstream credential (famkey .. ':up', see Store.upstreamKey).
 local function dropfamily(rtprefix, famkey)
   for _, h in ipairs(redis.call('SMEMBERS', famkey)) do
     redis.call('DEL', rtprefix .. h)
   end
-  redis.call('DEL', famkey)
+  redis.call('DEL', famkey, famkey .. ':up')
 end
 `
 
@@ -277,4 +278,26 @@ redis.call('HSET', KEYS[1], 'iv', iv, 'lp', now)
 v[4] = tostring(iv)
 v[5] = tostring(now)
 return answer(status, v)
+`)
+
+// putUpstreamScript: KEYS[1] upstream credential, KEYS[2] client's
+// families, KEYS[3] family revocation; ARGV now, d, x, ttl, family.
+var putUpstreamScript = redis.NewScript(luaLib + `
+if live(redis.call('HGET', KEYS[3], 'x')) then return 'conflict' end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'x', ARGV[3], 'v', 1)
+setttl(KEYS[1], ARGV[4])
+index(KEYS[2], ARGV[5], ARGV[4])
+return 'ok'
+`)
+
+// swapUpstreamScript: KEYS[1] upstream credential; ARGV now, version, d,
+// x, ttl.
+var swapUpstreamScript = redis.NewScript(luaLib + `
+local o = redis.call('HMGET', KEYS[1], 'x', 'v')
+if not o[1] or not live(o[1]) then return 'notfound' end
+if tonumber(o[2]) ~= tonumber(ARGV[2]) then return 'conflict' end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'x', ARGV[4], 'v', tonumber(ARGV[2]) + 1)
+setttl(KEYS[1], ARGV[5])
+return 'ok'
 `)

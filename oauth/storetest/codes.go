@@ -15,7 +15,7 @@ func newGrant(family string, now time.Time) *oauth.Grant {
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		Scope:         "mcp",
 		Resources:     []string{"https://mcp.example/mcp"},
-		User:          oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com", Orgs: []string{"github", "octo-org"}},
+		User:          oauth.Identity{Subject: "42", Provider: "github", Login: "octocat", Name: "The Octocat", Email: "o@example.com", EmailVerified: true, Groups: []string{"staff", "ops"}, Orgs: []string{"github", "octo-org"}},
 		AuthTime:      now.Add(-time.Minute),
 		FamilyID:      family,
 		Upstream:      []byte{0x9f, 0, 'u', 0xff, '\n', 0xc3},

@@ -30,8 +30,8 @@ func (e *env) poll(t *testing.T, s oauth.Store, device string, want oauth.Device
 	return p
 }
 
-func octocat() oauth.User {
-	return oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com", Orgs: []string{"github", "octo-org"}}
+func octocat() oauth.Identity {
+	return oauth.Identity{Subject: "42", Provider: "github", Login: "octocat", Name: "The Octocat", Email: "o@example.com", EmailVerified: true, Groups: []string{"staff", "ops"}, Orgs: []string{"github", "octo-org"}}
 }
 
 var deviceTests = []contractTest{
@@ -104,7 +104,7 @@ var deviceTests = []contractTest{
 		wantErr(t, "put", e.s.PutDevice(e.ctx, hash("dev1"), "UC-1", newDevice(e.clock.Now())), nil)
 		errs := race(e, func(i int, s oauth.Store) error {
 			if i%2 == 0 {
-				return s.ApproveDevice(e.ctx, "UC-1", oauth.User{Subject: id("user", i)}, e.clock.Now(), nil)
+				return s.ApproveDevice(e.ctx, "UC-1", oauth.Identity{Subject: id("user", i)}, e.clock.Now(), nil)
 			}
 			return s.DenyDevice(e.ctx, "UC-1")
 		})

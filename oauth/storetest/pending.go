@@ -42,7 +42,7 @@ var pendingTests = []contractTest{
 	{"Pending/PutReplaces", func(t *testing.T, e *env) {
 		p := newPending(e.clock.Now())
 		wantErr(t, "put", e.s.PutPending(e.ctx, "st1", p), nil)
-		p.User = &oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Email: "o@example.com"}
+		p.User = &oauth.Identity{Subject: "42", Provider: "github", Login: "octocat", Name: "The Octocat", Email: "o@example.com", EmailVerified: true, Groups: []string{"staff"}}
 		p.AuthTime = e.clock.Now()
 		p.UserCode = "WDJB-MJHT"
 		wantErr(t, "put again", e.r.PutPending(e.ctx, "st1", p), nil)

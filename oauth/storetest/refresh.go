@@ -15,13 +15,13 @@ const (
 
 func newRefresh(client, family string, now time.Time) *oauth.RefreshToken {
 	return &oauth.RefreshToken{
-		FamilyID:  family,
-		ClientID:  client,
-		User:      oauth.User{Subject: "42", Login: "octocat", Name: "The Octocat", Orgs: []string{"octo-org"}},
+		FamilyID: family,
+		ClientID: client,
+		User: oauth.Identity{Subject: "42", Provider: "github", Login: "octocat", Name: "The Octocat", Email: "o@example.com",
+			EmailVerified: true, Groups: []string{"staff"}, Orgs: []string{"octo-org"}, CheckedAt: now.Add(-time.Second)},
 		Scope:     "mcp read",
 		Resources: []string{"https://mcp.example/mcp"},
 		AuthTime:  now.Add(-time.Minute),
-		CheckedAt: now.Add(-time.Second),
 		Upstream:  []byte{0xc3, 0, 'g', 0xff, '"', '\n'},
 		IssuedAt:  now,
 		ExpiresAt: now.Add(refreshLifetime),

@@ -60,7 +60,7 @@ func Run(t *testing.T, newStore Factory, opts *Options) {
 	var all []contractTest
 	for _, group := range [][]contractTest{
 		clientTests, quotaTests, pendingTests, codeTests, refreshTests,
-		revocationTests, keyTests, deviceTests,
+		revocationTests, keyTests, deviceTests, upstreamTests,
 	} {
 		all = append(all, group...)
 	}

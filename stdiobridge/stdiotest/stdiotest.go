@@ -16,7 +16,9 @@
 // Its tools: echo, progress (progress and log notifications), log, sample
 // (a sampling request), elicit, roots, input (the same through a 2026-07-28
 // input_required result), big (a result of any size), crash (exit on
-// demand), sleep, env, cwd, pid, stderr and add_tool (a list change). Its
+// demand), sleep, env, credential (a hash of an environment variable and
+// the process id: what a server acting as a user got, never the secret
+// itself), cwd, pid, stderr and add_tool (a list change). Its
 // flags: -junk writes lines that are not JSON-RPC to stdout and stderr,
 // -ignore-sigterm keeps it running after SIGTERM and after its input
 // closes, -grandchild starts a sleeping grandchild process, -fail-start
@@ -27,6 +29,7 @@ package stdiotest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -310,6 +313,10 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 		func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText(os.Getenv(r.GetString("name", ""))), nil
 		})
+	s.AddTool(mcp.NewTool("credential", mcp.WithString("name", mcp.Required())),
+		func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(CredentialReport(os.Getenv(r.GetString("name", "")), os.Getpid())), nil
+		})
 	s.AddTool(mcp.NewTool("cwd"),
 		func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			wd, _ := os.Getwd()
@@ -356,4 +363,15 @@ func textOf(c any) string {
 		}
 	}
 	return fmt.Sprintf("%v", c)
+}
+
+// CredentialReport is the credential tool's answer: the first 16 hex
+// digits of the SHA-256 of value ("none" for an empty one) and the
+// process id.
+func CredentialReport(value string, pid int) string {
+	if value == "" {
+		return fmt.Sprintf("credential none pid %d", pid)
+	}
+	sum := sha256.Sum256([]byte(value))
+	return fmt.Sprintf("credential %x pid %d", sum[:8], pid)
 }
