@@ -15,12 +15,24 @@
 //     metadata, RFC 7591/7592 dynamic client registration, PKCE S256,
 //     RFC 8707 resources, RFC 9068 JWT access tokens signed with go-jose,
 //     rotating refresh tokens, RFC 7009 revocation, RFC 7662 introspection,
-//     RFC 8628 device flow), its identity providers (GitHub, a local
-//     development login) and its stores: in memory, oauth/filestore (one
-//     local file, the binaries' default) and oauth/redisstore (Redis, for
-//     several replicas).
+//     RFC 8628 device flow), its identity providers (GitHub, any OpenID
+//     Connect provider, a local development login; several at once), the
+//     users' own upstream tokens sealed for the services that act as them,
+//     and its stores: in memory, oauth/filestore (one local file, the
+//     binaries' default) and oauth/redisstore (Redis, for several
+//     replicas). The resource-server side: token verification, RFC 9728
+//     metadata, a bearer middleware, the /verify endpoint for reverse
+//     proxies, and ProtectedResource.Mount for a protected service on a mux.
+//   - oauth/identityproxy: the reverse proxy from a protected resource to an
+//     upstream MCP server in any language, with the verified identity in
+//     headers and never the client's token.
+//   - oauth/mcpauth: OAuth for MCP clients as an http.RoundTripper
+//     (discovery, registration, PKCE login in a browser, by device code or
+//     by paste, refresh shared safely between processes).
 //   - stdiobridge: serves stdio MCP servers (filesystem, memory, fetch, ...)
-//     over StreamableHTTP as a raw JSON-RPC relay with process supervision.
+//     over StreamableHTTP as a raw JSON-RPC relay with process supervision,
+//     and the other direction: a local stdio endpoint for a remote
+//     StreamableHTTP server (stdiobridge.Client).
 //     It and mcpserver share one transport core (internal/streamable:
 //     sessions, the SSE event log and resumption, write deadlines, request
 //     checks), so a proxied stdio server answers clients as mcpserver does.
@@ -51,7 +63,7 @@
 //	  -> GET /.well-known/oauth-protected-resource/svc/mcp        (RFC 9728)
 //	  -> GET /.well-known/oauth-authorization-server              (RFC 8414)
 //	  -> POST /register (RFC 7591), or a Client ID Metadata Document URL
-//	  -> GET /authorize (PKCE S256, resource=...) -> consent -> GitHub -> /callback
+//	  -> GET /authorize (PKCE S256, resource=...) -> consent -> GitHub or OpenID provider -> /callback
 //	  <- redirect_uri?code=...&state=...&iss=...
 //	  -> POST /token -> JWT access token (aud = the resource) + rotating refresh token
 //	  -> /svc/mcp with the bearer token -> verified in process, or by /verify for
