@@ -25,11 +25,17 @@ type Options struct {
 	RequiredScopes []string
 	// Scopes the authorization server grants. Zero: its default ("mcp").
 	Scopes []string
+	// ResourceScopes are the scopes the MCP server's metadata and
+	// challenges name. Zero: Scopes.
+	ResourceScopes []string
 	// DevicePollInterval of the authorization server. Zero: one second.
 	DevicePollInterval time.Duration
 	// KeySource verifies tokens at the MCP server. Nil: the authorization
 	// server in process.
 	KeySource oauth.KeySource
+	// Wrap wraps the MCP server's handler, inside the token check (the
+	// request carries the caller's caller.Identity). Nil: none.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Env is a running authorization server and protected MCP server.
@@ -109,7 +115,11 @@ func Start(t testing.TB, opts *Options) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: e.MCP, Name: "Echo", RequiredScopes: opts.RequiredScopes, Scopes: opts.Scopes})
+	resourceScopes := opts.ResourceScopes
+	if resourceScopes == nil {
+		resourceScopes = opts.Scopes
+	}
+	pr, err := oauth.NewProtectedResource(v, oauth.Resource{URL: e.MCP, Name: "Echo", RequiredScopes: opts.RequiredScopes, Scopes: resourceScopes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +133,11 @@ func Start(t testing.TB, opts *Options) *Env {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+pr.MetadataPath(), pr.MetadataHandler())
-	mux.Handle("/mcp", pr.Middleware(srv.Handler()))
+	var h http.Handler = srv.Handler()
+	if opts.Wrap != nil {
+		h = opts.Wrap(h)
+	}
+	mux.Handle("/mcp", pr.Middleware(h))
 	serve(t, mcpLn, mux)
 	return e
 }
