@@ -37,9 +37,19 @@ import (
 var composeEnv = map[string]string{
 	"BASE_DOMAIN":          "example.com",
 	"GITHUB_CLIENT_ID":     "Iv1.0123456789abcdef",
-	"GITHUB_CLIENT_SECRET": "not-a-real-secret",
 	"ALLOWED_GITHUB_USERS": "id:583231",
 	"REDIS_PASSWORD":       "not-a-real-password",
+}
+
+// secretTarget is where a service's secret is mounted.
+func secretTarget(s types.ServiceSecretConfig) string {
+	if strings.HasPrefix(s.Target, "/") {
+		return s.Target
+	}
+	if s.Target != "" {
+		return "/run/secrets/" + s.Target
+	}
+	return "/run/secrets/" + s.Source
 }
 
 func envList(m map[string]string, without string) []string {
@@ -66,8 +76,9 @@ func loadCompose(t *testing.T, env []string, interpolate bool) (*types.Project, 
 
 // TestCompose: compose.yml loads as docker compose loads it, with a
 // gateway built from deploy/Dockerfile, published on loopback only, with
-// its secrets from the environment (refused when missing), and a
-// persistent Redis it waits for.
+// its secrets from the environment (refused when missing) or from compose
+// secrets its NAME_FILE variables name, and a persistent Redis it waits
+// for.
 func TestCompose(t *testing.T) {
 	p, err := loadCompose(t, envList(composeEnv, ""), true)
 	if err != nil {
@@ -115,23 +126,60 @@ func TestCompose(t *testing.T) {
 		t.Fatalf("gateway configs %+v", gw.Configs)
 	}
 
+	// The GitHub client secret is a file: a compose secret of the
+	// gateway's, from a file outside the repository's files (compose
+	// copies a secret from the environment into the root file system,
+	// which a read-only service does not allow), named by
+	// GITHUB_CLIENT_SECRET_FILE; the secret itself is in no environment.
+	if v := gw.Environment["GITHUB_CLIENT_SECRET"]; v != nil {
+		t.Errorf("gateway GITHUB_CLIENT_SECRET = %q: want it in a file, GITHUB_CLIENT_SECRET_FILE", *v)
+	}
+	if v := gw.Environment["GITHUB_CLIENT_SECRET_FILE"]; v == nil || *v != "/run/secrets/github_client_secret" {
+		t.Errorf("gateway GITHUB_CLIENT_SECRET_FILE = %v, want /run/secrets/github_client_secret", v)
+	}
+	secretsDir := filepath.Join(root, "deploy", "secrets")
+	for _, s := range gw.Secrets {
+		def, ok := p.Secrets[s.Source]
+		if !ok || def.File == "" || def.Environment != "" || filepath.Dir(def.File) != secretsDir {
+			t.Errorf("gateway secret %s: %+v, want a file in %s", s.Source, def, secretsDir)
+		}
+	}
+	for file, line := range map[string]string{".gitignore": "/deploy/secrets/", "deploy/Dockerfile.dockerignore": "/deploy/secrets"} {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil || !slices.Contains(strings.Split(string(b), "\n"), line) {
+			t.Errorf("%s lacks %s: the secrets' files would be committed or sent to the image build (%v)", file, line, err)
+		}
+	}
+
 	// Before interpolation: every secret is a reference to the
-	// environment, never a value in the file.
+	// environment, or a NAME_FILE naming one of the service's compose
+	// secrets; never a value in the file.
 	raw, err := loadCompose(t, envList(composeEnv, ""), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret := regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY`)
 	for _, svc := range raw.Services {
+		mounted := map[string]bool{}
+		for _, s := range svc.Secrets {
+			mounted[secretTarget(s)] = true
+		}
 		for k, v := range svc.Environment {
-			if secret.MatchString(k) && (v == nil || !strings.HasPrefix(*v, "${")) {
+			switch {
+			case !secret.MatchString(k):
+			case strings.HasSuffix(k, "_FILE"):
+				if v == nil || !mounted[*v] {
+					t.Errorf("service %s: %s names no secret of the service (%v)", svc.Name, k, v)
+				}
+			case v == nil || !strings.HasPrefix(*v, "${"):
 				t.Errorf("service %s: %s is written in the file", svc.Name, k)
 			}
 		}
 	}
 
-	// A missing secret stops compose with a message naming it.
-	for _, name := range []string{"REDIS_PASSWORD", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN"} {
+	// A missing secret stops compose with a message naming it (a
+	// missing secret file stops the gateway: TestComposeGatewayStarts).
+	for _, name := range []string{"REDIS_PASSWORD", "GITHUB_CLIENT_ID", "BASE_DOMAIN"} {
 		_, err := loadCompose(t, envList(composeEnv, name), true)
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("compose.yml without %s: %v", name, err)
@@ -328,10 +376,11 @@ func TestDockerfile(t *testing.T) {
 }
 
 // TestComposeGatewayStarts: the binary, built as the Dockerfile builds it,
-// starts with compose.yml's command, environment and config file (against
-// a real Redis with the password, on loopback), serves the services of the
-// original's layout and is ready. GitHub is never contacted: its URLs point
-// at a closed loopback port.
+// starts with compose.yml's command, environment, config file and secrets
+// (against a real Redis with the password, on loopback), serves the
+// services of the original's layout and is ready; without the secret's
+// file it exits with status 2 naming GITHUB_CLIENT_SECRET_FILE. GitHub is
+// never contacted: its URLs point at a closed loopback port.
 func TestComposeGatewayStarts(t *testing.T) {
 	p, err := loadCompose(t, envList(composeEnv, ""), true)
 	if err != nil {
@@ -394,6 +443,29 @@ func TestComposeGatewayStarts(t *testing.T) {
 		}
 		if v != nil {
 			env = append(env, k+"="+*v)
+		}
+	}
+
+	// The secrets' files are not there yet (not at /run/secrets here).
+	noSecret := exec.Command(bin, args...)
+	noSecret.Env = env
+	stderr, err := noSecret.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 ||
+		!strings.Contains(string(stderr), "(from GITHUB_CLIENT_SECRET_FILE): cannot read /run/secrets/github_client_secret") {
+		t.Errorf("without the secret's file: %v, want exit status 2 naming GITHUB_CLIENT_SECRET_FILE and the file:\n%s", err, stderr)
+	}
+	// Each secret's file, at a path of its own instead of its target, as
+	// an operator writes it (a final newline, readable by the container).
+	secretsDir := t.TempDir()
+	for _, s := range gw.Secrets {
+		path := filepath.Join(secretsDir, s.Source)
+		if err := os.WriteFile(path, []byte("not-a-real-secret\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for i, kv := range env {
+			if k, v, _ := strings.Cut(kv, "="); strings.HasSuffix(k, "_FILE") && v == secretTarget(s) {
+				env[i] = k + "=" + path
+			}
 		}
 	}
 	cmd := exec.Command(bin, args...)

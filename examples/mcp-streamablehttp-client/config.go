@@ -74,7 +74,7 @@ func define(c *cli.Command) *settings {
 	s.headers = c.Repeated("header", "an extra `NAME:VALUE` header on every request to the server; an Authorization header is sent as it is, instead of OAuth")
 	s.resource = c.String("resource", "", "the resource indicator (a `URI`) to ask tokens for (default the one of the server's protected resource metadata)", "MCP_CLIENT_RESOURCE")
 	s.clientID = c.String("client-id", "", "the `ID` of a pre-registered OAuth client (default: register dynamically)", "MCP_CLIENT_ID")
-	s.clientSecret = c.Secret("client-secret", "the secret of the pre-registered client (better in the variable: command lines are visible to other users)", "MCP_CLIENT_SECRET")
+	s.clientSecret = c.Secret("client-secret", "the secret of the pre-registered client (better in the variable or a file, --client-secret-file: command lines are visible to other users)", "MCP_CLIENT_SECRET")
 	s.clientMetadata = c.URL("client-metadata-url", "", []string{"https"}, "the https URL of this client's Client ID Metadata Document, used where the server supports them", "MCP_CLIENT_METADATA_URL")
 	s.callbackPort = c.Port("callback-port", 0, "the loopback port of the login callback (0: the registered one when free, else any)", "MCP_CLIENT_CALLBACK_PORT")
 	s.login = c.Enum("login", "auto", []string{"auto", "browser", "device", "paste"},

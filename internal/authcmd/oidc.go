@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ type OIDCProvider struct {
 // oidcSettings are the registered settings, read once parsed.
 type oidcSettings struct {
 	c                                                           *cli.Command
-	issuer, clientID, secret, secretFile, name, display         *string
+	issuer, clientID, secret, name, display                     *string
 	scopes, groups, login, nameClaim, verified, params, require *string
 	userInfo                                                    *bool
 }
@@ -36,21 +35,20 @@ type oidcSettings struct {
 // registerOIDC adds the OpenID Connect settings to c.
 func registerOIDC(c *cli.Command) *oidcSettings {
 	return &oidcSettings{
-		c:          c,
-		issuer:     c.URL("oidc-issuer", "", []string{"https", "http"}, "sign users in with this OpenID Connect provider (its issuer URL, e.g. https://accounts.google.com); with GitHub configured too, users choose", "OIDC_ISSUER"),
-		clientID:   c.String("", "", "the client id registered at the OpenID provider", "OIDC_CLIENT_ID"),
-		secret:     c.Secret("", "the client secret registered at the OpenID provider (none: a public client, PKCE alone)", "OIDC_CLIENT_SECRET"),
-		secretFile: c.String("", "", "a `FILE` holding the client secret, instead of OIDC_CLIENT_SECRET", "OIDC_CLIENT_SECRET_FILE"),
-		name:       c.String("", "sso", "the provider's short name in subjects (oidc:NAME:SUB); changing it changes every subject", "OIDC_NAME"),
-		display:    c.String("", "", "the provider's name on the consent page (default the issuer's host)", "OIDC_DISPLAY_NAME"),
-		scopes:     c.String("", "", "scopes to ask for, space- or comma-separated (default openid email profile, and offline_access and groups when the provider offers them)", "OIDC_SCOPES"),
-		groups:     c.String("", "", "the claim listing the user's groups, a dotted path for nested claims (realm_access.roles), - for none (default groups)", "OIDC_GROUPS_CLAIM"),
-		login:      c.String("", "", "the claim of the user's handle (default preferred_username)", "OIDC_LOGIN_CLAIM"),
-		nameClaim:  c.String("", "", "the claim of the user's display name (default name)", "OIDC_NAME_CLAIM"),
-		verified:   c.String("", "", "the claim saying the email is verified (default email_verified; Microsoft Entra ID: xms_edov)", "OIDC_EMAIL_VERIFIED_CLAIM"),
-		userInfo:   c.Bool("", false, "ask the UserInfo endpoint too, for providers that put the email or groups there only (GitLab's groups)", "OIDC_USERINFO"),
-		params:     c.String("", "", "extra authorization request parameters, KEY=VALUE comma-separated (Google: access_type=offline,prompt=consent)", "OIDC_AUTH_PARAMS"),
-		require:    c.String("", "", "claims the ID token must have, KEY=VALUE comma-separated (Google Workspace: hd=example.com; Entra: tid=TENANT)", "OIDC_REQUIRE_CLAIMS"),
+		c:         c,
+		issuer:    c.URL("oidc-issuer", "", []string{"https", "http"}, "sign users in with this OpenID Connect provider (its issuer URL, e.g. https://accounts.google.com); with GitHub configured too, users choose", "OIDC_ISSUER"),
+		clientID:  c.String("", "", "the client id registered at the OpenID provider", "OIDC_CLIENT_ID"),
+		secret:    c.Secret("", "the client secret registered at the OpenID provider (none: a public client, PKCE alone)", "OIDC_CLIENT_SECRET"),
+		name:      c.String("", "sso", "the provider's short name in subjects (oidc:NAME:SUB); changing it changes every subject", "OIDC_NAME"),
+		display:   c.String("", "", "the provider's name on the consent page (default the issuer's host)", "OIDC_DISPLAY_NAME"),
+		scopes:    c.String("", "", "scopes to ask for, space- or comma-separated (default openid email profile, and offline_access and groups when the provider offers them)", "OIDC_SCOPES"),
+		groups:    c.String("", "", "the claim listing the user's groups, a dotted path for nested claims (realm_access.roles), - for none (default groups)", "OIDC_GROUPS_CLAIM"),
+		login:     c.String("", "", "the claim of the user's handle (default preferred_username)", "OIDC_LOGIN_CLAIM"),
+		nameClaim: c.String("", "", "the claim of the user's display name (default name)", "OIDC_NAME_CLAIM"),
+		verified:  c.String("", "", "the claim saying the email is verified (default email_verified; Microsoft Entra ID: xms_edov)", "OIDC_EMAIL_VERIFIED_CLAIM"),
+		userInfo:  c.Bool("", false, "ask the UserInfo endpoint too, for providers that put the email or groups there only (GitLab's groups)", "OIDC_USERINFO"),
+		params:    c.String("", "", "extra authorization request parameters, KEY=VALUE comma-separated (Google: access_type=offline,prompt=consent)", "OIDC_AUTH_PARAMS"),
+		require:   c.String("", "", "claims the ID token must have, KEY=VALUE comma-separated (Google Workspace: hd=example.com; Entra: tid=TENANT)", "OIDC_REQUIRE_CLAIMS"),
 	}
 }
 
@@ -58,9 +56,9 @@ func registerOIDC(c *cli.Command) *oidcSettings {
 // not set. Errors name the setting.
 func (s *oidcSettings) provider() (*OIDCProvider, error) {
 	if *s.issuer == "" {
-		for _, name := range []string{"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_CLIENT_SECRET_FILE"} {
+		for _, name := range []string{"OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"} {
 			if s.c.Given(name) {
-				return nil, cli.Usagef("%s is set but OIDC_ISSUER is not: set the provider's issuer URL too", name)
+				return nil, cli.Usagef("%s is set but OIDC_ISSUER is not: set the provider's issuer URL too", s.c.Source(name))
 			}
 		}
 		return nil, nil
@@ -68,18 +66,6 @@ func (s *oidcSettings) provider() (*OIDCProvider, error) {
 	p := &OIDCProvider{Name: *s.name, Issuer: *s.issuer, ClientID: *s.clientID, ClientSecret: *s.secret}
 	if p.ClientID == "" {
 		return nil, cli.Usagef("OIDC_ISSUER is set: OIDC_CLIENT_ID is required too")
-	}
-	if *s.secretFile != "" {
-		if p.ClientSecret != "" {
-			return nil, cli.Usagef("OIDC_CLIENT_SECRET and OIDC_CLIENT_SECRET_FILE are both set: use one")
-		}
-		b, err := os.ReadFile(*s.secretFile)
-		if err != nil {
-			return nil, s.c.Bad("OIDC_CLIENT_SECRET_FILE", err)
-		}
-		if p.ClientSecret = strings.TrimSpace(string(b)); p.ClientSecret == "" {
-			return nil, s.c.Bad("OIDC_CLIENT_SECRET_FILE", fmt.Errorf("the file %s is empty", *s.secretFile))
-		}
 	}
 	o := &p.Options
 	o.DisplayName = *s.display

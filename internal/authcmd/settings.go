@@ -120,7 +120,6 @@ type Settings struct {
 	githubAPI      *string
 	oidc           *oidcSettings
 	upstreamKeys   *string
-	upstreamFile   *string
 	users          *string
 	accessLife     *time.Duration
 	refreshLife    *time.Duration
@@ -172,8 +171,8 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 	s.githubURL = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its web URL (default https://github.com)", "GITHUB_BASE_URL")
 	s.githubAPI = c.URL("", "", []string{"https", "http"}, "GitHub Enterprise Server: its API URL (default $GITHUB_BASE_URL/api/v3, else https://api.github.com)", "GITHUB_API_URL")
 	s.oidc = registerOIDC(c)
-	s.upstreamKeys = c.Secret("", "server keys for the users' own upstream tokens that services act with, KEYID:BASE64 comma-separated, the sealing key first (openssl rand -base64 32)", "UPSTREAM_KEYS")
-	s.upstreamFile = c.String("upstream-keys-file", "", "a `FILE` holding UPSTREAM_KEYS, one KEYID:BASE64 per line", "UPSTREAM_KEYS_FILE")
+	s.upstreamKeys = c.Secret("", "server keys for the users' own upstream tokens that services act with, KEYID:BASE64 comma-separated (in a file, one per line), the sealing key first (openssl rand -base64 32)", "UPSTREAM_KEYS")
+	c.FileFlag("upstream-keys-file", "UPSTREAM_KEYS")
 	s.users = c.String("", "", "who may log in: GitHub logins, id:SUBJECT (a GitHub account id, or oidc:NAME:SUB), org:NAME (GitHub), email:ADDRESS, domain:DOMAIN (verified emails), group:NAME (OpenID groups), * for everyone (empty: nobody; with the development login: everyone)", "ALLOWED_USERS", "ALLOWED_GITHUB_USERS")
 	s.accessLife = c.Duration("", 0, "access token lifetime (default 3600)", "ACCESS_TOKEN_LIFETIME")
 	s.refreshLife = c.Duration("", 0, "refresh token lifetime; every rotation starts it again (default 2592000)", "REFRESH_TOKEN_LIFETIME")
@@ -290,21 +289,11 @@ func (s *Settings) Config() (*Config, error) {
 			return nil, s.c.Bad(l.flag, err)
 		}
 	}
-	if *s.upstreamKeys != "" && *s.upstreamFile != "" {
-		return nil, cli.Usagef("UPSTREAM_KEYS and UPSTREAM_KEYS_FILE are both set: use one")
-	}
-	if keys := *s.upstreamKeys; keys != "" || *s.upstreamFile != "" {
-		name := "UPSTREAM_KEYS"
-		if keys == "" {
-			name = "upstream-keys-file"
-			b, err := os.ReadFile(*s.upstreamFile)
-			if err != nil {
-				return nil, s.c.Bad(name, err)
-			}
-			keys = string(b)
-		}
+	// UPSTREAM_KEYS_FILE and --upstream-keys-file hold one key per line,
+	// which ParseUpstreamKeys reads as it reads commas.
+	if keys := *s.upstreamKeys; keys != "" {
 		if o.UpstreamKeys, err = oauth.ParseUpstreamKeys(keys); err != nil {
-			return nil, s.c.Bad(name, err)
+			return nil, s.c.Bad("UPSTREAM_KEYS", err)
 		}
 	}
 	c.ResourceFile = *s.resourceFile

@@ -3,7 +3,13 @@ package cli_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -36,6 +42,8 @@ type binary struct {
 	boolEnv    string
 	hostsEnv   string   // the variable of --allowed-hosts; "" for a binary without the MCP guard
 	devLogin   bool     // the binary has --dev-login
+	secretEnv  string   // the variable of a secret setting; "" for a binary without secrets
+	secretFlag string   // that secret's flag; "" for one read only from the environment
 	positional bool     // the binary takes positional arguments
 	helpEnv    []string // variables --help must list
 	helpFlags  []string // more that --help must show
@@ -65,17 +73,32 @@ var binaries = []binary{
 		boolFlag: "trust-gateway-headers", boolEnv: "MCP_TRUST_GATEWAY_HEADERS", hostsEnv: "MCP_ALLOWED_HOSTS", positional: true,
 		helpEnv: []string{"MCP_PROXY_CONFIG", "MCP_PROTOCOL_2026", "MCP_CORS_ORIGINS", "MCP_ALLOW_ANY_HOST", "LOG_LEVEL", "LOG_FILE"}, ready: "/health"},
 	{name: "mcp-oauth-server", base: []string{"--dev-login", "--store", "memory"}, hostEnv: "HOST", portEnv: "PORT",
-		boolFlag: "dev-login-on-network", boolEnv: "MCP_DEV_LOGIN_ON_NETWORK", devLogin: true,
-		helpEnv: []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN", "ALLOWED_GITHUB_USERS", "REDIS_URL", "REDIS_PASSWORD",
-			"JWT_ALGORITHM", "JWT_PRIVATE_KEY_B64", "ACCESS_TOKEN_LIFETIME", "CLIENT_LIFETIME", "OAUTH_SCOPES", "LOG_LEVEL", "LOG_FILE"},
-		ready: "/.well-known/oauth-authorization-server"},
+		boolFlag: "dev-login-on-network", boolEnv: "MCP_DEV_LOGIN_ON_NETWORK", devLogin: true, secretEnv: "GITHUB_CLIENT_SECRET",
+		helpEnv: []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET (or GITHUB_CLIENT_SECRET_FILE: a file holding it)", "BASE_DOMAIN",
+			"ALLOWED_GITHUB_USERS", "REDIS_URL", "REDIS_PASSWORD (or REDIS_PASSWORD_FILE", "JWT_ALGORITHM", "JWT_PRIVATE_KEY_B64 (or JWT_PRIVATE_KEY_B64_FILE",
+			"OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_FILE", "UPSTREAM_KEYS (or UPSTREAM_KEYS_FILE, --upstream-keys-file", "[UPSTREAM_KEYS_FILE]",
+			"ACCESS_TOKEN_LIFETIME", "CLIENT_LIFETIME", "OAUTH_SCOPES", "LOG_LEVEL", "LOG_FILE"},
+		helpFlags: []string{"--upstream-keys-file FILE", "A secret's variable NAME has NAME_FILE"},
+		ready:     "/.well-known/oauth-authorization-server",
+		extra: []badInput{
+			{"upstream keys and their file", nil, []string{"UPSTREAM_KEYS=k1:s3cr3t", "UPSTREAM_KEYS_FILE=/nonexistent/keys"},
+				[]string{"UPSTREAM_KEYS and UPSTREAM_KEYS_FILE are both set: use one"}},
+			{"missing upstream keys file", []string{"--upstream-keys-file", "/nonexistent/keys"}, nil,
+				[]string{"bad value for UPSTREAM_KEYS (from --upstream-keys-file): cannot read /nonexistent/keys: no such file or directory"}},
+			// doc.go: a file that is there and not empty (the binaries run in
+			// this package's directory).
+			{"OIDC secret file without issuer", nil, []string{"OIDC_CLIENT_SECRET_FILE=doc.go"},
+				[]string{"OIDC_CLIENT_SECRET_FILE is set but OIDC_ISSUER is not"}},
+		}},
 	// The gateway knows the hosts it serves (its issuer's and services'),
 	// so a listener beyond loopback needs no --allowed-hosts; without a
 	// GitHub app it runs the development login, which refuses that
 	// listener anyway.
 	{name: "mcp-oauth-gateway", base: []string{"--store", "memory"}, hostEnv: "HOST", portEnv: "PORT",
 		boolFlag: "dev-login-on-network", boolEnv: "MCP_DEV_LOGIN_ON_NETWORK", devLogin: true,
-		helpEnv: []string{"MCP_GATEWAY_CONFIG", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "BASE_DOMAIN", "ALLOWED_GITHUB_USERS", "REDIS_URL",
+		secretEnv: "GITHUB_CLIENT_SECRET",
+		helpEnv: []string{"MCP_GATEWAY_CONFIG", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET (or GITHUB_CLIENT_SECRET_FILE: a file holding it)", "BASE_DOMAIN",
+			"ALLOWED_GITHUB_USERS", "REDIS_URL", "REDIS_PASSWORD_FILE", "JWT_PRIVATE_KEY_B64_FILE", "UPSTREAM_KEYS_FILE",
 			"MCP_ALLOWED_HOSTS", "MCP_ALLOW_ANY_HOST", "OAUTH_RESOURCE_CONFIG", "LOG_LEVEL", "LOG_FILE"},
 		ready: "/.well-known/oauth-authorization-server"},
 	// The stdio bridge: no listener; its port is the login callback's.
@@ -83,8 +106,10 @@ var binaries = []binary{
 	// is empty here, and exits.
 	{name: "mcp-streamablehttp-client", base: []string{"--server-url", "http://127.0.0.1:9/mcp"},
 		portFlag: "callback-port", portEnv: "MCP_CLIENT_CALLBACK_PORT", boolFlag: "json", boolEnv: "MCP_CLIENT_JSON",
-		helpEnv:   []string{"MCP_SERVER_URL", "MCP_CLIENT_ID", "MCP_CLIENT_SECRET", "LOG_LEVEL", "MCP_CLIENT_LOGIN", "MCP_CLIENT_CREDENTIALS_FILE"},
-		helpFlags: []string{"-t, --token\n", "-c, --command 'TOOL ARGS'", "--env-file FILE", "--header NAME:VALUE", "(repeatable)", "--login auto|browser|device|paste", "--update-client k=v,...", "--raw JSON"},
+		secretEnv: "MCP_CLIENT_SECRET", secretFlag: "client-secret",
+		helpEnv: []string{"MCP_SERVER_URL", "MCP_CLIENT_ID", "[MCP_CLIENT_SECRET]", "[MCP_CLIENT_SECRET_FILE]", "LOG_LEVEL", "MCP_CLIENT_LOGIN", "MCP_CLIENT_CREDENTIALS_FILE"},
+		helpFlags: []string{"-t, --token\n", "-c, --command 'TOOL ARGS'", "--env-file FILE", "--header NAME:VALUE", "(repeatable)", "--login auto|browser|device|paste", "--update-client k=v,...", "--raw JSON",
+			"--client-secret SECRET", "--client-secret-file FILE"},
 		extra: []badInput{
 			{"server URL not http", []string{"--server-url", "ftp://x/mcp"}, nil, []string{`bad value "ftp://x/mcp" for --server-url / MCP_SERVER_URL`, "want a https:// or http:// URL"}},
 			{"bad login", nil, []string{"MCP_CLIENT_LOGIN=telepathy"}, []string{`bad value "telepathy" for --login / MCP_CLIENT_LOGIN (from MCP_CLIENT_LOGIN): want auto, browser, device or paste`}},
@@ -94,6 +119,8 @@ var binaries = []binary{
 			{"static Authorization with an OAuth action", []string{"--header", "authorization: Bearer x", "-t"}, nil, []string{"--token manages the OAuth client's tokens or registration, which a static Authorization --header turns off"}},
 			{"static Authorization with a client id", []string{"--header", "Authorization: Bearer x", "--client-id", "c"}, nil, []string{"--client-id / MCP_CLIENT_ID is for the OAuth client"}},
 			{"secret without client id", nil, []string{"MCP_CLIENT_SECRET=s3cr3t"}, []string{"for --client-secret / MCP_CLIENT_SECRET (from MCP_CLIENT_SECRET): a client secret needs --client-id / MCP_CLIENT_ID"}},
+			{"secret file without client id", nil, []string{"MCP_CLIENT_SECRET_FILE=doc.go"},
+				[]string{"for --client-secret / MCP_CLIENT_SECRET (from MCP_CLIENT_SECRET_FILE): a client secret needs --client-id / MCP_CLIENT_ID"}},
 			{"update-client not k=v", []string{"--update-client", "client_name"}, nil, []string{`for --update-client: "client_name" is not k=v`}},
 			{"raw not JSON", []string{"--raw", "tools/list"}, nil, []string{`bad value "tools/list" for --raw: not a JSON object`}},
 			{"missing env file", []string{"--env-file", "/nonexistent/.env"}, nil, []string{`bad value "/nonexistent/.env" for --env-file`, "no such file"}},
@@ -224,6 +251,30 @@ func (b binary) badInputs() []badInput {
 			badInput{"* as an allowed host", nil, []string{b.hostsEnv + "=*"}, []string{"--allow-any-host / MCP_ALLOW_ANY_HOST accepts every Host"}},
 		)
 	}
+	if b.secretEnv != "" {
+		// Every secret reads NAME_FILE the same way: one of these settings
+		// stands for all. "s3cr3t" must never be in a message.
+		names, file := b.secretEnv, b.secretEnv+"_FILE"
+		if b.secretFlag != "" {
+			names = flagAndEnv(b.secretFlag, b.secretEnv)
+		}
+		in = append(in,
+			badInput{"secret file missing", nil, []string{file + "=/nonexistent/secret"},
+				[]string{"bad value for " + names + " (from " + file + "): cannot read /nonexistent/secret: no such file or directory"}},
+			badInput{"secret and its file", nil, []string{b.secretEnv + "=s3cr3t", file + "=/nonexistent/secret"},
+				[]string{b.secretEnv + " and " + file + " are both set: use one"}},
+			badInput{"empty secret file", nil, []string{file + "=/dev/null"}, []string{"bad value for " + names + " (from " + file + "): the file /dev/null is empty"}},
+			badInput{"secret file a directory", nil, []string{file + "=/"}, []string{"(from " + file + "): / is a directory"}},
+		)
+		if b.secretFlag != "" {
+			in = append(in,
+				badInput{"secret flag's file missing", []string{"--" + b.secretFlag + "-file", "/nonexistent/secret"}, nil,
+					[]string{"bad value for " + names + " (from --" + b.secretFlag + "-file): cannot read /nonexistent/secret"}},
+				badInput{"secret flag and its file", []string{"--" + b.secretFlag, "s3cr3t", "--" + b.secretFlag + "-file", "/nonexistent/secret"}, nil,
+					[]string{"--" + b.secretFlag + " and --" + b.secretFlag + "-file are both given: use one"}},
+			)
+		}
+	}
 	if b.devLogin {
 		consent := []string{"development login lets anyone log in as anyone", "--dev-login-on-network / MCP_DEV_LOGIN_ON_NETWORK"}
 		in = append(in,
@@ -261,6 +312,9 @@ func TestEveryBinaryRefusesBadInput(t *testing.T) {
 				}
 				if stdout.Len() != 0 {
 					t.Errorf("stdout: %s", stdout.String())
+				}
+				if strings.Contains(stderr.String(), "s3cr3t") {
+					t.Errorf("the message shows a secret: %s", stderr.String())
 				}
 			})
 		}
@@ -302,53 +356,13 @@ func TestEveryBinaryHelp(t *testing.T) {
 // and stops cleanly on SIGTERM; the authorization server advertises the
 // port it actually listens on.
 func TestEveryBinaryListensOnLoopbackByDefault(t *testing.T) {
-	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
 	for _, b := range binaries {
 		if b.ready == "" {
 			continue
 		}
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := b.command(t, []string{"--port", "0"})
-			stderr, w := io.Pipe()
-			cmd.Stderr = w
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if cmd.ProcessState == nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-				}
-				w.Close()
-			})
-			lines := make(chan string, 100)
-			go func() {
-				sc := bufio.NewScanner(stderr)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-			}()
-			var addr, listening string
-			deadline := time.After(20 * time.Second)
-			for addr == "" {
-				select {
-				case line, ok := <-lines:
-					if !ok {
-						t.Fatal("exited before listening")
-					}
-					if m := addrRE.FindStringSubmatch(line); m != nil {
-						addr, listening = m[1], line
-					}
-				case <-deadline:
-					t.Fatal("no listening line within 20 s")
-				}
-			}
-			go func() {
-				for range lines {
-				}
-			}()
+			cmd, addr, listening := b.serving(t, []string{"--port", "0"})
 			if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
 				t.Fatalf("listening on %s, want 127.0.0.1 and a real port", addr)
 			}
@@ -386,5 +400,109 @@ func TestEveryBinaryListensOnLoopbackByDefault(t *testing.T) {
 				t.Fatal("no exit within 20 s of SIGTERM")
 			}
 		})
+	}
+}
+
+// serving starts b with args and env and returns, once it logged its
+// listening line, the process, the address it listens on and that line.
+// The process is killed at the end of the test unless it exited.
+func (b binary) serving(t *testing.T, args []string, env ...string) (cmd *exec.Cmd, addr, listening string) {
+	t.Helper()
+	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	cmd = b.command(t, args, env...)
+	stderr, w := io.Pipe()
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		w.Close()
+	})
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(20 * time.Second)
+	for addr == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("exited before listening")
+			}
+			if m := addrRE.FindStringSubmatch(line); m != nil {
+				addr, listening = m[1], line
+			}
+		case <-deadline:
+			t.Fatal("no listening line within 20 s")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return cmd, addr, listening
+}
+
+// A secret from a file reaches the binary: mcp-oauth-server given
+// JWT_PRIVATE_KEY_B64_FILE, a file as base64 writes it (76 columns and a
+// final newline) and as Docker mounts it (mode 0444), signs with that
+// key: its JWKS publishes the key's public half.
+func TestSecretFileThroughTheBinary(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	var wrapped strings.Builder
+	for len(b64) > 76 {
+		wrapped.WriteString(b64[:76] + "\n")
+		b64 = b64[76:]
+	}
+	wrapped.WriteString(b64 + "\n")
+	path := filepath.Join(t.TempDir(), "jwt_private_key")
+	if err := os.WriteFile(path, []byte(wrapped.String()), 0o444); err != nil {
+		t.Fatal(err)
+	}
+
+	var server binary
+	for _, b := range binaries {
+		if b.name == "mcp-oauth-server" {
+			server = b
+		}
+	}
+	_, addr, _ := server.serving(t, []string{"--port", "0"}, "JWT_ALGORITHM=ES256", "JWT_PRIVATE_KEY_B64_FILE="+path)
+	resp, err := http.Get("http://" + addr + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []struct {
+			Kty, Crv, X, Y string
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKey.ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pub.Bytes() // the point, uncompressed: 0x04, X, Y
+	wantX, wantY := base64.RawURLEncoding.EncodeToString(want[1:33]), base64.RawURLEncoding.EncodeToString(want[33:])
+	if len(jwks.Keys) != 1 || jwks.Keys[0].Kty != "EC" || jwks.Keys[0].Crv != "P-256" || jwks.Keys[0].X != wantX || jwks.Keys[0].Y != wantY {
+		t.Fatalf("JWKS %+v, want the one key of the file (x %s, y %s)", jwks.Keys, wantX, wantY)
 	}
 }

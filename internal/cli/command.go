@@ -21,7 +21,9 @@ type Command struct {
 	argsUsage     string // non-empty: positional arguments are accepted
 	notes         []string
 	settings      []*setting
-	byName        map[string]*setting // by name, and by short alias
+	byName        map[string]*setting // by name, by short alias and by file flag
+	vars          map[string]bool     // every setting's variables
+	fileVars      map[string]bool     // the secrets' NAME_FILE variables
 	args          []string
 }
 
@@ -35,6 +37,8 @@ type setting struct {
 	def         string // the default as --help shows it ("" shows none)
 	kind        string // "bool", "duration", "size", "list", "repeat": the syntaxes --help explains
 	secret      bool
+	fileFlag    string             // a secret's flag naming a file that holds the value ("" for none)
+	filePath    string             // the file fileFlag gave, during Parse
 	parse       func(string) error // parses a value and stores it
 	raw, source string             // the value and where it came from, after Parse
 }
@@ -51,7 +55,7 @@ func (s *setting) name() string {
 // New returns a Command for the binary name; summary is the paragraph
 // --help prints under the usage line.
 func New(name, summary string) *Command {
-	return &Command{name: name, summary: summary, byName: map[string]*setting{}}
+	return &Command{name: name, summary: summary, byName: map[string]*setting{}, vars: map[string]bool{}, fileVars: map[string]bool{}}
 }
 
 // Name is the binary's name.
@@ -78,6 +82,18 @@ func (c *Command) add(s *setting) {
 	}
 	if _, dup := c.byName[s.name()]; dup {
 		panic("cli: setting " + s.name() + " registered twice")
+	}
+	for _, v := range s.env {
+		if c.fileVars[v] {
+			panic("cli: variable " + v + " is a secret's file variable")
+		}
+		c.vars[v] = true
+	}
+	for _, v := range s.fileVars() {
+		if c.vars[v] || c.fileVars[v] {
+			panic("cli: a secret's file variable " + v + " is registered already")
+		}
+		c.fileVars[v] = true
 	}
 	if i := strings.Index(s.usage, "`"); i >= 0 {
 		if j := strings.Index(s.usage[i+1:], "`"); j >= 0 {
@@ -116,11 +132,17 @@ func (c *Command) String(flagName, def, usage string, env ...string) *string {
 // Secret registers a string setting whose value --help and error messages
 // never show, such as a client secret. It is usually read only from the
 // environment (flagName ""), since command lines are visible to other
-// users of the machine.
+// users of the machine. Each variable NAME has NAME_FILE, and a flag
+// --FLAG-file, naming a file that holds the value instead (see
+// MaxSecretFile for the rules).
 func (c *Command) Secret(flagName, usage string, env ...string) *string {
 	p := new(string)
-	c.add(&setting{flag: flagName, env: env, usage: usage, placeholder: "SECRET", secret: true,
-		parse: func(v string) error { *p = v; return nil }})
+	s := &setting{flag: flagName, env: env, usage: usage, placeholder: "SECRET", secret: true,
+		parse: func(v string) error { *p = v; return nil }}
+	c.add(s)
+	if flagName != "" {
+		c.addFileFlag(s, flagName+"-file")
+	}
 	return p
 }
 
@@ -235,19 +257,33 @@ func (c *Command) LogLevel(flagName string, def slog.Level, usage string, env ..
 	return p
 }
 
-// flagValue is a setting seen by package flag. Set keeps the first error
-// so that Parse can report it in the package's own words.
+// flagValue is a setting seen by package flag, or with file its file flag.
+// Set keeps the first error so that Parse can report it in the package's
+// own words.
 type flagValue struct {
-	s   *setting
-	err *error
+	s    *setting
+	err  *error
+	file bool
 }
 
 func (v flagValue) String() string { return "" }
 func (v flagValue) IsBoolFlag() bool {
-	return v.s != nil && v.s.kind == "bool"
+	return v.s != nil && v.s.kind == "bool" && !v.file
 }
 
 func (v flagValue) Set(raw string) error {
+	if v.file {
+		// Read once the whole command line is known: with the value's own
+		// flag given too, neither is used.
+		if v.s.filePath = strings.TrimSpace(raw); v.s.filePath == "" {
+			err := errors.New("want the path of a file")
+			if *v.err == nil {
+				*v.err = v.s.fileBad("--"+v.s.fileFlag, err)
+			}
+			return err
+		}
+		return nil
+	}
 	v.s.raw, v.s.source = strings.TrimSpace(raw), "--"+v.s.flag
 	if err := v.s.parse(v.s.raw); err != nil {
 		if *v.err == nil {
@@ -265,7 +301,8 @@ func (s *setting) bad(err error) *SettingError {
 
 // Parse reads args (without the program name) and, for every setting not
 // given as a flag, the environment through getenv: the first of its
-// variables that is set and not blank. Surrounding space is ignored. It
+// variables that is set and not blank (for a secret, the variable or the
+// file its NAME_FILE names). Surrounding space is ignored. It
 // writes the help text to help and returns ErrHelp for --help or -h; it
 // returns a *SettingError for a bad value and a *UsageError for an
 // unknown flag or a stray argument. Call it once per Command.
@@ -280,6 +317,9 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		}
 		if s.short != "" {
 			fs.Var(flagValue{s: s, err: &setErr}, s.short, s.usage)
+		}
+		if s.fileFlag != "" {
+			fs.Var(flagValue{s: s, err: &setErr, file: true}, s.fileFlag, s.usage)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -300,12 +340,40 @@ func (c *Command) Parse(args []string, getenv func(string) string, help io.Write
 		return Usagef("unexpected argument %q (%s takes flags only; see --help)", c.args[0], c.name)
 	}
 	for _, s := range c.settings {
+		if s.filePath != "" {
+			if s.source != "" {
+				return Usagef("%s and --%s are both given: use one", s.source, s.fileFlag)
+			}
+			v, err := readSecretFile(s.filePath)
+			if err != nil {
+				return s.fileBad("--"+s.fileFlag, err)
+			}
+			s.raw, s.source = v, "--"+s.fileFlag
+			if err := s.parse(v); err != nil {
+				return s.bad(err)
+			}
+		}
 		if s.source != "" {
 			continue
 		}
-		for _, name := range s.env {
-			if v := strings.TrimSpace(getenv(name)); v != "" {
-				s.raw, s.source = v, name
+		for i, name := range s.env {
+			v, source := strings.TrimSpace(getenv(name)), name
+			if s.secret {
+				fileVar := s.fileVars()[i]
+				path := strings.TrimSpace(getenv(fileVar))
+				switch {
+				case path != "" && v != "":
+					return Usagef("%s and %s are both set: use one", name, fileVar)
+				case path != "":
+					var err error
+					if v, err = readSecretFile(path); err != nil {
+						return s.fileBad(fileVar, err)
+					}
+					source = fileVar
+				}
+			}
+			if v != "" {
+				s.raw, s.source = v, source
 				values := []string{v}
 				if s.kind == "repeat" {
 					values = strings.Split(v, "\n")
@@ -365,11 +433,13 @@ func (c *Command) lookup(name string) *setting {
 }
 
 // Given reports whether the setting (by flag name, or variable for one
-// without a flag) was set on the command line or in the environment.
+// without a flag) was set on the command line or in the environment, or
+// read from a secret's file.
 func (c *Command) Given(name string) bool { return c.lookup(name).source != "" }
 
 // Source is where the setting's value came from: "--flag", the variable's
-// name, or "" for the default.
+// name (a secret's NAME_FILE, or "--" and its file flag, for one read from
+// a file), or "" for the default.
 func (c *Command) Source(name string) string { return c.lookup(name).source }
 
 // Raw is the setting's value as given (trimmed), or "" when it was not.
@@ -408,11 +478,14 @@ func (c *Command) WriteHelp(w io.Writer) {
 	b.WriteString("Flags, each with the environment variables that may set it instead (the first one\n" +
 		"set is used; a flag on the command line wins over them):\n")
 	kinds := map[string]bool{}
+	secrets := false
 	var envOnly []*setting
 	for _, s := range c.settings {
 		kinds[s.kind] = true
+		secrets = secrets || s.secret
 		if s.flag == "" {
 			envOnly = append(envOnly, s)
+			writeFileFlag(&b, s)
 			continue
 		}
 		line := "  --" + s.flag
@@ -424,11 +497,20 @@ func (c *Command) WriteHelp(w io.Writer) {
 		}
 		b.WriteString(line + "\n")
 		writeUsage(&b, s)
+		writeFileFlag(&b, s)
 	}
 	if len(envOnly) > 0 {
 		b.WriteString("\nRead only from the environment:\n")
 		for _, s := range envOnly {
-			b.WriteString("  " + strings.Join(s.env, ", ") + "\n")
+			line := "  " + strings.Join(s.env, ", ")
+			if s.secret {
+				files := s.fileVars()
+				if s.fileFlag != "" {
+					files = append(files, "--"+s.fileFlag)
+				}
+				line += " (or " + strings.Join(files, ", ") + ": a file holding it)"
+			}
+			b.WriteString(line + "\n")
 			writeUsage(&b, s)
 		}
 	}
@@ -447,6 +529,11 @@ func (c *Command) WriteHelp(w io.Writer) {
 	}
 	if kinds["size"] {
 		syntax = append(syntax, "Sizes are bytes (10485760) or a number with KB, MB, GB, KiB, MiB or GiB.")
+	}
+	if secrets {
+		syntax = append(syntax, "A secret's variable NAME has NAME_FILE (and its flag --FLAG-file) naming a file that holds "+
+			"the value instead, as Docker and Kubernetes mount secrets: surrounding whitespace is dropped, the file may not be "+
+			"empty or larger than "+formatSize(MaxSecretFile)+", and NAME with NAME_FILE is an error.")
 	}
 	if len(syntax) > 0 {
 		b.WriteString("\n" + wrap(strings.Join(syntax, " "), 0) + "\n")
@@ -469,6 +556,23 @@ func writeUsage(b *strings.Builder, s *setting) {
 	}
 	if s.def != "" && !s.secret {
 		text += " (default " + s.def + ")"
+	}
+	b.WriteString(wrap(text, 8) + "\n")
+}
+
+// writeFileFlag writes the entry of a secret's file flag, if it has one.
+func writeFileFlag(b *strings.Builder, s *setting) {
+	if s.fileFlag == "" {
+		return
+	}
+	of := "--" + s.flag
+	if s.flag == "" {
+		of = s.env[0]
+	}
+	b.WriteString("  --" + s.fileFlag + " FILE\n")
+	text := "a FILE holding the value of " + of
+	if vars := s.fileVars(); len(vars) > 0 {
+		text += " [" + strings.Join(vars, ", ") + "]"
 	}
 	b.WriteString(wrap(text, 8) + "\n")
 }

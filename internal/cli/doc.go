@@ -10,6 +10,9 @@
 //     array), enums, URLs with given schemes, log levels; flags that may
 //     be repeated (Repeated) and one-letter aliases (Short, as -c for
 //     --command).
+//   - Secrets (Secret) that --help and messages never show, each also read
+//     from a file, as Docker and Kubernetes mount them: NAME_FILE for the
+//     variable NAME, --FLAG-file for the flag (MaxSecretFile has the rules).
 //   - --help (or -h) lists every flag with its variables and default and
 //     exits 0; a bad value exits 2 with a message naming the flag and its
 //     variables; an unknown flag or a stray argument exits 2.

@@ -20,7 +20,7 @@ type SettingError struct {
 	Env    []string // the setting's environment variables
 	Value  string   // the value refused
 	Secret bool     // the value is a secret: the message leaves it out
-	Source string   // "--flag", the variable that gave the value, or "" for the default
+	Source string   // "--flag", the variable that gave the value (a secret's file: NAME_FILE or --FLAG-file), or "" for the default
 	Err    error    // what is wrong with it
 }
 
@@ -35,7 +35,9 @@ func (e *SettingError) Error() string {
 	switch {
 	case e.Source == "":
 		b.WriteString(" (its default)")
-	case !strings.HasPrefix(e.Source, "-") && (e.Flag != "" || len(e.Env) > 1):
+	case e.Source == "--"+e.Flag || (e.Flag == "" && len(e.Env) == 1 && e.Source == e.Env[0]):
+		// The only name shown: no need to say it again.
+	default:
 		fmt.Fprintf(&b, " (from %s)", e.Source)
 	}
 	if e.Err != nil {
