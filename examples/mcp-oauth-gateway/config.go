@@ -13,6 +13,9 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/authcmd"
+	"github.com/mcp-oauth-gateway/gateway/oauth"
 )
 
 // The --config file: everything that is not a setting of the
@@ -26,8 +29,13 @@ type fileConfig struct {
 	TLS     *tlsConfig    `yaml:"tls"`
 	// Services are the MCP services; nil (absent): the built-in ones.
 	Services *[]serviceConfig `yaml:"services"`
-	Metrics  metricsConfig    `yaml:"metrics"`
-	Trace    traceConfig      `yaml:"trace"`
+	// Providers are OpenID Connect providers users may sign in with,
+	// besides GitHub (GITHUB_CLIENT_ID) and the provider of OIDC_ISSUER:
+	// the consent page lists GitHub, OIDC_ISSUER's, then these in order.
+	// Zero: none.
+	Providers []providerConfig `yaml:"providers"`
+	Metrics   metricsConfig    `yaml:"metrics"`
+	Trace     traceConfig      `yaml:"trace"`
 	// AccessLog logs one line per request. Absent: true.
 	AccessLog *bool `yaml:"access_log"`
 	// ShutdownTimeout bounds the graceful shutdown. Zero: 10 s.
@@ -134,6 +142,81 @@ type upstreamCredentialConfig struct {
 	// server process (processes are never shared between users; a renewed
 	// token starts a new one).
 	Env string `yaml:"env"`
+}
+
+// providerConfig is one OpenID Connect provider (Google, Entra ID, Okta,
+// Keycloak, ...): the settings of the OIDC_* variables, for one provider
+// each (authcmd.OIDCProvider, oauth.OIDCOptions).
+type providerConfig struct {
+	// Name is the provider's short name: its users' subjects are
+	// oidc:NAME:SUB (so renaming it changes every subject), and
+	// upstream_credential's provider is oidc:NAME. Lowercase letters,
+	// digits and inner hyphens, at most 32; unique, and not OIDC_NAME
+	// (default sso) when OIDC_ISSUER is set. Required (OIDC_NAME).
+	Name string `yaml:"name"`
+	// Issuer is the issuer URL (https; http on loopback only). Required
+	// (OIDC_ISSUER).
+	Issuer string `yaml:"issuer"`
+	// ClientID is the client registered at the provider, whose redirect
+	// URI is the issuer's /callback. Required (OIDC_CLIENT_ID).
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is its secret, a reference only ({env: VARIABLE} or
+	// {file: PATH}). Absent: a public client, PKCE alone
+	// (OIDC_CLIENT_SECRET).
+	ClientSecret *value `yaml:"client_secret"`
+	// DisplayName is its name on the consent page ("Sign in with ...").
+	// Zero: the issuer's host (OIDC_DISPLAY_NAME).
+	DisplayName string `yaml:"display_name"`
+	// Scopes are asked for. Zero: openid email profile, and offline_access
+	// and groups when the provider offers them (OIDC_SCOPES).
+	Scopes []string `yaml:"scopes"`
+	// GroupsClaim is the claim of the user's groups, a dotted path for
+	// nested claims (realm_access.roles), "-" for none. Zero: groups
+	// (OIDC_GROUPS_CLAIM).
+	GroupsClaim string `yaml:"groups_claim"`
+	// LoginClaim is the claim of the user's handle. Zero:
+	// preferred_username (OIDC_LOGIN_CLAIM).
+	LoginClaim string `yaml:"login_claim"`
+	// NameClaim is the claim of the display name. Zero: name
+	// (OIDC_NAME_CLAIM).
+	NameClaim string `yaml:"name_claim"`
+	// EmailVerifiedClaim is the claim saying the email is verified. Zero:
+	// email_verified; Entra ID: xms_edov (OIDC_EMAIL_VERIFIED_CLAIM).
+	EmailVerifiedClaim string `yaml:"email_verified_claim"`
+	// UserInfo asks the UserInfo endpoint too, for providers that put the
+	// email or groups there only (OIDC_USERINFO).
+	UserInfo bool `yaml:"userinfo"`
+	// AuthParams are added to the authorization request (Google:
+	// access_type: offline, prompt: consent). Zero: none
+	// (OIDC_AUTH_PARAMS).
+	AuthParams map[string]string `yaml:"auth_params"`
+	// RequireClaims refuse a login unless each claim has the value
+	// (Google Workspace: hd: example.com; Entra ID: tid: TENANT). Zero:
+	// none (OIDC_REQUIRE_CLAIMS).
+	RequireClaims map[string]string `yaml:"require_claims"`
+
+	source string // where it is, for errors: "--config FILE:LINE (provider NAME)"
+}
+
+// oidcProviders are the file's providers, for authcmd.Settings.Config.
+func (c *fileConfig) oidcProviders() []*authcmd.OIDCProvider {
+	out := make([]*authcmd.OIDCProvider, len(c.Providers))
+	for i := range c.Providers {
+		out[i] = c.Providers[i].oidcProvider()
+	}
+	return out
+}
+
+func (pc *providerConfig) oidcProvider() *authcmd.OIDCProvider {
+	p := &authcmd.OIDCProvider{Name: pc.Name, Issuer: pc.Issuer, ClientID: pc.ClientID, Source: pc.source, Options: oauth.OIDCOptions{
+		DisplayName: pc.DisplayName, Scopes: pc.Scopes, GroupsClaim: pc.GroupsClaim, LoginClaim: pc.LoginClaim,
+		NameClaim: pc.NameClaim, EmailVerifiedClaim: pc.EmailVerifiedClaim, UserInfo: pc.UserInfo,
+		AuthParams: pc.AuthParams, RequireClaims: pc.RequireClaims,
+	}}
+	if pc.ClientSecret != nil {
+		p.ClientSecret = pc.ClientSecret.resolved
+	}
+	return p
 }
 
 // fetchConfig tunes the built-in fetch service.
@@ -296,11 +379,13 @@ func (e *configError) Error() string {
 var lineError = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // loadConfig reads the file at path ("" for none: every default), checks
-// it and resolves its references through getenv.
-func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
+// it and resolves its references through getenv. oidcName is the name of
+// OIDC_ISSUER's provider ("": none), which the file's providers must not
+// take.
+func loadConfig(path string, getenv func(string) string, oidcName string) (*fileConfig, error) {
 	cfg := &fileConfig{}
 	if path == "" {
-		return cfg, cfg.check(path, nil, getenv)
+		return cfg, cfg.check(path, nil, getenv, oidcName)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -323,7 +408,7 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 			return nil, yamlError(path, err)
 		}
 	}
-	return cfg, cfg.check(path, file, getenv)
+	return cfg, cfg.check(path, file, getenv, oidcName)
 }
 
 // parse reads the YAML document. The library panics on some malformed
@@ -375,19 +460,26 @@ type problems struct {
 // found in the file for its line.
 func (p *problems) add(yamlPath, format string, args ...any) {
 	e := &configError{file: p.path, msg: fmt.Sprintf(format, args...)}
-	if p.file != nil {
-		for yp := yamlPath; yp != "" && yp != "$"; yp = parentPath(yp) {
-			yq, err := yaml.PathString(yp)
-			if err != nil {
-				continue
-			}
-			if n, err := yq.FilterFile(p.file); err == nil && n != nil {
-				e.line, e.col = nodePos(n)
-				break
-			}
+	e.line, e.col = p.pos(yamlPath)
+	p.errs = append(p.errs, e)
+}
+
+// pos is where the node at yamlPath (else its closest parent) is in the
+// file; 0 without a file.
+func (p *problems) pos(yamlPath string) (line, col int) {
+	if p.file == nil {
+		return 0, 0
+	}
+	for yp := yamlPath; yp != "" && yp != "$"; yp = parentPath(yp) {
+		yq, err := yaml.PathString(yp)
+		if err != nil {
+			continue
+		}
+		if n, err := yq.FilterFile(p.file); err == nil && n != nil {
+			return nodePos(n)
 		}
 	}
-	p.errs = append(p.errs, e)
+	return 0, 0
 }
 
 // nodePos is where a node starts: a mapping at its first key.
@@ -428,8 +520,9 @@ var reservedNames = []string{"authorize", "consent", "callback", "token", "regis
 	"login", "jwks", "verify", "health", "ready", "metrics"}
 
 // check validates the document and resolves its values.
-func (c *fileConfig) check(path string, file *ast.File, getenv func(string) string) error {
+func (c *fileConfig) check(path string, file *ast.File, getenv func(string) string, oidcName string) error {
 	p := &problems{path: path, file: file}
+	c.checkProviders(p, getenv, oidcName)
 	switch c.Routing.Mode {
 	case "", "path", "host":
 	default:
@@ -528,9 +621,123 @@ func (c *fileConfig) check(path string, file *ast.File, getenv func(string) stri
 		}
 		if uc := s.UpstreamCredential; uc != nil {
 			checkUpstreamCredential(p, at+".upstream_credential", s)
+			c.checkCredentialProvider(p, at+".upstream_credential.provider", uc.Provider, oidcName)
 		}
 	}
 	return p.err()
+}
+
+// providerName is an OpenID provider's name, as oauth.NewOIDC accepts it
+// (OIDC_NAME).
+var providerName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
+
+// checkProviders checks the OpenID providers and reads their secrets.
+func (c *fileConfig) checkProviders(p *problems, getenv func(string) string, oidcName string) {
+	seen := map[string]int{}
+	for i := range c.Providers {
+		pc := &c.Providers[i]
+		at := fmt.Sprintf("$.providers[%d]", i)
+		line, _ := p.pos(at)
+		pc.source = fmt.Sprintf("--config %s:%d (provider %s)", p.path, line, pc.Name)
+		before := len(p.errs)
+		switch j, dup := seen[pc.Name]; {
+		case pc.Name == "":
+			p.add(at, "provider %d has no name (its users' subjects are oidc:NAME:SUB)", i+1)
+		case !providerName.MatchString(pc.Name):
+			p.add(at+".name", "provider name %q: use lowercase letters, digits and inner -, at most 32 (subjects are oidc:NAME:SUB)", pc.Name)
+		case dup:
+			p.add(at+".name", "provider name %q is used by provider %d too", pc.Name, j+1)
+		case pc.Name == oidcName:
+			p.add(at+".name", "provider name %q is the name of OIDC_ISSUER's provider (OIDC_NAME, default sso): choose another", pc.Name)
+		}
+		if _, dup := seen[pc.Name]; !dup && pc.Name != "" {
+			seen[pc.Name] = i
+		}
+		if pc.Issuer == "" {
+			p.add(at, "provider %q: issuer is required (the provider's issuer URL, e.g. https://accounts.google.com)", pc.Name)
+		}
+		if pc.ClientID == "" {
+			p.add(at, "provider %q: client_id is required (the client registered at the provider)", pc.Name)
+		}
+		for _, sc := range pc.Scopes {
+			if !scopeToken(sc) {
+				p.add(at+".scopes", "scope %q is not a scope token", sc)
+			}
+		}
+		for _, m := range []struct {
+			key  string
+			vals map[string]string
+		}{{"auth_params", pc.AuthParams}, {"require_claims", pc.RequireClaims}} {
+			for _, k := range sortedKeys(m.vals) {
+				if strings.TrimSpace(k) == "" {
+					p.add(at+"."+m.key, "provider %q: %s has an empty name", pc.Name, m.key)
+				}
+			}
+		}
+		if v := pc.ClientSecret; v != nil {
+			switch {
+			case !v.ref && v.inline != "":
+				p.errs = append(p.errs, &configError{file: p.path, line: v.line, col: v.col,
+					msg: fmt.Sprintf("provider %q: client_secret is a secret, which the file must not contain: write {env: VARIABLE} or {file: PATH}", pc.Name)})
+			case !v.ref:
+				pc.ClientSecret = nil // client_secret: with no value is none
+			default:
+				err := v.resolve(getenv)
+				if err == nil && v.resolved == "" {
+					err = fmt.Errorf("line %d: the file %s is empty", v.line, v.file)
+				}
+				if err != nil {
+					p.errs = append(p.errs, &configError{file: p.path, line: v.line, col: v.col,
+						msg: strings.TrimPrefix(err.Error(), fmt.Sprintf("line %d: ", v.line)) + fmt.Sprintf(" (provider %q: client_secret)", pc.Name)})
+				}
+			}
+		}
+		if len(p.errs) > before {
+			continue
+		}
+		// What is left for oauth.NewOIDC to refuse is the issuer's form.
+		if _, err := pc.oidcProvider().New(nil); err != nil {
+			p.add(at+".issuer", "provider %q: %s", pc.Name, strings.TrimPrefix(err.Error(), "oauth: "))
+		}
+	}
+}
+
+// scopeToken reports whether s is a scope token (RFC 6749 3.3: printable
+// ASCII but space, " and \), as oauth.NewOIDC wants it.
+func scopeToken(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCredentialProvider refuses an upstream_credential of an OpenID
+// provider that is configured neither in the file nor by OIDC_ISSUER.
+func (c *fileConfig) checkCredentialProvider(p *problems, at, provider, oidcName string) {
+	name, ok := strings.CutPrefix(provider, oauth.ProviderOIDC+":")
+	if !ok || !providerName.MatchString(name) || name == oidcName {
+		return
+	}
+	configured := []string{}
+	if oidcName != "" {
+		configured = append(configured, oauth.ProviderOIDC+":"+oidcName)
+	}
+	for _, pc := range c.Providers {
+		if pc.Name == name {
+			return
+		}
+		configured = append(configured, oauth.ProviderOIDC+":"+pc.Name)
+	}
+	what := "none"
+	if len(configured) > 0 {
+		what = strings.Join(configured, ", ")
+	}
+	p.add(at, "provider %q: no OpenID provider of that name is configured (OpenID providers: %s; add it to providers:, or set OIDC_ISSUER and OIDC_NAME)", provider, what)
 }
 
 // checkUpstreamCredential checks how a service gets the user's token: in a

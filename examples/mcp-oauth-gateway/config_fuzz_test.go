@@ -26,7 +26,7 @@ func FuzzConfig(f *testing.F) {
 		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		fc, err := loadConfig(path, func(string) string { return "v" })
+		fc, err := loadConfig(path, func(string) string { return "v" }, "sso")
 		if err != nil {
 			if !strings.Contains(err.Error(), path) {
 				t.Fatalf("error without the file: %v", err)

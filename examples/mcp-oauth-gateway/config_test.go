@@ -17,11 +17,15 @@ func TestConfigErrors(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, doc, want string
 	}{
 		{"unknown key", "routing:\n  mode: path\n  moed: host\n", `:3:3: unknown field "moed"`},
-		{"unknown top-level key", "services: []\nproviders: []\n", `:2:1: unknown field "providers"`},
+		{"unknown top-level key", "services: []\nprovider: []\n", `:2:1: unknown field "provider"`},
 		{"unknown service key", "services:\n  - name: a\n    builtin: fetch\n    alowed_users: x\n", `:4:5: unknown field "alowed_users"`},
 		{"duplicate key", "routing:\n  mode: path\n  mode: host\n", `:3:3: mapping key "mode" already defined`},
 		{"not YAML", "services: [\n", ":1:"},
@@ -63,22 +67,55 @@ func TestConfigErrors(t *testing.T) {
 			"header X-User-Id is the gateway's to set"},
 		{"user credential in a configured header", "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers: {X-Token: {env: HOME}}\n    upstream_credential: {header: X-Token}\n",
 			"the header X-Token is in upstream.headers too"},
+
+		// OpenID providers. OIDC_ISSUER's is named sso in these cases.
+		{"unknown provider key", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    client_secert: {env: X}\n",
+			`:5:5: unknown field "client_secert"`},
+		{"provider source is not a key", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    source: x\n",
+			`:5:5: unknown field "source"`},
+		{"provider without name", "providers:\n  - issuer: https://login.example.com\n    client_id: gw\n", ":2:5: provider 1 has no name"},
+		{"bad provider name", "providers:\n  - name: Corp_SSO\n    issuer: https://login.example.com\n    client_id: gw\n",
+			`:2:11: provider name "Corp_SSO": use lowercase letters, digits and inner -, at most 32`},
+		{"provider name with a colon", "providers:\n  - {name: \"oidc:corp\", issuer: \"https://login.example.com\", client_id: gw}\n", `provider name "oidc:corp"`},
+		{"duplicate provider name", "providers:\n  - {name: corp, issuer: \"https://a.example.com\", client_id: a}\n  - {name: corp, issuer: \"https://b.example.com\", client_id: b}\n",
+			`:3:12: provider name "corp" is used by provider 1 too`},
+		{"provider named like OIDC_ISSUER's", "providers:\n  - name: sso\n    issuer: https://login.example.com\n    client_id: gw\n",
+			`:2:11: provider name "sso" is the name of OIDC_ISSUER's provider (OIDC_NAME, default sso)`},
+		{"provider without issuer", "providers:\n  - name: corp\n    client_id: gw\n", `:2:5: provider "corp": issuer is required`},
+		{"provider without client id", "providers:\n  - name: corp\n    issuer: https://login.example.com\n", `:2:5: provider "corp": client_id is required`},
+		{"provider issuer over http", "providers:\n  - name: corp\n    issuer: http://login.example.com\n    client_id: gw\n",
+			`:3:13: provider "corp": OpenID issuer "http://login.example.com" must be an https URL`},
+		{"inline client secret", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    client_secret: s3cr3t-inline\n",
+			`:5:20: provider "corp": client_secret is a secret, which the file must not contain: write {env: VARIABLE} or {file: PATH}`},
+		{"client secret of an unset variable", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    client_secret: {env: GATEWAY_TEST_UNSET}\n",
+			`:5:20: the environment variable GATEWAY_TEST_UNSET is not set (provider "corp": client_secret)`},
+		{"client secret of an empty file", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    client_secret: {file: " + emptyFile + "}\n",
+			`:5:20: the file ` + emptyFile + ` is empty (provider "corp": client_secret)`},
+		{"bad provider scope", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    scopes: [openid, \"a b\"]\n",
+			`:5:13: scope "a b" is not a scope token`},
+		{"provider parameters not a map", "providers:\n  - name: corp\n    issuer: https://login.example.com\n    client_id: gw\n    auth_params: [prompt=consent]\n", ":5:"},
+		{"user credential of a provider not configured", "providers:\n  - {name: corp, issuer: \"https://login.example.com\", client_id: gw}\n" +
+			"services:\n  - name: a\n    stdio: {command: x}\n    upstream_credential: {env: TOKEN, provider: \"oidc:google\"}\n",
+			`:6:49: provider "oidc:google": no OpenID provider of that name is configured (OpenID providers: oidc:sso, oidc:corp`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.doc)
 			_, err := loadConfig(path, func(k string) string {
 				return map[string]string{"HOME": "/home/x"}[k]
-			})
+			}, "sso")
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t-inline") {
+				t.Fatalf("the error shows the secret: %v", err)
 			}
 		})
 	}
 	t.Run("references resolve", func(t *testing.T) {
 		path := writeConfig(t, "services:\n  - name: a\n    stdio:\n      command: x\n      env:\n        API_KEY: {file: "+secretFile+"}\n"+
 			"        TOKEN: {env: MY_TOKEN}\n        LOG_LEVEL: debug\n        PORT: 8080\n")
-		fc, err := loadConfig(path, func(k string) string { return map[string]string{"MY_TOKEN": "tok"}[k] })
+		fc, err := loadConfig(path, func(k string) string { return map[string]string{"MY_TOKEN": "tok"}[k] }, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,13 +124,66 @@ func TestConfigErrors(t *testing.T) {
 			t.Fatalf("resolved %+v", env)
 		}
 	})
+	t.Run("providers", func(t *testing.T) {
+		path := writeConfig(t, `providers:
+  - name: google
+    display_name: Google (contractors)
+    issuer: https://accounts.google.com
+    client_id: 123.apps.googleusercontent.com
+    client_secret: {file: `+secretFile+`}
+    scopes: [openid, email]
+    auth_params: {access_type: offline, prompt: consent}
+    require_claims: {hd: example.com}
+  - name: okta
+    issuer: https://acme.okta.com
+    client_id: gw
+    client_secret: {env: OKTA_SECRET}
+    groups_claim: realm_access.roles
+    login_claim: nickname
+    name_claim: given_name
+    email_verified_claim: xms_edov
+    userinfo: true
+  - name: dex
+    issuer: http://127.0.0.1:5556/dex
+    client_id: public
+services:
+  - name: drive
+    upstream: {url: "http://127.0.0.1:9/mcp"}
+    upstream_credential: {provider: "oidc:google", header: Authorization}
+`)
+		fc, err := loadConfig(path, func(k string) string { return map[string]string{"OKTA_SECRET": "okta-s"}[k] }, "sso")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := fc.oidcProviders()
+		if len(ps) != 3 {
+			t.Fatalf("providers %+v", ps)
+		}
+		g, o, d := ps[0], ps[1], ps[2]
+		if g.Name != "google" || g.Issuer != "https://accounts.google.com" || g.ClientID != "123.apps.googleusercontent.com" || g.ClientSecret != "s3cret" ||
+			g.Options.DisplayName != "Google (contractors)" || strings.Join(g.Options.Scopes, " ") != "openid email" ||
+			g.Options.AuthParams["access_type"] != "offline" || g.Options.AuthParams["prompt"] != "consent" || g.Options.RequireClaims["hd"] != "example.com" ||
+			g.Source != "--config "+path+":2 (provider google)" {
+			t.Fatalf("google: %+v", g)
+		}
+		if o.Name != "okta" || o.ClientSecret != "okta-s" || o.Options.GroupsClaim != "realm_access.roles" || o.Options.LoginClaim != "nickname" ||
+			o.Options.NameClaim != "given_name" || o.Options.EmailVerifiedClaim != "xms_edov" || !o.Options.UserInfo || o.Source != "--config "+path+":10 (provider okta)" {
+			t.Fatalf("okta: %+v", o)
+		}
+		if d.Name != "dex" || d.ClientSecret != "" || d.Options.UserInfo {
+			t.Fatalf("dex (a public client on loopback): %+v", d)
+		}
+	})
 	t.Run("the example file loads", func(t *testing.T) {
-		fc, err := loadConfig("gateway.example.yaml", func(k string) string { return "x" })
+		fc, err := loadConfig("gateway.example.yaml", func(k string) string { return "x" }, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(*fc.Services) < 5 {
 			t.Fatalf("services %+v", *fc.Services)
+		}
+		if len(fc.Providers) < 2 {
+			t.Fatalf("providers %+v", fc.Providers)
 		}
 	})
 	t.Run("through the binary", func(t *testing.T) {

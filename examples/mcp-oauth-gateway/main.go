@@ -70,16 +70,18 @@ func parseSettings(args []string, env func(string) string, help io.Writer) (*set
 	if err := c.Parse(args, env, help); err != nil {
 		return nil, err
 	}
-	ac, err := auth.Config()
+	// The file first: its OpenID providers are the authorization server's
+	// too, after OIDC_ISSUER's.
+	fc, err := loadConfig(*configPath, env, auth.OIDCName())
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	ac, err := auth.Config(fc.oidcProviders()...)
 	if err != nil {
 		return nil, err
 	}
 	if err := guard.Validate(); err != nil {
 		return nil, err
-	}
-	fc, err := loadConfig(*configPath, env)
-	if err != nil {
-		return nil, cli.Usage(err)
 	}
 	return &settings{auth: ac, configPath: *configPath, file: fc, guard: guard}, nil
 }

@@ -33,7 +33,11 @@ func summaryOf(s *settings, auth *authcmd.Auth, svcs []*service, lay *layout, t 
 	case cfg.DevLogin:
 		sum.login = "development login: a form that believes any user name (" + cfg.Options.Policy.String() + " allowed)"
 	default:
-		sum.login = "GitHub; allowed: " + cfg.Options.Policy.String()
+		names := make([]string, len(auth.Providers))
+		for i, p := range auth.Providers {
+			names[i] = p.Name()
+		}
+		sum.login = strings.Join(names, ", ") + "; allowed: " + cfg.Options.Policy.String()
 	}
 	switch {
 	case cfg.Store == "memory":

@@ -45,7 +45,10 @@ func TestOIDCSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, o := c.OIDC, c.OIDC.Options
+	if len(c.OIDC) != 1 {
+		t.Fatalf("OpenID providers %+v, want OIDC_ISSUER's alone", c.OIDC)
+	}
+	p, o := c.OIDC[0], c.OIDC[0].Options
 	if p.Name != "corp" || p.Issuer != base["OIDC_ISSUER"] || p.ClientID != "gateway" || p.ClientSecret != "s3cret" || c.GitHub.ClientID != "" ||
 		o.DisplayName != "Corp SSO" || strings.Join(o.Scopes, " ") != "openid email groups" || o.GroupsClaim != "realm_access.roles" ||
 		o.LoginClaim != "nickname" || o.NameClaim != "given_name" || o.EmailVerifiedClaim != "xms_edov" || !o.UserInfo ||
@@ -54,7 +57,7 @@ func TestOIDCSettings(t *testing.T) {
 		t.Fatalf("provider %+v options %+v policy %+v", p, o, c.Options.Policy)
 	}
 	c, err = parseConfig(nil, with("OIDC_CLIENT_SECRET", "", "OIDC_CLIENT_SECRET_FILE", secretFile, "ALLOWED_GITHUB_USERS", "alice"), io.Discard)
-	if err != nil || c.OIDC.ClientSecret != "from-file" || c.OIDC.Name != "sso" || strings.Join(c.Options.Policy.Logins, ",") != "alice" {
+	if err != nil || len(c.OIDC) != 1 || c.OIDC[0].ClientSecret != "from-file" || c.OIDC[0].Name != "sso" || strings.Join(c.Options.Policy.Logins, ",") != "alice" {
 		t.Fatalf("secret file, default name, the old policy variable: %+v %v", c, err)
 	}
 

@@ -33,13 +33,67 @@ func TestDefaultScope(t *testing.T) {
 // parse runs the settings of b over args and env.
 func parse(t *testing.T, b Binary, args []string, env map[string]string) (*Config, error) {
 	t.Helper()
+	cfg, _, err := parseMore(t, b, args, env)
+	return cfg, err
+}
+
+// parseMore is parse with OpenID providers of the binary's own; it returns
+// OIDCName too.
+func parseMore(t *testing.T, b Binary, args []string, env map[string]string, more ...*OIDCProvider) (*Config, string, error) {
+	t.Helper()
 	c := cli.New(b.Name, "")
 	get := func(k string) string { return env[k] }
 	s := Register(c, b, get)
 	if err := c.Parse(args, get, io.Discard); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.Config()
+	cfg, err := s.Config(more...)
+	return cfg, s.OIDCName(), err
+}
+
+// TestMoreOIDCProviders: the OpenID providers a binary adds (the
+// gateway's --config providers:) follow OIDC_ISSUER's, are providers
+// enough for the gateway not to fall back to the development login, must
+// not take OIDC_ISSUER's name, and exclude --dev-login as it does.
+func TestMoreOIDCProviders(t *testing.T) {
+	gateway := Binary{Name: "mcp-oauth-gateway", Port: 8080, DevLoginWithoutGitHub: true}
+	oidc := map[string]string{"OIDC_ISSUER": "https://login.example.com", "OIDC_CLIENT_ID": "id"}
+	google := func() *OIDCProvider {
+		return &OIDCProvider{Name: "google", Issuer: "https://accounts.google.com", ClientID: "g", Source: "--config g.yaml:3 (provider google)"}
+	}
+
+	cfg, name, err := parseMore(t, gateway, nil, nil, google())
+	if err != nil || cfg.DevLogin || len(cfg.OIDC) != 1 || cfg.OIDC[0].Name != "google" || name != "" {
+		t.Fatalf("a provider of the file alone: %+v %q %v", cfg, name, err)
+	}
+	cfg, name, err = parseMore(t, gateway, nil, oidc, google())
+	if err != nil || len(cfg.OIDC) != 2 || cfg.OIDC[0].Name != "sso" || cfg.OIDC[1].Name != "google" || name != "sso" {
+		t.Fatalf("OIDC_ISSUER's and the file's: %+v %q %v", cfg, name, err)
+	}
+	if _, name, _ := parseMore(t, gateway, nil, map[string]string{"OIDC_ISSUER": "https://login.example.com", "OIDC_CLIENT_ID": "id", "OIDC_NAME": "corp"}); name != "corp" {
+		t.Fatalf("OIDCName with OIDC_NAME=corp: %q", name)
+	}
+
+	taken := google()
+	taken.Name = "sso"
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		more []*OIDCProvider
+		want string
+	}{
+		{"OIDC_ISSUER's name", nil, oidc, []*OIDCProvider{taken}, `--config g.yaml:3 (provider google): the OpenID provider name "sso" is taken by OIDC_ISSUER`},
+		{"a name twice", nil, nil, []*OIDCProvider{google(), google()}, `the OpenID provider name "google" is taken by --config g.yaml:3`},
+		{"--dev-login", []string{"--dev-login"}, nil, []*OIDCProvider{google()}, "--dev-login and --config g.yaml:3 (provider google) exclude each other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := parseMore(t, gateway, tc.args, tc.env, tc.more...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || cli.Status(err) != 2 {
+				t.Fatalf("error %v, want status 2 and %q", err, tc.want)
+			}
+		})
+	}
 }
 
 // TestGitHubOrDevLogin: without a GitHub app or an OpenID provider,

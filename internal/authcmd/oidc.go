@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
@@ -14,14 +15,38 @@ import (
 )
 
 // The settings of an OpenID Connect provider (OIDC_ISSUER and the rest):
-// one provider from flags and the environment; users choose between it
-// and GitHub when both are configured.
+// one provider from flags and the environment. A binary may add more
+// (the gateway's --config providers: list, Settings.Config); users choose
+// between them and GitHub on the consent page.
 
 // OIDCProvider is one OpenID Connect provider as configured.
 type OIDCProvider struct {
-	// Name namespaces its subjects ("oidc:NAME:SUB").
+	// Name namespaces its subjects ("oidc:NAME:SUB"); the names of a
+	// configuration's providers differ.
 	Name, Issuer, ClientID, ClientSecret string
 	Options                              oauth.OIDCOptions
+	// Source says where it is configured, for errors ("--config
+	// gateway.yaml:12 (provider corp)"). Zero: OIDC_ISSUER, the provider of
+	// the flags and environment.
+	Source string
+}
+
+// source is Source, or OIDC_ISSUER.
+func (p *OIDCProvider) source() string {
+	if p.Source == "" {
+		return "OIDC_ISSUER"
+	}
+	return p.Source
+}
+
+// OIDCName is the name (OIDC_NAME) of the provider of OIDC_ISSUER, or ""
+// when OIDC_ISSUER is not set: a name the providers a binary adds to
+// Config must not take. Valid once the command line is parsed.
+func (s *Settings) OIDCName() string {
+	if *s.oidc.issuer == "" {
+		return ""
+	}
+	return *s.oidc.name
 }
 
 // oidcSettings are the registered settings, read once parsed.
@@ -118,9 +143,12 @@ func keyValues(s string) (map[string]string, error) {
 }
 
 // identityProviders builds the configured providers: the development
-// login alone, or GitHub and the OpenID provider. An OpenID provider that
-// cannot be reached now is a warning (logins wait until it answers); one
-// whose discovery document does not fit the settings is an error.
+// login alone, or GitHub and the OpenID providers, in the order of the
+// configuration (the consent page's order). OpenID providers are
+// discovered at once, together; one that cannot be reached now is a
+// warning (logins with it wait until it answers), one whose discovery
+// document does not fit its settings an error naming where it is
+// configured.
 func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oauth.IdentityProvider, error) {
 	if cfg.DevLogin {
 		if len(cfg.UserCredentials) > 0 {
@@ -145,20 +173,33 @@ func identityProviders(ctx context.Context, cfg *Config, log *slog.Logger) ([]oa
 		}
 		list = append(list, gh)
 	}
-	if cfg.OIDC != nil {
-		extra, _ := credentialNeeds(cfg, oauth.ProviderOIDC+":"+cfg.OIDC.Name)
-		o, err := cfg.OIDC.New(&oauth.OIDCOptions{Logger: log, ExtraScopes: extra})
+	oidcs := make([]*oauth.OIDC, len(cfg.OIDC))
+	for i, p := range cfg.OIDC {
+		extra, _ := credentialNeeds(cfg, oauth.ProviderOIDC+":"+p.Name)
+		o, err := p.New(&oauth.OIDCOptions{Logger: log, ExtraScopes: extra})
 		if err != nil {
-			return nil, cli.Usage(err)
+			return nil, cli.Usagef("%s: %w", p.source(), err)
 		}
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = o.Discover(dctx)
-		cancel()
-		switch {
+		oidcs[i] = o
+	}
+	errs := make([]error, len(oidcs))
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	var wg sync.WaitGroup
+	for i, o := range oidcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = o.Discover(dctx)
+		}()
+	}
+	wg.Wait()
+	cancel()
+	for i, o := range oidcs {
+		switch err := errs[i]; {
 		case errors.Is(err, oauth.ErrUpstreamUnavailable):
-			log.Warn("the OpenID provider cannot be reached now; logins with it wait until it answers", "issuer", o.Issuer(), "error", err)
+			log.Warn("the OpenID provider cannot be reached now; logins with it wait until it answers", "provider", o.ID(), "issuer", o.Issuer(), "error", err)
 		case err != nil:
-			return nil, cli.Usagef("OIDC_ISSUER: %w", err)
+			return nil, cli.Usagef("%s: %w", cfg.OIDC[i].source(), err)
 		}
 		list = append(list, o)
 	}

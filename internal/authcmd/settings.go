@@ -54,9 +54,12 @@ type Config struct {
 	// because no GitHub app is configured (Binary.DevLoginWithoutGitHub).
 	DevLoginChosen bool
 	GitHub         GitHub
-	// OIDC is the OpenID Connect provider (OIDC_ISSUER and the rest); nil:
-	// none. With GitHub configured too, users choose on the consent page.
-	OIDC *OIDCProvider
+	// OIDC are the OpenID Connect providers: OIDC_ISSUER's (and the rest of
+	// its settings) first, then those the binary added (Settings.Config);
+	// empty: none. Their names differ. With more than one provider (GitHub
+	// first when configured, then these in order), users choose on the
+	// consent page.
+	OIDC []*OIDCProvider
 	// UserCredentials are what services that act as the user need of the
 	// identity providers (set by the binary before Open): their tokens,
 	// kept under Options.UpstreamKeys (UPSTREAM_KEYS), and the scopes to
@@ -183,9 +186,12 @@ func Register(c *cli.Command, b Binary, env func(string) string) *Settings {
 }
 
 // Config checks the parsed settings against each other and returns the
-// configuration. Errors are usage errors (exit status 2) naming the
-// setting.
-func (s *Settings) Config() (*Config, error) {
+// configuration. more are OpenID providers the binary configures
+// elsewhere (the gateway's --config file), checked already: they follow
+// OIDC_ISSUER's in Config.OIDC, and count as providers where the
+// development login is chosen. Errors are usage errors (exit status 2)
+// naming the setting (a name taken twice names both providers' Source).
+func (s *Settings) Config(more ...*OIDCProvider) (*Config, error) {
 	c := &Config{Listen: s.listen, LogFile: s.logFile}
 	c.Issuer, c.BaseDomain = *s.issuer, *s.baseDomain
 	if c.Issuer == "" && *s.baseDomain != "" {
@@ -205,16 +211,27 @@ func (s *Settings) Config() (*Config, error) {
 	if c.DevUser != "" {
 		c.DevLogin = true
 	}
-	var err error
-	if c.OIDC, err = s.oidc.provider(); err != nil {
+	fromEnv, err := s.oidc.provider()
+	if err != nil {
 		return nil, err
 	}
+	if fromEnv != nil {
+		c.OIDC = append(c.OIDC, fromEnv)
+	}
+	for _, p := range more {
+		for _, q := range c.OIDC {
+			if q.Name == p.Name {
+				return nil, cli.Usagef("%s: the OpenID provider name %q is taken by %s: choose another (it namespaces the subjects, oidc:NAME:SUB)", p.source(), p.Name, q.source())
+			}
+		}
+		c.OIDC = append(c.OIDC, p)
+	}
 	switch {
-	case c.DevLogin && c.OIDC != nil:
-		return nil, cli.Usagef("--dev-login and OIDC_ISSUER exclude each other: the development login is for trying the server without a real provider")
+	case c.DevLogin && len(c.OIDC) > 0:
+		return nil, cli.Usagef("--dev-login and %s exclude each other: the development login is for trying the server without a real provider", c.OIDC[0].source())
 	case (c.GitHub.ClientID == "") != (c.GitHub.ClientSecret == ""):
 		return nil, cli.Usagef("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither")
-	case !c.DevLogin && c.GitHub.ClientID == "" && c.OIDC == nil:
+	case !c.DevLogin && c.GitHub.ClientID == "" && len(c.OIDC) == 0:
 		if !s.bin.DevLoginWithoutGitHub {
 			return nil, cli.Usagef("no identity provider: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET " +
 				"(or --dev-login / --dev-user NAME to try it without one)")
