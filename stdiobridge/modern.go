@@ -93,6 +93,7 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 		}
 	}
 	st := streamable.NewStream(0, px.window)
+	att := st.Attach() // before the server can answer: see answer
 	c := &call{clientID: m.idBytes(), method: m.method, st: st, modern: mc}
 	timeout := px.cfg.RequestTimeout
 	if m.method == "subscriptions/listen" {
@@ -105,10 +106,11 @@ func (px *Proxy) postModern(w http.ResponseWriter, r *http.Request, m *message, 
 		timeout = -1 // a listen stream lasts as long as the client wants
 	}
 	if err := ch.send(c, m, timeout); err != nil {
+		st.Release(att)
 		writeError(w, http.StatusBadGateway, id, streamable.CodeServerError, "could not relay the request: "+err.Error())
 		return
 	}
-	px.answer(w, r, nil, st, a, func() { mc.abandon(c) })
+	px.answer(w, r, nil, st, att, a, func() { mc.abandon(c) })
 }
 
 // newListener reads the filter of a subscriptions/listen request.
@@ -481,10 +483,12 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	mc := c.modern
 	responses, _ := path(m.raw, m.params, "inputResponses")
 	st := streamable.NewStream(0, px.window)
+	att := st.Attach() // before the server can answer: see answer
 	var answers [][]byte
 	mc.mu.Lock()
 	if mc.park != p {
 		mc.mu.Unlock()
+		st.Release(att)
 		writeError(w, http.StatusBadRequest, id, streamable.CodeInvalidParams, "the request is no longer waiting for input; send it again")
 		return true
 	}
@@ -512,6 +516,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	mc.mu.Unlock()
 	for _, a := range answers {
 		if err := c.ch.proc.write(a, writeDeadline(0)); err != nil {
+			st.Release(att)
 			writeError(w, http.StatusBadGateway, id, streamable.CodeServerError, "could not relay the answers: "+err.Error())
 			return true
 		}
@@ -522,7 +527,7 @@ func (px *Proxy) resume(w http.ResponseWriter, r *http.Request, m *message, owne
 	case len(remaining) > 0:
 		go mc.flush(p)
 	}
-	px.answer(w, r, nil, st, a, func() { mc.abandon(c) })
+	px.answer(w, r, nil, st, att, a, func() { mc.abandon(c) })
 	return true
 }
 
@@ -610,6 +615,7 @@ func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *me
 		got.ResourceSubscriptions = append(got.ResourceSubscriptions, u)
 	}
 	slices.Sort(got.ResourceSubscriptions)
+	att := l.st.Attach() // before list changes come: see answer
 	subscribe := ch.addListener(l)
 	defer px.unlisten(l)
 	for _, u := range subscribe {
@@ -622,7 +628,7 @@ func (px *Proxy) listen(w http.ResponseWriter, r *http.Request, ch *child, m *me
 	}
 	gb, _ := json.Marshal(got)
 	l.st.Push([]byte(`{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":`+string(gb)+`,`+l.tag()+`}}`), false)
-	streamable.Serve(r.Context(), w, l.st, &streamable.Reply{SSE: true, Stream: true, KeepAlive: px.cfg.KeepAlive, WriteTimeout: px.cfg.WriteTimeout})
+	streamable.Serve(r.Context(), w, l.st, &streamable.Reply{Attachment: att, SSE: true, Stream: true, KeepAlive: px.cfg.KeepAlive, WriteTimeout: px.cfg.WriteTimeout})
 }
 
 // unlisten forgets a listener and unsubscribes resources nobody else wants.

@@ -299,19 +299,26 @@ func (px *Proxy) initializeShared(w http.ResponseWriter, r *http.Request, m *mes
 // sends, SSE when the server sends related messages first.
 func (px *Proxy) relay(w http.ResponseWriter, r *http.Request, s *session, m *message, a accept) {
 	st := s.core.Streams.New()
+	att := st.Attach() // before the server can answer: see answer
 	c := &call{clientID: m.idBytes(), method: m.method, sess: s, st: st}
 	if err := s.ch.send(c, m, px.cfg.RequestTimeout); err != nil {
+		st.Release(att)
 		writeError(w, http.StatusOK, m.idBytes(), streamable.CodeServerError, "could not relay the request: "+err.Error())
 		return
 	}
-	px.answer(w, r, s, st, a, nil)
+	px.answer(w, r, s, st, att, a, nil)
 }
 
-// answer writes a stream to the client that posted its request. s is nil
-// for 2026-07-28 requests: their errors map to HTTP statuses, and onGone is
-// called when the client goes away before the response.
-func (px *Proxy) answer(w http.ResponseWriter, r *http.Request, s *session, st *streamable.Stream, a accept, onGone func()) {
+// answer writes a stream to the client that posted its request. att is
+// this handler's attachment to st, taken before the request went to the
+// server: a stream without a reader keeps only its window, so what a chatty
+// server writes before the handler gets here would otherwise fall out of it
+// unseen. s is nil for 2026-07-28 requests: their errors map to HTTP
+// statuses, and onGone is called when the client goes away before the
+// response.
+func (px *Proxy) answer(w http.ResponseWriter, r *http.Request, s *session, st *streamable.Stream, att uint64, a accept, onGone func()) {
 	o := streamable.Reply{
+		Attachment:   att,
 		JSON:         a.json,
 		SSE:          a.sse,
 		Modern:       s == nil,

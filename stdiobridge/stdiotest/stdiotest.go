@@ -18,8 +18,11 @@
 // input_required result), big (a result of any size), crash (exit on
 // demand), sleep, env, credential (a hash of an environment variable and
 // the process id: what a server acting as a user got, never the secret
-// itself), cwd, pid, stderr and add_tool (a list change). Its
-// flags: -junk writes lines that are not JSON-RPC to stdout and stderr,
+// itself), cwd, pid, stderr and add_tool (a list change). The progress and
+// log tools write all their notifications before their response, so tests
+// can count them (mcp-go alone may let the last ones trail it).
+//
+// Its flags: -junk writes lines that are not JSON-RPC to stdout and stderr,
 // -ignore-sigterm keeps it running after SIGTERM and after its input
 // closes, -grandchild starts a sleeping grandchild process, -fail-start
 // exits at once with status 3, -legacy-only makes it answer
@@ -28,8 +31,10 @@
 package stdiotest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -96,7 +101,9 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "stdiotest: starting up, this line goes to stderr")
 		out = &junkWriter{w: os.Stdout}
 	}
-	s := newServer(*name, kid)
+	fl := &flusher{w: out, waiting: map[int]chan struct{}{}}
+	out = fl
+	s := newServer(*name, kid, fl)
 	stdio := server.NewStdioServer(s)
 	ctx := context.Background()
 	var in io.Reader = os.Stdin
@@ -112,6 +119,70 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// flushMethod is the method of the marks flusher.flush sends. The server
+// never writes them.
+const flushMethod = "stdiotest/flushed"
+
+// flushPrefix is how a mark starts as mcp-go encodes it; no response or
+// request starts so (their "id" comes before "method").
+var flushPrefix = []byte(`{"jsonrpc":"2.0","method":"` + flushMethod + `"`)
+
+// flusher is the server's stdout. mcp-go's stdio server writes the
+// notifications a tool sends from another goroutine, in the order they were
+// sent, and the tool's response as soon as the tool returns, so the last
+// notifications could trail the response. A tool that calls flush before it
+// returns has them written first: flush sends a mark after them and waits
+// until the mark reaches this writer, which drops it.
+type flusher struct {
+	w io.Writer
+
+	mu      sync.Mutex
+	next    int
+	waiting map[int]chan struct{} // mark number -> closed when it came
+}
+
+func (f *flusher) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, flushPrefix) {
+		var mark struct {
+			Params struct{ N int } `json:"params"`
+		}
+		if json.Unmarshal(p, &mark) == nil {
+			f.mu.Lock()
+			if ch := f.waiting[mark.Params.N]; ch != nil {
+				close(ch)
+				delete(f.waiting, mark.Params.N)
+			}
+			f.mu.Unlock()
+			return len(p), nil
+		}
+	}
+	return f.w.Write(p)
+}
+
+// flush returns once the notifications the tool of ctx sent so far were
+// written (or ctx ended, or mcp-go dropped the mark as it drops any
+// notification when its queue is full).
+func (f *flusher) flush(ctx context.Context, s *server.MCPServer) {
+	f.mu.Lock()
+	f.next++
+	n := f.next
+	ch := make(chan struct{})
+	f.waiting[n] = ch
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.waiting, n)
+		f.mu.Unlock()
+	}()
+	if s.SendNotificationToClient(ctx, flushMethod, map[string]any{"n": n}) != nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 // junkWriter writes a line that is not JSON-RPC before every message.
@@ -196,8 +267,9 @@ func extractID(line string) string {
 }
 
 // newServer returns the MCP server with the test tools. kid is the grandchild
-// process, if any, whose pid the pid tool reports.
-func newServer(name string, kid *exec.Cmd) *server.MCPServer {
+// process, if any, whose pid the pid tool reports; fl is the server's
+// stdout, which tools that notify flush before they return.
+func newServer(name string, kid *exec.Cmd, fl *flusher) *server.MCPServer {
 	s := server.NewMCPServer(name, "1.0.0",
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
@@ -234,7 +306,7 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 					time.Sleep(delay)
 				}
 			}
-			settle()
+			fl.flush(ctx, s)
 			return mcp.NewToolResultText(fmt.Sprintf("done %d steps", steps)), nil
 		})
 	s.AddTool(mcp.NewTool("log", mcp.WithNumber("count"), mcp.WithString("level")),
@@ -244,7 +316,7 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 			for i := 1; i <= n; i++ {
 				_ = s.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(lvl, "log", fmt.Sprintf("message %d", i)))
 			}
-			settle()
+			fl.flush(ctx, s)
 			return mcp.NewToolResultText(fmt.Sprintf("logged %d", n)), nil
 		})
 	s.AddTool(mcp.NewTool("sample", mcp.WithString("prompt", mcp.Required())),
@@ -344,12 +416,6 @@ func newServer(name string, kid *exec.Cmd) *server.MCPServer {
 		})
 	return s
 }
-
-// settle lets mcp-go's stdio server write the notifications a tool sent
-// before the tool's response: it writes them from another goroutine, so
-// without a pause the last ones can trail the response (a real tool keeps
-// working a moment after its last notification anyway).
-func settle() { time.Sleep(20 * time.Millisecond) }
 
 func textOf(c any) string {
 	switch t := c.(type) {
