@@ -1,19 +1,14 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/hydratest"
@@ -131,57 +126,13 @@ services:
 // ("CODE: DESCRIPTION"; "" when it got a code).
 func oidcLogin(t *testing.T, h *hydratest.Server, provider string, u hydratest.User, resource string) (c *client, offered []string, refused string) {
 	t.Helper()
-	c = newClient(t)
-	jar, _ := cookiejar.New(nil)
-	c.http.Jar = jar
-	resp, err := c.http.Post(resource, "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	m := resourceMetadataParam.FindStringSubmatch(resp.Header.Get("WWW-Authenticate"))
-	if m == nil {
-		t.Fatalf("no challenge from %s: %d", resource, resp.StatusCode)
-	}
-	issuer := c.getJSON(m[1])["authorization_servers"].([]any)[0].(string)
-	as := c.getJSON(issuer + "/.well-known/oauth-authorization-server")
-	r := c.postJSON(as["registration_endpoint"].(string), map[string]any{"client_name": "providers test",
-		"redirect_uris": []string{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"})
-	c.clientID, _ = r["client_id"].(string)
-	c.verifier = base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	sum := sha256.Sum256([]byte(c.verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {c.clientID}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "state": {"st"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": {resource}}
-	resp, err = c.http.Get(as["authorization_endpoint"].(string) + "?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("consent page: %d %v", resp.StatusCode, err)
-	}
-	doc.Find("button[name=provider]").Each(func(_ int, b *goquery.Selection) {
-		v, _ := b.Attr("value")
-		offered = append(offered, v+"="+strings.TrimSpace(b.Text()))
-	})
-	form := url.Values{"provider": {provider}}
-	doc.Find("form input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
-		name, _ := s.Attr("name")
-		value, _ := s.Attr("value")
-		form.Set(name, value)
-	})
-	action, _ := doc.Find("form").Attr("action")
-	resp, err = c.http.PostForm(action, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	c, as, offered, resp := chooserClient(t, "providers test", provider, resource)
 	if resp.StatusCode/100 != 3 {
 		t.Fatalf("consent with %s: status %d, no redirect to the provider", provider, resp.StatusCode)
 	}
 	cb := h.Login(t, c.http, resp.Header.Get("Location"), u)
-	if resp, err = c.http.Get(cb.String()); err != nil {
+	resp, err := c.http.Get(cb.String())
+	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()

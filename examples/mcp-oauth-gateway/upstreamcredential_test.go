@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
@@ -216,55 +212,15 @@ func TestUpstreamCredentialSettings(t *testing.T) {
 func githubLogin(t *testing.T, gh *fakegithub.Server, login string, resources ...string) *client {
 	t.Helper()
 	gh.SetLogin(login)
-	c := newClient(t)
-	jar, _ := cookiejar.New(nil)
-	c.http.Jar = jar
-	resp, err := c.http.Post(resources[0], "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	m := resourceMetadataParam.FindStringSubmatch(resp.Header.Get("WWW-Authenticate"))
-	if m == nil {
-		t.Fatalf("no challenge: %d", resp.StatusCode)
-	}
-	issuer := c.getJSON(m[1])["authorization_servers"].([]any)[0].(string)
-	as := c.getJSON(issuer + "/.well-known/oauth-authorization-server")
-	r := c.postJSON(as["registration_endpoint"].(string), map[string]any{"client_name": "user credential test",
-		"redirect_uris": []string{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"})
-	c.clientID, _ = r["client_id"].(string)
-	c.verifier = base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	sum := sha256.Sum256([]byte(c.verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {c.clientID}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "state": {"st"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": resources}
-	resp, err = c.http.Get(as["authorization_endpoint"].(string) + "?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("consent page: %d %v", resp.StatusCode, err)
-	}
-	form := url.Values{"provider": {"github"}}
-	doc.Find("form input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
-		name, _ := s.Attr("name")
-		value, _ := s.Attr("value")
-		form.Set(name, value)
-	})
-	action, _ := doc.Find("form").Attr("action")
-	resp, err = c.http.PostForm(action, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	c, as, _, resp := chooserClient(t, "user credential test", "github", resources...)
 	loc := resp.Header.Get("Location")
 	for i := 0; i < 3 && !strings.HasPrefix(loc, "http://127.0.0.1:9/cb"); i++ { // GitHub, the callback, the client
-		if resp, err = c.http.Get(loc); err != nil {
+		next, err := c.http.Get(loc)
+		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		loc = resp.Header.Get("Location")
+		next.Body.Close()
+		loc = next.Header.Get("Location")
 	}
 	u, _ := url.Parse(loc)
 	c.tokenEndpoint = as["token_endpoint"].(string)

@@ -73,14 +73,7 @@ func TestStepUpLimit(t *testing.T) {
 		o.Scopes = []string{"mcp"}
 		o.MaxStepUps = 2
 	})
-	req, _ := http.NewRequest(http.MethodPost, env.MCP, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := tr.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := ping(t, tr.Client(), env.MCP)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("status %d, want the server's 403", resp.StatusCode)
 	}
@@ -101,15 +94,22 @@ func TestStepUpOff(t *testing.T) {
 		o.Scopes = []string{"mcp"}
 		o.MaxStepUps = -1
 	})
-	req, _ := http.NewRequest(http.MethodPost, env.MCP, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	resp := ping(t, tr.Client(), env.MCP)
+	if resp.StatusCode != http.StatusForbidden || env.Count("/authorize") != 1 {
+		t.Fatalf("status %d after %d authorizations, want 403 after 1", resp.StatusCode, env.Count("/authorize"))
+	}
+}
+
+// ping sends a ping with hc and returns the answer, its body closed.
+func ping(t *testing.T, hc *http.Client, url string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := tr.Client().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || env.Count("/authorize") != 1 {
-		t.Fatalf("status %d after %d authorizations, want 403 after 1", resp.StatusCode, env.Count("/authorize"))
-	}
+	return resp
 }
