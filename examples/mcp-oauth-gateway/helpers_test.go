@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,8 +71,25 @@ type proc struct {
 	done   chan error
 }
 
+// freePort returns a loopback port that was free a moment ago, for a
+// process that binds it later (a gateway, nginx, Caddy). The port comes from
+// below the range the kernel hands out to outgoing connections and to
+// listeners on port 0 (ip_local_port_range), so no connection of any
+// process takes it in between, as one did on a busy machine ("bind: address
+// already in use" from Caddy); only another process picking the same port at
+// random could.
 func freePort(t *testing.T) string {
 	t.Helper()
+	const lowest = 10000
+	if first := ephemeralFirst(); first > lowest+1000 {
+		for range 100 {
+			port := strconv.Itoa(lowest + mathrand.IntN(first-lowest))
+			if l, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+				l.Close()
+				return port
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +97,21 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+// ephemeralFirst is the first port of the kernel's ephemeral range; 0 when
+// it is not known (not Linux).
+func ephemeralFirst() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	first, _ := strconv.Atoi(f[0])
+	return first
 }
 
 // command is the gateway binary with args and env (besides PATH and a
