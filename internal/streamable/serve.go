@@ -151,7 +151,7 @@ func Serve(ctx context.Context, w http.ResponseWriter, st *Stream, o *Reply) Out
 			tick = t.C
 		}
 		select {
-		case <-st.Wake():
+		case <-st.WakeFor(a):
 		case <-ctx.Done():
 			return out
 		case <-tick:

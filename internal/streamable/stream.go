@@ -69,7 +69,10 @@ type Stream struct {
 	endAt   time.Time
 	att     uint64 // number of the current attachment; 0 when none
 	atts    uint64 // attachments so far
-	wake    chan struct{}
+	// wake is signalled whenever the stream changes. Each attachment has
+	// its own: retiring a reader closes its channel, so that it wakes even
+	// when the reader that took over was first to take a signal.
+	wake chan struct{}
 }
 
 type entry struct {
@@ -95,11 +98,19 @@ func NewStream(id int64, win Window) *Stream {
 // ID is the stream's number in its session; 0 when it is not resumable.
 func (s *Stream) ID() int64 { return s.id }
 
-func (s *Stream) signal() {
+// signalLocked wakes the reader; s.mu is held.
+func (s *Stream) signalLocked() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// retireLocked wakes the current reader for good and gives the next one a
+// channel of its own; s.mu is held.
+func (s *Stream) retireLocked() {
+	close(s.wake)
+	s.wake = make(chan struct{}, 1)
 }
 
 // Push appends an encoded message; final marks a call's response, the last
@@ -132,8 +143,8 @@ func (s *Stream) push(e entry) bool {
 	s.log = append(s.log, e)
 	s.size += len(e.data)
 	s.trimLocked()
+	s.signalLocked()
 	s.mu.Unlock()
-	s.signal()
 	return true
 }
 
@@ -257,11 +268,11 @@ func (s *Stream) Sent() uint64 {
 // dead, and that one may only look alive (a silent network drop).
 func (s *Stream) Attach() uint64 {
 	s.mu.Lock()
+	s.retireLocked()
 	s.atts++
 	s.att = s.atts
 	a := s.att
 	s.mu.Unlock()
-	s.signal()
 	return a
 }
 
@@ -280,7 +291,6 @@ func (s *Stream) Release(a uint64) {
 		s.trimLocked()
 	}
 	s.mu.Unlock()
-	s.signal() // a signal this reader took may have been meant for the next
 }
 
 // LetGo retires the current reader without a new one taking over: its HTTP
@@ -289,9 +299,11 @@ func (s *Stream) Release(a uint64) {
 func (s *Stream) LetGo() bool {
 	s.mu.Lock()
 	held := s.att != 0
-	s.att = 0
+	if held {
+		s.att = 0
+		s.retireLocked()
+	}
 	s.mu.Unlock()
-	s.signal()
 	return held
 }
 
@@ -302,8 +314,27 @@ func (s *Stream) Attached() bool {
 	return s.att != 0
 }
 
-// Wake is signalled whenever the stream changes; one reader waits on it.
-func (s *Stream) Wake() <-chan struct{} { return s.wake }
+// Wake is signalled whenever the stream changes, for a reader that did
+// not attach (one at a time); an attached reader waits on WakeFor.
+func (s *Stream) Wake() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+// WakeFor is signalled whenever the stream changes, for the reader holding
+// attachment a, and closed once a no longer holds the stream (a newer
+// reader took it over, or LetGo).
+func (s *Stream) WakeFor(a uint64) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.att != a {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return s.wake
+}
 
 // End closes the stream without a response (a cancelled call, an ended
 // session); an attached reader returns once it wrote what is there.
@@ -312,8 +343,8 @@ func (s *Stream) End() {
 	if !s.ended {
 		s.ended, s.endAt = true, time.Now()
 	}
+	s.signalLocked()
 	s.mu.Unlock()
-	s.signal()
 }
 
 // Abandon marks a stream no client will read: what it holds is dropped and
@@ -374,7 +405,7 @@ func (s *Stream) Final(ctx context.Context) (data []byte, ok bool) {
 			return nil, false
 		}
 		select {
-		case <-s.wake:
+		case <-s.Wake():
 		case <-ctx.Done():
 			return nil, false
 		}

@@ -97,6 +97,40 @@ func TestTakeover(t *testing.T) {
 	}
 }
 
+// TestRetiredReaderWakes: a reader that is about to wait when a newer one
+// takes the stream over (or LetGo lets it go) wakes, even when the newer
+// reader waited first and took the signal of the change: else its response
+// stayed open until the next keep-alive.
+func TestRetiredReaderWakes(t *testing.T) {
+	for _, how := range []string{"takeover", "LetGo"} {
+		t.Run(how, func(t *testing.T) {
+			st := NewStream(1, Window{})
+			a := st.Attach()
+			wake := st.WakeFor(a) // a found nothing to write and waits
+			var b uint64
+			if how == "takeover" {
+				b = st.Attach()
+			} else {
+				st.LetGo()
+			}
+			select { // the newer reader (or an unattached one) waits first
+			case <-st.WakeFor(b):
+			default:
+			}
+			select {
+			case <-wake:
+			default:
+				t.Fatal("the retired reader was not woken")
+			}
+			select {
+			case <-st.WakeFor(a):
+			default:
+				t.Fatal("the retired reader, waiting again, was not woken")
+			}
+		})
+	}
+}
+
 func TestLaterEntries(t *testing.T) {
 	st := NewStream(0, Window{})
 	ch := make(chan []byte, 1)
