@@ -80,16 +80,19 @@ func (s *Store) space() (size, free int64, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("filestore: %w", err)
 	}
-	var used int64
+	var used, pageSize int64
 	err = s.db.View(func(tx *bolt.Tx) error {
 		used = tx.Size()
+		// Info reads the mapping, which a write transaction that grows
+		// the file replaces; an open read transaction holds that off.
+		pageSize = int64(tx.DB().Info().PageSize)
 		return nil
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("filestore: stats: %w", err)
 	}
 	st := s.db.Stats()
-	used -= int64(st.FreePageN+st.PendingPageN) * int64(s.db.Info().PageSize)
+	used -= int64(st.FreePageN+st.PendingPageN) * pageSize
 	return fi.Size(), max(0, fi.Size()-used), nil
 }
 

@@ -30,8 +30,18 @@ func fileSize(t *testing.T, path string) int64 {
 // their keys.
 func floodPending(t *testing.T, s *Store, n int, now time.Time) []string {
 	t.Helper()
+	keys, err := storePending(s, n, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// storePending does floodPending's work; it may run off the test's
+// goroutine.
+func storePending(s *Store, n int, now time.Time) ([]string, error) {
 	keys := make([]string, n)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update("test flood", "pending", func(tx *bolt.Tx) error {
 		for i := range n {
 			keys[i] = fmt.Sprintf("pending-%06d", i)
 			p := &oauth.PendingAuthorization{ClientID: "c1", State: strings.Repeat("s", 2000), CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
@@ -41,16 +51,13 @@ func floodPending(t *testing.T, s *Store, n int, now time.Time) []string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
+	return keys, err
 }
 
 // dropAll deletes the records of keys from the pending bucket.
 func dropAll(t *testing.T, s *Store, keys []string) {
 	t.Helper()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update("test drop", "pending", func(tx *bolt.Tx) error {
 		for _, k := range keys {
 			if err := tx.Bucket(bPending).Delete([]byte(k)); err != nil {
 				return err
@@ -326,5 +333,42 @@ func TestCompactionThresholds(t *testing.T) {
 				t.Fatalf("file %d bytes after open, was %d; want shrunk %v", fileSize(t, path), inflated, c.shrink)
 			}
 		})
+	}
+}
+
+// TestStatsWhileTheFileGrows: Stats may be called (by /metrics, by an
+// admin) while writes grow and remap the file; it reads the file's
+// layout only inside a transaction, so the two never race.
+func TestStatsWhileTheFileGrows(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"), &Options{SweepInterval: -1, CompactRatio: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 8 && err == nil; i++ {
+			_, err = storePending(s, 500, now)
+		}
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Stats()
+			if err != nil || st.Records["pending"] != 500 || st.FileBytes < 1<<20 {
+				t.Fatalf("stats after the writes: %+v, %v", st, err)
+			}
+			return
+		default:
+		}
+		if _, err := s.Stats(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 func records(t *testing.T, s *Store) map[string]int {
 	t.Helper()
 	n := map[string]int{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view("test read", "", func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if string(name) == string(bMeta) {
 				continue
