@@ -28,6 +28,7 @@ import (
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/hydratest"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 	"github.com/mcp-oauth-gateway/gateway/oauth/filestore"
 	"github.com/mcp-oauth-gateway/gateway/oauth/redisstore"
@@ -50,7 +51,7 @@ type oidcWorld struct {
 	oidc    *oauth.OIDC
 	issuer  string
 	browser *http.Client
-	logs    *syncBuffer
+	logs    *testenv.Output
 	now     func() time.Time // nil: time.Now
 }
 
@@ -71,7 +72,7 @@ type oidcConfig struct {
 // one takes seconds, making its signing keys).
 func newOIDCWorld(t *testing.T, h *hydratest.Server, cfg oidcConfig) *oidcWorld {
 	t.Helper()
-	w := &oidcWorld{t: t, hydra: h, logs: &syncBuffer{}}
+	w := &oidcWorld{t: t, hydra: h, logs: &testenv.Output{}}
 	w.gh = fakegithub.New("gh-client", "gh-secret")
 	t.Cleanup(w.gh.Close)
 	w.gh.AddUser(fakegithub.User{ID: 4242, Login: "alice", Email: "alice@github.example", PublicEmail: true})
@@ -664,24 +665,6 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
-}
-
-// syncBuffer is a log sink for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestOIDCDeviceFlow: a device (RFC 8628) approved by a user who signs in

@@ -597,8 +597,11 @@ func (ch *child) onExit(err error) {
 	} else {
 		ch.log.Debug("stdio server stopped", "err", err)
 	}
-	// The sessions end first, so a client that learns of the crash from a
-	// failed request and tries again finds its session gone (404).
+	// The proxy forgets the child first, so that no new session is given
+	// it and the health a client reads once it learns of the exit counts it
+	// gone; then the sessions end, so a client that learns of the crash
+	// from a failed request and tries again finds its session gone (404).
+	ch.px.untrack(ch)
 	for _, s := range sessions {
 		s.px.endSession(s, reason)
 	}
@@ -608,7 +611,6 @@ func (ch *child) onExit(err error) {
 	for _, l := range ls {
 		l.close()
 	}
-	ch.px.untrack(ch)
 	if !ch.isReady() {
 		ch.fail(errors.New(reason))
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestConfigErrors: every mistake in the file is refused with the file,
@@ -188,7 +190,7 @@ services:
 	})
 	t.Run("through the binary", func(t *testing.T) {
 		path := writeConfig(t, "services:\n  - name: a\n    upstream:\n      url: http://127.0.0.1:9/mcp\n      headers: {X-Api-Key: abc}\n")
-		cmd := command(t, nil, "--config", path, "--port", freePort(t))
+		cmd := command(t, nil, "--config", path, "--port", testenv.Port(t))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

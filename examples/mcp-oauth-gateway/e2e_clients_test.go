@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestTypeScriptSDK: the official TypeScript SDK's OAuth client flow,
@@ -137,10 +139,10 @@ func TestTypeScriptSDK(t *testing.T) {
 // StreamableHTTP server on a free loopback port and returns its MCP URL.
 func everythingHTTP(t *testing.T, n nodeTools) string {
 	t.Helper()
-	port := freePort(t)
+	port := testenv.Port(t)
 	cmd := exec.Command(n.node, filepath.Join(n.everything, "dist", "index.js"), "streamableHttp")
 	cmd.Env = []string{"PORT=" + port, "PATH=" + n.pathWithNode(), "HOME=" + t.TempDir()}
-	var out syncBuffer
+	var out testenv.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

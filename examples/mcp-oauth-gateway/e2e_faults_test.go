@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // redisProc is a redis-server of the fault tests' own, which they stop
@@ -35,7 +37,7 @@ func startRedis(t *testing.T) *redisProc {
 	if _, err := exec.LookPath(bin); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install redis-server; scripts/setup.sh does it): %v", err)
 	}
-	r := &redisProc{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	r := &redisProc{t: t, bin: bin, dir: t.TempDir(), port: testenv.Port(t)}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
@@ -199,7 +201,7 @@ func TestKilledAndRestarted(t *testing.T) {
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testenv.Port(t)
 			args := append([]string{"--dev-user", "robot"}, st.args...)
 			g := startOn(t, port, st.env, args...)
 			u := g.base + "/echo-stateful/mcp"

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // The README test runs the quick start as a new user would: in a fresh
@@ -118,14 +120,14 @@ func cloneAsNewUser(t *testing.T) *newUser {
 // the clone on port, and waits until it prints its summary. stop ends it
 // as Ctrl-C would (go run and the program it started); so does the end of
 // the test.
-func (u *newUser) gateway(line, port string) (out *syncBuffer, stop func()) {
+func (u *newUser) gateway(line, port string) (out *testenv.Output, stop func()) {
 	t := u.t
 	t.Helper()
 	cmd := exec.Command("bash", "-c", line)
 	cmd.Dir = u.repo
 	cmd.Env = append(u.env, "PORT="+port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out = &syncBuffer{}
+	out = &testenv.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -195,7 +197,7 @@ func TestReadme(t *testing.T) {
 	if ci, err := os.ReadFile(filepath.Join(u.repo, ".ci", "run")); err != nil || !strings.Contains(string(ci), "./scripts/test.sh") {
 		t.Errorf(".ci/run does not run ./scripts/test.sh: %v", err)
 	}
-	port := freePort(t)
+	port := testenv.Port(t)
 	out, stop := u.gateway(qs[0], port)
 	readme, _ := os.ReadFile(filepath.Join(u.repo, "README.md"))
 	for _, svc := range regexp.MustCompile(`http://127\.0\.0\.1:8080/[a-z-]+/mcp`).FindAllString(string(readme), -1) {
@@ -219,7 +221,7 @@ func TestReadme(t *testing.T) {
 	if !strings.HasPrefix(tb.after, "go run ./examples/mcp-oauth-gateway") {
 		t.Fatalf("token-by-hand runs after %q", tb.after)
 	}
-	port2 := freePort(t)
+	port2 := testenv.Port(t)
 	u.gateway(tb.after, port2)
 	t.Run("token by hand", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -361,7 +363,7 @@ func claudeDesktop(t *testing.T, u *newUser, b readmeBlock, port string) {
 	cmd.Env = append(u.env, "BROWSER=curl -sL -o /dev/null")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuffer
+	var stderr testenv.Output
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // replicas is two gateways on one Redis behind nginx, configured with
@@ -182,7 +183,7 @@ func startNginx(t *testing.T, nginx, work, conf, port string) {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
 	cmd := exec.Command(nginx, "-p", work, "-c", conf)
-	var out syncBuffer
+	var out testenv.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,7 +219,7 @@ func startReplicas(t *testing.T, proxy string) *replicas {
 	t.Helper()
 	bin := lookPath(t, proxy, "apt-get install "+map[string]string{"nginx": "nginx-light", "caddy": "caddy"}[proxy])
 	rs := redistest.Start(t)
-	r := &replicas{nginxPort: freePort(t), work: t.TempDir()}
+	r := &replicas{nginxPort: testenv.Port(t), work: t.TempDir()}
 	// The issuer is localhost (--dev-user approves only on a loopback
 	// issuer) where the original has auth.example.com.
 	r.issuer = "http://localhost:" + r.nginxPort
@@ -226,7 +227,7 @@ func startReplicas(t *testing.T, proxy string) *replicas {
 		"  - {name: echo, builtin: echo-stateful}\n"+
 		"  - {name: echo-stateless, builtin: echo-stateless}\n"+
 		"  - {name: fetch, builtin: fetch}\n")
-	ports := []string{freePort(t), freePort(t)}
+	ports := []string{testenv.Port(t), testenv.Port(t)}
 	var wg sync.WaitGroup
 	for i := range r.gw {
 		wg.Add(1)
@@ -258,7 +259,7 @@ func startCaddy(t *testing.T, caddy string, r *replicas, ports []string) {
 		"CADDY_ADMIN=off", "AUTH_HOST=" + site("localhost"),
 		"MCP_HOSTS=" + site("echo.localhost") + ", " + site("echo-stateless.localhost") + ", " + site("fetch.localhost"),
 		"GATEWAY_UPSTREAMS=127.0.0.1:" + ports[0] + " 127.0.0.1:" + ports[1]}
-	var out syncBuffer
+	var out testenv.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,21 +10,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
 
@@ -43,75 +40,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running gateway.
 type proc struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:PORT
 	port   string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testenv.Output
+	stderr *testenv.Output
 	done   chan error
-}
-
-// freePort returns a loopback port that was free a moment ago, for a
-// process that binds it later (a gateway, nginx, Caddy). The port comes from
-// below the range the kernel hands out to outgoing connections and to
-// listeners on port 0 (ip_local_port_range), so no connection of any
-// process takes it in between, as one did on a busy machine ("bind: address
-// already in use" from Caddy); only another process picking the same port at
-// random could.
-func freePort(t *testing.T) string {
-	t.Helper()
-	const lowest = 10000
-	if first := ephemeralFirst(); first > lowest+1000 {
-		for range 100 {
-			port := strconv.Itoa(lowest + mathrand.IntN(first-lowest))
-			if l, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
-				l.Close()
-				return port
-			}
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
-
-// ephemeralFirst is the first port of the kernel's ephemeral range; 0 when
-// it is not known (not Linux).
-func ephemeralFirst() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0
-	}
-	first, _ := strconv.Atoi(f[0])
-	return first
 }
 
 // command is the gateway binary with args and env (besides PATH and a
@@ -132,12 +68,12 @@ func command(t *testing.T, env []string, args ...string) *exec.Cmd {
 // serves; it is killed when the test ends if it still runs.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	return startOn(t, freePort(t), env, args...)
+	return startOn(t, testenv.Port(t), env, args...)
 }
 
 func startOn(t *testing.T, port string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{port: port, base: "http://127.0.0.1:" + port, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{port: port, base: "http://127.0.0.1:" + port, stdout: &testenv.Output{}, stderr: &testenv.Output{}, done: make(chan error, 1)}
 	p.cmd = command(t, env, append([]string{"--port", port}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/hydratest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestSeveralOpenIDProviders: the gateway signs users in with GitHub and
@@ -26,7 +27,7 @@ func TestSeveralOpenIDProviders(t *testing.T) {
 	gh := fakegithub.New("gh-app", "gh-secret")
 	defer gh.Close()
 	gh.AddUser(fakegithub.User{ID: 4242, Login: "octocat", Email: "octo@example.com"})
-	port := freePort(t)
+	port := testenv.Port(t)
 	callback := "http://127.0.0.1:" + port + "/callback"
 	corpClient, partnerClient := corp.CreateClient(t, callback, nil), partner.CreateClient(t, callback, nil)
 	partnerSecret := filepath.Join(t.TempDir(), "partner-secret")
@@ -171,9 +172,9 @@ func userSeenBy(t *testing.T, c *client, serviceURL string) string {
 // (and is stopped).
 func refusedStart(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	port := freePort(t)
+	port := testenv.Port(t)
 	cmd := command(t, env, append([]string{"--port", port}, args...)...)
-	var stderr syncBuffer
+	var stderr testenv.Output
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestHostRouting: with routing mode host each service is its own host,
 // NAME.DOMAIN, with its metadata and the authorization server's there, and
 // the authorization server answers on its issuer's host only.
 func TestHostRouting(t *testing.T) {
-	port := freePort(t)
+	port := testenv.Port(t)
 	conf := writeConfig(t, "routing: {mode: host, domain: localhost}\n")
 	g := startOn(t, port, nil, "--dev-user", "robot", "--config", conf, "--store", "memory", "--issuer", "http://localhost:"+port)
 	dialer := &net.Dialer{Timeout: 10 * time.Second}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
@@ -49,8 +51,8 @@ func TestTLSFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	conf := writeConfig(t, "tls:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\n")
-	port := freePort(t)
-	p := &proc{port: port, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	port := testenv.Port(t)
+	p := &proc{port: port, stdout: &testenv.Output{}, stderr: &testenv.Output{}, done: make(chan error, 1)}
 	p.cmd = command(t, nil, "--port", port, "--dev-user", "robot", "--store", "memory", "--config", conf)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
 
@@ -196,7 +197,7 @@ func TestUpstreamCredentialSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := command(t, tc.env, append([]string{"--config", conf, "--store", "memory"}, tc.args...)...)
-			var stderr syncBuffer
+			var stderr testenv.Output
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 || !strings.Contains(stderr.String(), tc.want) {

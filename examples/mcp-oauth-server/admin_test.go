@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestAdmin: the admin subcommand of mcp-oauth-server lists the clients of
@@ -11,7 +13,7 @@ import (
 // works on the file once the server stopped.
 func TestAdmin(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "oauth.db")
-	s := start(t, freePort(t), "--dev-user", "robot", "--store", db)
+	s := start(t, testenv.Port(t), "--dev-user", "robot", "--store", db)
 	reg, _ := login(t, s.issuer, "https://mcp.example.com/mcp")
 	id := reg["client_id"].(string)
 	admin := func(args ...string) string {

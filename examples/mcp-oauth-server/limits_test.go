@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/oauth"
 )
 
@@ -61,7 +62,7 @@ func TestLimitSettings(t *testing.T) {
 // and the file does not grow with the flood.
 func TestAuthorizeFloodThroughTheBinary(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "oauth.db")
-	s := start(t, freePort(t), "--dev-login", "--store", db, "--pending-per-address", "5", "--max-pending", "40",
+	s := start(t, testenv.Port(t), "--dev-login", "--store", db, "--pending-per-address", "5", "--max-pending", "40",
 		"--trusted-proxies", "127.0.0.1")
 	reg := postJSON(t, s.issuer+"/register", map[string]any{"redirect_uris": []string{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"})
 	sum := sha256.Sum256([]byte(strings.Repeat("v", 43)))

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // The tests run the real binary: the test executable re-runs itself as
@@ -38,17 +38,6 @@ type server struct {
 	cmd    *exec.Cmd
 	issuer string
 	stderr *bytes.Buffer
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
 
 func command(t *testing.T, env []string, args ...string) *exec.Cmd {
@@ -160,7 +149,7 @@ func TestRedisStore(t *testing.T) {
 // restart gets tokens from one server process, stops it, starts another
 // on the same store and uses them.
 func restart(t *testing.T, store string) {
-	port := freePort(t)
+	port := testenv.Port(t)
 	s := start(t, port, "--dev-user", "robot", "--store", store)
 
 	reg, tok := login(t, s.issuer, "")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/hydratest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestOIDCSettings: the OpenID Connect variables become the provider's
@@ -99,7 +100,7 @@ func TestOIDCThroughTheBinary(t *testing.T) {
 	h := hydratest.Start(t)
 	gh := fakegithub.New("gh-app", "gh-secret")
 	defer gh.Close()
-	port := freePort(t)
+	port := testenv.Port(t)
 	client := h.CreateClient(t, "http://127.0.0.1:"+port+"/callback", nil)
 	secretFile := filepath.Join(t.TempDir(), "oidc-secret")
 	if err := os.WriteFile(secretFile, []byte(client.Secret), 0o600); err != nil {
@@ -110,7 +111,7 @@ func TestOIDCThroughTheBinary(t *testing.T) {
 		"OIDC_DISPLAY_NAME=Corp SSO", "ALLOWED_USERS=domain:example.com"}
 
 	t.Run("issuer mismatch", func(t *testing.T) {
-		cmd := command(t, append(env[:len(env):len(env)], "OIDC_ISSUER="+h.Issuer+"/"), "--store", "memory", "--port", freePort(t))
+		cmd := command(t, append(env[:len(env):len(env)], "OIDC_ISSUER="+h.Issuer+"/"), "--store", "memory", "--port", testenv.Port(t))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

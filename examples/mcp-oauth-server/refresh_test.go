@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcp-oauth-gateway/gateway/internal/fakegithub"
 	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // refresh redeems a refresh token at the server.
@@ -47,7 +48,7 @@ func TestRefreshAfterAllowListChange(t *testing.T) {
 				store = redistest.Start(t).URL
 			}
 			const resource = "https://mcp.example.com/mcp"
-			port := freePort(t)
+			port := testenv.Port(t)
 			s := startEnv(t, port, []string{"ALLOWED_GITHUB_USERS=robot, alice"}, "--dev-user", "robot", "--store", store)
 			reg, tok := login(t, s.issuer, resource)
 			clientID := reg["client_id"].(string)
@@ -93,7 +94,7 @@ func TestRefreshAfterResourcePolicyReload(t *testing.T) {
 	}
 	const echo = "https://echo.example.com/mcp"
 	write("robot")
-	s := start(t, freePort(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
+	s := start(t, testenv.Port(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
 	reg, tok := login(t, s.issuer, echo)
 	at := tok["access_token"].(string)
 	if r := verify(t, s.issuer, echo, at); r.StatusCode != 200 {
@@ -196,7 +197,7 @@ func TestRefreshAfterOrgRemoval(t *testing.T) {
 			}
 			env := []string{"GITHUB_CLIENT_ID=gh-app", "GITHUB_CLIENT_SECRET=gh-secret", "GITHUB_BASE_URL=" + gh.URL, "GITHUB_API_URL=" + gh.URL,
 				"ALLOWED_GITHUB_USERS=org:acme", "IDENTITY_CHECK_INTERVAL=" + interval.String()}
-			s := startEnv(t, freePort(t), env, "--store", store)
+			s := startEnv(t, testenv.Port(t), env, "--store", store)
 			clientID, tok := githubLogin(t, s.issuer, resource)
 			if r := verify(t, s.issuer, resource, tok["access_token"].(string)); r.StatusCode != 200 {
 				t.Fatalf("member's token: %d", r.StatusCode)

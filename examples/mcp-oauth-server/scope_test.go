@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // TestResourcesAskForTheDefaultScope: with --scopes "mcp admin", a
@@ -32,7 +34,7 @@ func TestResourcesAskForTheDefaultScope(t *testing.T) {
 		{"derived resources", nil, "mcp", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := start(t, freePort(t), append([]string{"--dev-user", "robot", "--store", "memory", "--scopes", "mcp,admin"}, tc.args...)...)
+			s := start(t, testenv.Port(t), append([]string{"--dev-user", "robot", "--store", "memory", "--scopes", "mcp,admin"}, tc.args...)...)
 			challenged := func(resource string) string {
 				resp := verify(t, s.issuer, resource, "")
 				m := regexp.MustCompile(`scope="([^"]*)"`).FindStringSubmatch(resp.Header.Get("WWW-Authenticate"))

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/proxymodel"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // Traefik is not packaged for the test machines, and building it (v3.6.12,
@@ -534,7 +535,7 @@ func TestTraefikConfig(t *testing.T) {
 	]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, freePort(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
+	s := start(t, testenv.Port(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
 	_, tok := login(t, s.issuer, "http://mcp.example.com/mcp")
 	echoToken := tok["access_token"].(string)
 	_, tok = login(t, s.issuer, "http://mcp.example.com/admin/mcp")

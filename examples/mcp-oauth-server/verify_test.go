@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // verify asks the server's /verify about a client's POST to rawURL, as
@@ -53,7 +55,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		}
 	}
 	write("alice")
-	s := start(t, freePort(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
+	s := start(t, testenv.Port(t), "--dev-user", "robot", "--store", "memory", "--resource-config", conf)
 
 	reg, tok := login(t, s.issuer, "https://mcp.example.com/mcp")
 	at := tok["access_token"].(string)
@@ -203,7 +205,7 @@ func TestBadResourceConfig(t *testing.T) {
 			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cmd := command(t, nil, "--dev-user", "robot", "--store", "memory", "--port", freePort(t), "--resource-config", path)
+			cmd := command(t, nil, "--dev-user", "robot", "--store", "memory", "--port", testenv.Port(t), "--resource-config", path)
 			out, err := cmd.CombinedOutput()
 			if ee, ok := err.(interface{ ExitCode() int }); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "resource") {
 				t.Fatalf("exit %v: %s", err, out)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/authtest"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // Every action's --json output is one JSON object on stdout, also when
@@ -166,16 +166,16 @@ func TestNoSecretInLogsOrOutput(t *testing.T) {
 
 	// A confidential client registered by hand, its secret in the
 	// environment.
-	port := freePort(t)
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", port)
+	port := testenv.Port(t)
+	redirect := "http://127.0.0.1:" + port + "/callback"
 	reg := register(t, as.Issuer, redirect)
 	secrets[reg.secret] = "client secret"
 	secrets[reg.registrationToken] = "registration access token"
 	confidential := filepath.Join(dir, "confidential.json")
 	env := []string{"MCP_CLIENT_ID=" + reg.id, "MCP_CLIENT_SECRET=" + reg.secret}
-	run(confidential, env, "", "--callback-port", fmt.Sprint(port), "-c", "echo message=two")
+	run(confidential, env, "", "--callback-port", port, "-c", "echo message=two")
 	time.Sleep(2500 * time.Millisecond)
-	run(confidential, env, "", "--callback-port", fmt.Sprint(port), "--json", "--token")
+	run(confidential, env, "", "--callback-port", port, "--json", "--token")
 
 	// The codes, from where the browser landed.
 	b, _ := os.ReadFile(landed)
@@ -249,16 +249,6 @@ func register(t *testing.T, issuer, redirect string) registered {
 		t.Fatalf("register: HTTP %d %v", resp.StatusCode, err)
 	}
 	return registered{r.ClientID, r.ClientSecret, r.RegistrationAccessToken}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // On a terminal, a progress line shows while the login waits for the

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/stdiobridge/stdiotest"
 )
 
@@ -24,20 +23,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // start runs the binary's run in the background until the test ends.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
 	t.Setenv(stdiotest.EnvVar, "1") // the servers started are this test binary
-	port := freePort(t)
+	port := testenv.Port(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var logs bytes.Buffer

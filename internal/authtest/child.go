@@ -1,7 +1,6 @@
 package authtest
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/echo"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 	"github.com/mcp-oauth-gateway/gateway/mcpserver"
 )
 
@@ -65,7 +65,7 @@ const DelayHeader = "X-Authtest-Delay"
 type Child struct {
 	Env
 	target atomic.Pointer[url.URL]
-	log    lockedBuffer
+	log    testenv.Output
 	cmd    *exec.Cmd
 	t      testing.TB
 }
@@ -171,25 +171,6 @@ func (c *Child) Restart(opts *ChildOptions) {
 
 // Log is what the child wrote to stderr so far.
 func (c *Child) Log() string { return c.log.String() }
-
-// lockedBuffer is a bytes.Buffer for a child's stderr, read while it
-// writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // ProtectedMCP serves the stateful echo tools behind the child's /verify
 // (as Traefik's forwardAuth would) and the child's protected resource

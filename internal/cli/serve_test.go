@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,32 +9,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcp-oauth-gateway/gateway/internal/cli"
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func loopbackListener(t *testing.T) net.Listener {
 	t.Helper()
@@ -58,7 +39,7 @@ func within(t *testing.T, what string, ch <-chan struct{}) {
 // A shutdown lets the request in flight finish and answer, then runs
 // OnShutdown, which ends the open GET stream, and returns.
 func TestServeGracefulShutdown(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Output
 	var shutdownRan atomic.Int32
 	postEntered, release, streamEntered, endStreams := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var postSawShutdown atomic.Bool
@@ -162,7 +143,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 // A request that never ends does not keep the server: after the timeout
 // its connection is closed and Serve returns.
 func TestServeShutdownTimeout(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Output
 	entered, unblock := make(chan struct{}), make(chan struct{})
 	defer close(unblock)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

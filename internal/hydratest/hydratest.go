@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // Version is the hydra release the tests run.
@@ -46,7 +47,7 @@ type Server struct {
 	front                *httptest.Server
 	cmd                  *exec.Cmd
 	exited               chan error
-	log                  *lockedBuffer
+	log                  *testenv.Output
 	once                 sync.Once
 
 	mu     sync.Mutex
@@ -113,11 +114,11 @@ func Start(tb testing.TB) *Server {
 }
 
 func start(tb testing.TB, bin string) (*Server, error) {
-	public, err := freePort()
+	public, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freePort()
+	admin, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func start(tb testing.TB, bin string) (*Server, error) {
 		AdminURL:   "http://127.0.0.1:" + strconv.Itoa(admin),
 		loginURL:   "http://127.0.0.1:1/hydratest/login",
 		consentURL: "http://127.0.0.1:1/hydratest/consent",
-		log:        &lockedBuffer{},
+		log:        &testenv.Output{Limit: 1 << 20},
 		admin:      &http.Client{Timeout: 30 * time.Second},
 	}
 	target, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(public))
@@ -449,37 +450,6 @@ func (s *Server) stop(tb testing.TB) {
 	if tb.Failed() {
 		tb.Logf("hydratest: hydra's log:\n%s", s.log.String())
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects hydra's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 1<<20 {
-		return len(p), nil // enough to read
-	}
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // Browser returns an HTTP client that keeps cookies and stops at every

@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/testenv"
 )
 
 // Server is a running redis-server owned by one test.
@@ -29,7 +30,7 @@ type Server struct {
 
 	cmd    *exec.Cmd
 	exited chan error // receives the exit status once
-	log    *lockedBuffer
+	log    *testenv.Output
 	once   sync.Once
 }
 
@@ -82,7 +83,7 @@ func startServer(tb testing.TB, cluster bool) *Server {
 }
 
 func start(path, dir string, cluster bool) (*Server, error) {
-	port, err := freePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func start(path, dir string, cluster bool) (*Server, error) {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(port)+".conf"))
 	}
 	cmd := exec.Command(path, args...)
-	logs := &lockedBuffer{}
+	logs := &testenv.Output{}
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	cmd.SysProcAttr = sysProcAttr()
@@ -199,32 +200,4 @@ func (s *Server) stop(tb testing.TB) {
 	if err := s.Stop(); err != nil {
 		tb.Logf("redistest: redis-server on %s: %v: %s", s.Addr, err, s.Logs())
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects the server's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -3,6 +3,7 @@ package filestore
 import (
 	"context"
 	"errors"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -32,25 +33,7 @@ func (s *Store) CreateClient(ctx context.Context, c *oauth.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (*oauth.Client, error) {
-	if err := ctxErr(ctx, "get client"); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	var c oauth.Client
-	err := s.view("get client", id, func(tx *bolt.Tx) error {
-		ok, err := get(tx.Bucket(bClients), []byte(id), &c)
-		if err != nil {
-			return err
-		}
-		if !ok || expired(c.ExpiresAt, now) {
-			return oauth.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return getLive(ctx, s, "get client", id, bClients, []byte(id), func(c *oauth.Client) time.Time { return c.ExpiresAt })
 }
 
 func (s *Store) UpdateClient(ctx context.Context, c *oauth.Client) error {

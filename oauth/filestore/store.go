@@ -380,6 +380,31 @@ func get(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	return true, decode(data, v)
 }
 
+// getLive reads the record under key in bucket for a Get method: op and
+// logKey name it in errors, expiresAt reads its time; a record that is
+// missing or whose time is over is oauth.ErrNotFound.
+func getLive[T any](ctx context.Context, s *Store, op, logKey string, bucket, key []byte, expiresAt func(*T) time.Time) (*T, error) {
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var v T
+	err := s.view(op, logKey, func(tx *bolt.Tx) error {
+		ok, err := get(tx.Bucket(bucket), key, &v)
+		if err != nil {
+			return err
+		}
+		if !ok || expired(expiresAt(&v), now) {
+			return oauth.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // pair encodes two strings into one key so that the key of (a, b) starts
 // with the key prefix of a alone and no two pairs collide.
 func pair(a, b string) []byte {

@@ -70,25 +70,7 @@ func dropRefresh(tx *bolt.Tx, client, hash, family string) error {
 }
 
 func (s *Store) GetRefresh(ctx context.Context, clientID, hash string) (*oauth.RefreshToken, error) {
-	if err := ctxErr(ctx, "get refresh"); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	var t oauth.RefreshToken
-	err := s.view("get refresh", hash, func(tx *bolt.Tx) error {
-		ok, err := get(tx.Bucket(bRefresh), pair(clientID, hash), &t)
-		if err != nil {
-			return err
-		}
-		if !ok || expired(t.ExpiresAt, now) {
-			return oauth.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return getLive(ctx, s, "get refresh", hash, bRefresh, pair(clientID, hash), func(t *oauth.RefreshToken) time.Time { return t.ExpiresAt })
 }
 
 func (s *Store) RotateRefresh(ctx context.Context, r *oauth.Rotation) (*oauth.RotationResult, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -39,25 +40,7 @@ func (s *Store) PutUpstream(ctx context.Context, clientID, familyID string, c *o
 }
 
 func (s *Store) GetUpstream(ctx context.Context, clientID, familyID string) (*oauth.UpstreamCredential, error) {
-	if err := ctxErr(ctx, "get upstream"); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	var c oauth.UpstreamCredential
-	err := s.view("get upstream", familyID, func(tx *bolt.Tx) error {
-		ok, err := get(tx.Bucket(bUpstream), pair(clientID, familyID), &c)
-		if err != nil {
-			return err
-		}
-		if !ok || expired(c.ExpiresAt, now) {
-			return oauth.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return getLive(ctx, s, "get upstream", familyID, bUpstream, pair(clientID, familyID), func(c *oauth.UpstreamCredential) time.Time { return c.ExpiresAt })
 }
 
 func (s *Store) SwapUpstream(ctx context.Context, clientID, familyID string, version int64, c *oauth.UpstreamCredential) error {
