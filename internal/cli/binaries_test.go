@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcp-oauth-gateway/gateway/internal/redistest"
 )
 
 // The same bad inputs against every binary of the module, built once and
@@ -504,5 +506,66 @@ func TestSecretFileThroughTheBinary(t *testing.T) {
 	wantX, wantY := base64.RawURLEncoding.EncodeToString(want[1:33]), base64.RawURLEncoding.EncodeToString(want[33:])
 	if len(jwks.Keys) != 1 || jwks.Keys[0].Kty != "EC" || jwks.Keys[0].Crv != "P-256" || jwks.Keys[0].X != wantX || jwks.Keys[0].Y != wantY {
 		t.Fatalf("JWKS %+v, want the one key of the file (x %s, y %s)", jwks.Keys, wantX, wantY)
+	}
+}
+
+// REDIS_PASSWORD_FILE reaches the Redis client: against a real
+// redis-server that requires a password, mcp-oauth-server given the
+// password's file (a final newline, as an editor leaves it) serves and
+// keeps a registered client in that Redis; given a file with a wrong
+// password it exits at once, says Redis refused it, and prints neither
+// password.
+func TestRedisPasswordFileThroughTheBinary(t *testing.T) {
+	const password = "correct horse battery"
+	rds := redistest.StartWithPassword(t, password)
+	var server binary
+	for _, b := range binaries {
+		if b.name == "mcp-oauth-server" {
+			server = b
+		}
+	}
+	server.base = []string{"--dev-login"} // the state in REDIS_URL, not in memory
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "redis_password"), filepath.Join(dir, "wrong_password")
+	if err := os.WriteFile(good, []byte(password+"\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("tr0ub4dor wrong\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+
+	_, addr, _ := server.serving(t, []string{"--port", "0"}, "REDIS_URL="+rds.URL, "REDIS_PASSWORD_FILE="+good)
+	resp, err := http.Post("http://"+addr+"/register", "application/json",
+		strings.NewReader(`{"redirect_uris":["http://127.0.0.1:9/cb"],"client_name":"password file test"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil || reg.ClientID == "" {
+		t.Fatalf("register: HTTP %d, %v, %+v", resp.StatusCode, err, reg)
+	}
+	keys, err := rds.Client.Keys(t.Context(), "*").Result()
+	if err != nil || !strings.Contains(strings.Join(keys, " "), reg.ClientID) {
+		t.Fatalf("Redis keys %v (%v): the registered client %s is not in the password-protected Redis", keys, err, reg.ClientID)
+	}
+
+	cmd := server.command(t, []string{"--port", "0"}, "REDIS_URL="+rds.URL, "REDIS_PASSWORD_FILE="+bad)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = runBounded(cmd)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("with a wrong password: %v, want a failed exit; stderr:\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "redis") || !strings.Contains(strings.ToUpper(out), "WRONGPASS") {
+		t.Fatalf("stderr does not say Redis refused the password:\n%s", out)
+	}
+	if strings.Contains(out, "tr0ub4dor") || strings.Contains(out, password) {
+		t.Fatalf("stderr shows a password:\n%s", out)
 	}
 }

@@ -28,6 +28,8 @@ type Server struct {
 	// Client is connected to the server and closed when the test ends.
 	Client *redis.Client
 
+	password string // what the server requires (--requirepass); "" for none
+
 	cmd    *exec.Cmd
 	exited chan error // receives the exit status once
 	log    *testenv.Output
@@ -41,7 +43,18 @@ const startTimeout = 10 * time.Second
 // tb (never skips it) when the server cannot be found or started.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	return startServer(tb, false)
+	return startServer(tb, false, "")
+}
+
+// StartWithPassword starts a redis-server like Start that refuses every
+// client until it authenticates with password (--requirepass). The
+// server's Client and NewClient authenticate; its URL carries no password.
+func StartWithPassword(tb testing.TB, password string) *Server {
+	tb.Helper()
+	if password == "" {
+		tb.Fatal("redistest: StartWithPassword needs a password")
+	}
+	return startServer(tb, false, password)
 }
 
 // StartCluster starts a redis-server in cluster mode that owns every hash
@@ -51,10 +64,10 @@ func Start(tb testing.TB) *Server {
 // Talk to it with NewClusterClient.
 func StartCluster(tb testing.TB) *Server {
 	tb.Helper()
-	return startServer(tb, true)
+	return startServer(tb, true, "")
 }
 
-func startServer(tb testing.TB, cluster bool) *Server {
+func startServer(tb testing.TB, cluster bool, password string) *Server {
 	tb.Helper()
 	bin := os.Getenv("REDIS_SERVER")
 	if bin == "" {
@@ -70,7 +83,7 @@ func startServer(tb testing.TB, cluster bool) *Server {
 	// The free port is found by listening and closing; another process may
 	// take it in between, so a failed start is retried on a fresh port.
 	for range 3 {
-		s, err := start(path, dir, cluster)
+		s, err := start(path, dir, cluster, password)
 		if err == nil {
 			tb.Cleanup(func() { s.stop(tb) })
 			s.Client = s.NewClient(tb)
@@ -82,7 +95,7 @@ func startServer(tb testing.TB, cluster bool) *Server {
 	return nil
 }
 
-func start(path, dir string, cluster bool) (*Server, error) {
+func start(path, dir string, cluster bool, password string) (*Server, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -99,6 +112,9 @@ func start(path, dir string, cluster bool) (*Server, error) {
 		"--logfile", "",
 		"--loglevel", "warning",
 	}
+	if password != "" {
+		args = append(args, "--requirepass", password)
+	}
 	if cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(port)+".conf"))
 	}
@@ -113,8 +129,8 @@ func start(path, dir string, cluster bool) (*Server, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	s := &Server{Addr: addr, URL: "redis://" + addr + "/0", cmd: cmd, exited: exited, log: logs}
-	probe := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	s := &Server{Addr: addr, URL: "redis://" + addr + "/0", password: password, cmd: cmd, exited: exited, log: logs}
+	probe := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer probe.Close()
 	deadline := time.Now().Add(startTimeout)
 	for {
@@ -163,7 +179,7 @@ func claimSlots(ctx context.Context, c *redis.Client) error {
 // StartCluster, closed when tb ends.
 func (s *Server) NewClusterClient(tb testing.TB) *redis.ClusterClient {
 	tb.Helper()
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr}})
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr}, Password: s.password})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -172,7 +188,7 @@ func (s *Server) NewClusterClient(tb testing.TB) *redis.ClusterClient {
 // clients stand for two replicas sharing one Redis.
 func (s *Server) NewClient(tb testing.TB) *redis.Client {
 	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }

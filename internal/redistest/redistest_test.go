@@ -98,3 +98,23 @@ func TestClusterRefusesCrossSlot(t *testing.T) {
 		t.Fatalf("cross-slot MSET: %v, want CROSSSLOT", err)
 	}
 }
+
+// A server started with a password refuses a client without it and
+// serves one with it.
+func TestStartWithPassword(t *testing.T) {
+	ctx := context.Background()
+	srv := StartWithPassword(t, "s3cret pass")
+	if err := srv.Client.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("the server's own client: %v", err)
+	}
+	bare := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer bare.Close()
+	if err := bare.Get(ctx, "k").Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("a client without the password: %v, want NOAUTH", err)
+	}
+	wrong := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: "wrong", MaxRetries: -1})
+	defer wrong.Close()
+	if err := wrong.Ping(ctx).Err(); err == nil {
+		t.Fatal("a client with the wrong password was served")
+	}
+}
