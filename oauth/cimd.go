@@ -289,6 +289,13 @@ func (d *clientDocuments) fetch(ctx context.Context, id string) (*Client, time.D
 		return nil, 0, clientError("The application's metadata document at %s could not be fetched.", host)
 	}
 	defer resp.Body.Close()
+	if ctx.Err() != nil {
+		// The time was up as the answer came. net/http may still hand over
+		// a response that the server wrote only because the request was
+		// given up (a handler that ends on cancellation answers an empty
+		// 200); it says nothing about the document.
+		return nil, 0, clientError("The application's metadata document at %s did not arrive within %v.", host, d.timeout)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, clientError("The application's metadata document at %s answered with status %d, not 200.", host, resp.StatusCode)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -367,5 +368,31 @@ func TestClientMetadataDocumentAtTokenEndpoint(t *testing.T) {
 	wantOAuthError(t, resp, m, 401, ErrorInvalidClient)
 	if !strings.Contains(str(m["error_description"]), "status 404") {
 		t.Fatalf("description: %v", m["error_description"])
+	}
+}
+
+// lateTransport answers only once the request is given up, with an empty
+// 200: what net/http hands over when a server that ends its handler on
+// cancellation answers in the instant the client's deadline closes the
+// connection.
+type lateTransport struct{}
+
+func (lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+}
+
+// TestClientMetadataDocumentLateAnswer: an answer that comes only after the
+// time is up counts as no answer: the user reads that the document did not
+// arrive in time, not that it is not JSON (TestClientMetadataDocumentRefusals
+// "slow" saw that once in some hundred runs under load).
+func TestClientMetadataDocumentLateAnswer(t *testing.T) {
+	e := newEnv(t, withOptions(func(o *Options) {
+		o.ClientMetadataHTTPClient = &http.Client{Transport: lateTransport{}}
+		o.ClientMetadataTimeout = 200 * time.Millisecond
+	}))
+	status, page := e.authorizePage(t, "https://docs.example.test/late.json", "http://127.0.0.1:9999/cb")
+	if want := "did not arrive within 200ms"; status != 400 || !strings.Contains(page, want) {
+		t.Fatalf("status %d, page lacks %q:\n%s", status, want, page)
 	}
 }
